@@ -1,0 +1,108 @@
+"""The smrtPhone cancellation wizard: a Flask app built by create_app()."""
+import os
+
+from flask import Flask, render_template
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from . import db, formatting, htmx
+from .extensions import csrf, htmx as htmx_ext, login_manager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# No inline script or style anywhere: htmx reads its config from a <meta> tag
+# and its indicator styles live in the stylesheet.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ]
+)
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Already done",
+    500: "Something went wrong",
+}
+
+
+def create_app(test_config=None):
+    """Build the app: defaults, then the environment, then test overrides."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("WIZARD_INSTANCE", os.path.join(ROOT, "instance")),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    from .config import from_environment
+
+    app.config.update(from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx_ext.init_app(app)
+    formatting.init_app(app)
+
+    from . import auth, billing, cancel, cli, success
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(billing.bp)
+    app.register_blueprint(cancel.bp)
+    app.register_blueprint(success.bp)
+    cli.init_app(app)
+
+    @app.get("/")
+    def index():
+        from flask import redirect, url_for
+
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(auth.views.home_for(current_user))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    register_error_pages(app)
+    return app
+
+
+def register_error_pages(app):
+    """Render every error as a page, or as the wizard panel for htmx."""
+
+    def render_error(code, message):
+        template = "_error_panel.html" if htmx.wants_fragment() else "error.html"
+        body = render_template(template, code=code, title=ERROR_TITLES.get(code, "Error"),
+                               message=message)
+        return htmx.vary(app.make_response((body, code)))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(
+            400, "This form has expired or was not sent from this site. "
+                 "Please reload the page and try again. Nothing was changed.")
+
+    for code in (400, 403, 404, 405, 409):
+        app.register_error_handler(
+            code, lambda exc, code=code: render_error(code, exc.description))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return render_error(500, "Please try again in a moment. Nothing was changed.")

@@ -1,0 +1,68 @@
+"""Sign in and out."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import login_manager
+from ..models import User
+from .forms import LoginForm, LogoutForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    if not user_id.isdigit():
+        return None
+    return User.get_or_none(User.id == int(user_id))
+
+
+def hash_password(password):
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def safe_next(target):
+    """Return `target` if it is a path on this site, else None.
+
+    Only a relative path is followed: no scheme, no host, and not "//host" or
+    "/\\host", which browsers treat as another site.
+    """
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def home_for(user):
+    if user.is_success_staff:
+        return url_for("success.index")
+    return url_for("billing.products")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = User.get_or_none(User.email == form.email.data.strip().lower())
+        if user is None or not check_password_hash(user.password_hash, form.password.data):
+            form.password.errors.append("That email and password do not match an account.")
+        else:
+            login_user(user)
+            return redirect(safe_next(form.next.data) or home_for(user), code=303)
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    LogoutForm()  # the CSRF check is CSRFProtect's; the form only names the intent
+    logout_user()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)

@@ -1,0 +1,61 @@
+"""The database: chosen at start-up from DATABASE_URL, versioned migrations.
+
+SQLite is the default (a file under instance/); a postgresql:// URL selects
+PostgreSQL. Both run the same migrations, so both run the same schema.
+"""
+import os
+from urllib.parse import urlparse
+
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+
+database = DatabaseProxy()
+
+
+def open_database(url):
+    """Return an unconnected peewee database for `url` (sqlite:/// or postgresql://)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteDatabase(
+            path,
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                # Web and worker write to the same file; wait for the lock
+                # instead of failing a request.
+                "busy_timeout": 10000,
+            },
+        )
+    if parsed.scheme in ("postgres", "postgresql"):
+        return PostgresqlDatabase(
+            parsed.path.lstrip("/"),
+            user=parsed.username,
+            password=parsed.password,
+            host=parsed.hostname,
+            port=parsed.port,
+            autorollback=True,
+        )
+    raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+def init_database(url):
+    """Point the proxy at the database named by `url`; return it."""
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def init_app(app):
+    """Bind the database to `app` and open one connection per request."""
+    init_database(app.config["DATABASE_URL"])
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not database.is_closed():
+            database.close()

@@ -1,0 +1,179 @@
+"""Demo data: two realty accounts and a Customer Success user.
+
+The logins are listed in the README. seed_demo() is idempotent: it does
+nothing when the demo accounts exist. Volumes can be lowered for tests.
+"""
+import os
+import random
+from datetime import timedelta
+
+from werkzeug.security import generate_password_hash
+
+from . import clock
+from .db import database
+from .models import (
+    Account,
+    Agent,
+    BillingRecord,
+    CallFlow,
+    CallLog,
+    PhoneNumber,
+    Plan,
+    Recording,
+    Subscription,
+    User,
+)
+
+PLANS = [
+    # product, code, name, price per seat (cents), rank
+    ("smrtphone", "phone-starter", "Starter", 2500, 1),
+    ("smrtphone", "phone-pro", "Pro", 4000, 2),
+    ("smrtphone", "phone-business", "Business", 6000, 3),
+    ("smrtdialer", "dialer-single", "Single-line dialer", 5000, 1),
+    ("smrtdialer", "dialer-multi", "Multi-line dialer", 9000, 2),
+]
+
+ACME_NUMBERS = [
+    ("+16175550101", "Main office", "none"),
+    ("+16175550102", "Sales line", "none"),
+    ("+16175550103", "Listings hotline", "requested"),
+    ("+16175550104", "Old marketing line", "ported"),
+    ("+16175550105", "Support", "none"),
+]
+
+
+def ensure_plans():
+    plans = {}
+    for product, code, name, price, rank in PLANS:
+        plan, _ = Plan.get_or_create(
+            code=code,
+            defaults=dict(product=product, name=name, price_cents_per_seat=price, rank=rank),
+        )
+        plans[code] = plan
+    return plans
+
+
+def create_account(name, owner_email, password_hash, plans, *, owner_name, crm_name=None,
+                   credit_cents=0, numbers=(), staff=(), now=None):
+    """Create an account with its owner, staff and both subscriptions active."""
+    now = now or clock.now()
+    account = Account.create(name=name, timezone="America/New_York",
+                             credit_balance_cents=credit_cents, crm_name=crm_name, created_at=now)
+    User.create(email=owner_email, name=owner_name, password_hash=password_hash(owner_email),
+                role="owner", account=account)
+    for email, person, role in staff:
+        User.create(email=email, name=person, password_hash=password_hash(email), role=role,
+                    account=account)
+    period_end = (now + timedelta(days=19)).replace(hour=23, minute=59, second=0, microsecond=0)
+    Subscription.create(account=account, product="smrtphone", plan=plans["phone-pro"], seats=5,
+                        price_cents=5 * plans["phone-pro"].price_cents_per_seat,
+                        current_period_end=period_end)
+    Subscription.create(account=account, product="smrtdialer", plan=plans["dialer-single"], seats=2,
+                        price_cents=2 * plans["dialer-single"].price_cents_per_seat,
+                        current_period_end=period_end)
+    for e164, label, port in numbers:
+        PhoneNumber.create(account=account, e164=e164, label=label, port_out_status=port)
+    return account
+
+
+def add_activity(account, recordings_dir, *, call_logs, recordings, invoices, now=None, seed=7):
+    """Give `account` agents, call flows, call logs, recordings (real files) and invoices."""
+    now = now or clock.now()
+    rng = random.Random(seed)
+    for i, person in enumerate(["Dana Reyes", "Sam Okafor", "Lee Park"], start=1):
+        Agent.create(account=account, name=person, email=f"agent{i}.{account.id}@example.test")
+    for flow in ["Business hours", "After hours voicemail", "Listings IVR"]:
+        CallFlow.create(account=account, name=flow)
+
+    rows = []
+    for i in range(call_logs):
+        rows.append(dict(
+            account=account.id,
+            direction=rng.choice(["inbound", "outbound"]),
+            from_number=f"+1617555{rng.randrange(10000):04d}",
+            to_number="+16175550101",
+            started_at=now - timedelta(minutes=37 * (i + 1)),
+            duration_s=rng.randrange(5, 1800),
+        ))
+    with database.atomic():
+        for start in range(0, len(rows), 500):
+            CallLog.insert_many(rows[start:start + 500]).execute()
+
+    folder = os.path.join(recordings_dir, str(account.id))
+    os.makedirs(folder, exist_ok=True)
+    log_ids = [c.id for c in CallLog.select(CallLog.id).where(CallLog.account == account)
+               .order_by(CallLog.id).limit(recordings)]
+    rec_rows = []
+    for i, log_id in enumerate(log_ids):
+        relative = os.path.join(str(account.id), f"call-{log_id}.wav")
+        data = _tiny_wav(rng)
+        with open(os.path.join(recordings_dir, relative), "wb") as f:
+            f.write(data)
+        rec_rows.append(dict(account=account.id, call_log=log_id, path=relative,
+                             size_bytes=len(data), created_at=now - timedelta(hours=i)))
+    with database.atomic():
+        for start in range(0, len(rec_rows), 500):
+            Recording.insert_many(rec_rows[start:start + 500]).execute()
+
+    for i in range(invoices):
+        BillingRecord.create(account=account, invoice_number=f"INV-{account.id:04d}-{i + 1:03d}",
+                             issued_at=now - timedelta(days=30 * (invoices - i)),
+                             amount_cents=30000, description="Monthly subscription")
+
+
+def _tiny_wav(rng):
+    """A valid, very short silent WAV file (8 kHz, 8-bit, mono)."""
+    samples = bytes([128]) * rng.randrange(200, 400)
+    header = (b"RIFF" + (36 + len(samples)).to_bytes(4, "little") + b"WAVEfmt "
+              + (16).to_bytes(4, "little") + (1).to_bytes(2, "little") + (1).to_bytes(2, "little")
+              + (8000).to_bytes(4, "little") + (8000).to_bytes(4, "little")
+              + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+              + b"data" + len(samples).to_bytes(4, "little"))
+    return header + samples
+
+
+DEMO_PASSWORDS = {
+    "owner@acme.test": "owner-pass",
+    "admin@acme.test": "admin-pass",
+    "agent@acme.test": "agent-pass",
+    "owner@birch.test": "owner-pass",
+    "success@smrtphone.test": "success-pass",
+}
+
+
+def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recordings=300,
+              invoices=12):
+    """Create the demo accounts unless they exist; return True if it created them."""
+    if User.select().where(User.email == "owner@acme.test").exists():
+        return False
+
+    hashes = {}
+
+    def password_hash(email):
+        if email not in hashes:
+            hashes[email] = generate_password_hash(DEMO_PASSWORDS[email], method=password_method)
+        return hashes[email]
+
+    now = clock.now()
+    with database.atomic():
+        plans = ensure_plans()
+        acme = create_account(
+            "Acme Realty", "owner@acme.test", password_hash, plans, owner_name="Olivia Owens",
+            crm_name="Follow Up Boss", credit_cents=4250, numbers=ACME_NUMBERS,
+            staff=[("admin@acme.test", "Alex Admin", "admin"),
+                   ("agent@acme.test", "Avery Agent", "agent")],
+            now=now,
+        )
+        birch = create_account(
+            "Birch Homes", "owner@birch.test", password_hash, plans, owner_name="Ben Birch",
+            credit_cents=0,
+            numbers=[("+12125550140", "Front desk", "none"), ("+12125550141", "Leads", "none")],
+            now=now,
+        )
+        User.create(email="success@smrtphone.test", name="Casey Success",
+                    password_hash=password_hash("success@smrtphone.test"), role="success")
+        add_activity(acme, recordings_dir, call_logs=call_logs, recordings=recordings,
+                     invoices=invoices, now=now)
+        add_activity(birch, recordings_dir, call_logs=min(call_logs, 50),
+                     recordings=min(recordings, 10), invoices=min(invoices, 3), now=now, seed=11)
+    return True

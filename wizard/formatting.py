@@ -1,0 +1,35 @@
+"""Template filters: money and dates as an owner reads them."""
+from zoneinfo import ZoneInfo
+
+
+def money(cents):
+    """1234 -> "$12.34"."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def local_date(moment, timezone_name="UTC"):
+    """A UTC datetime as the account's calendar date: "Tuesday, December 15, 2026"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local:%A, %B} {local.day}, {local.year}"
+
+
+def iso_date(moment, timezone_name="UTC"):
+    """For <time datetime="...">."""
+    return "" if moment is None else moment.astimezone(ZoneInfo(timezone_name)).date().isoformat()
+
+
+def filesize(n):
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def init_app(app):
+    app.add_template_filter(money)
+    app.add_template_filter(local_date)
+    app.add_template_filter(iso_date)
+    app.add_template_filter(filesize)

@@ -1,0 +1,49 @@
+"""Versioned schema migrations, applied in order by `flask --app wizard migrate`.
+
+Each migration is a function over (database, migrator) with a version number
+and runs in its own transaction; SchemaVersion records what has run. A
+migration that changes a table checks the live columns first
+(`db.get_columns(table)`), so a database created by 0001 from today's models and an
+older database migrated step by step end at the same schema.
+
+To change the schema: edit the model, then append a migration here.
+"""
+from peewee import Proxy, SqliteDatabase
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+
+from . import clock
+from .db import database
+from .models import MODELS, SchemaVersion
+
+
+def _initial(db, migrator):
+    db.create_tables(MODELS, safe=True)
+
+
+MIGRATIONS = [
+    (1, "initial schema", _initial),
+]
+
+
+def _real(db):
+    return db.obj if isinstance(db, Proxy) else db
+
+
+def pending(db=database):
+    db = _real(db)
+    db.create_tables([SchemaVersion], safe=True)
+    done = {v.version for v in SchemaVersion.select(SchemaVersion.version)}
+    return [m for m in MIGRATIONS if m[0] not in done]
+
+
+def migrate(db=database):
+    """Apply every pending migration; return the names of those applied."""
+    db = _real(db)
+    migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+    applied = []
+    for version, name, apply in pending(db):
+        with db.atomic():
+            apply(db, migrator)
+            SchemaVersion.create(version=version, name=name, applied_at=clock.now())
+        applied.append(name)
+    return applied

@@ -1,0 +1,296 @@
+"""Peewee models, and the queries that belong to them.
+
+Money is integer cents. Every time is timezone-aware UTC in Python and stored
+as naive UTC in the database (UTCDateTimeField), so SQLite and PostgreSQL hold
+the same values.
+"""
+from datetime import timezone
+
+from flask_login import UserMixin
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    fn,
+)
+
+from .db import database
+
+PRODUCTS = {"smrtphone": "smrtPhone", "smrtdialer": "smrtDialer"}
+ROLES = ("owner", "admin", "agent", "success")
+
+
+class UTCDateTimeField(DateTimeField):
+    """A DateTimeField that only takes aware datetimes and gives back UTC ones."""
+
+    def db_value(self, value):
+        if value is not None and hasattr(value, "tzinfo"):
+            if value.tzinfo is None:
+                raise ValueError("UTCDateTimeField needs an aware datetime")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if value is not None and hasattr(value, "tzinfo") and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class Account(BaseModel):
+    name = CharField()
+    timezone = CharField(default="America/New_York")
+    credit_balance_cents = IntegerField(default=0)
+    # The CRM's name when one is integrated (e.g. "Follow Up Boss"), else None.
+    crm_name = CharField(null=True)
+    created_at = UTCDateTimeField()
+
+    @property
+    def crm_integrated(self):
+        return bool(self.crm_name)
+
+    def owner(self):
+        return (
+            User.select()
+            .where((User.account == self) & (User.role == "owner"))
+            .order_by(User.id)
+            .first()
+        )
+
+    def subscription(self, product):
+        return (
+            Subscription.select(Subscription, Plan)
+            .join(Plan)
+            .where((Subscription.account == self) & (Subscription.product == product))
+            .order_by(Subscription.id.desc())
+            .first()
+        )
+
+    def subscriptions(self):
+        return (
+            Subscription.select(Subscription, Plan)
+            .join(Plan)
+            .where(Subscription.account == self)
+            .order_by(Subscription.product.desc(), Subscription.id)
+        )
+
+
+class User(UserMixin, BaseModel):
+    email = CharField(unique=True)
+    name = CharField()
+    password_hash = CharField()
+    role = CharField()  # one of ROLES; "success" users have no account
+    account = ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
+
+    @property
+    def is_owner(self):
+        return self.role == "owner" and self.account_id is not None
+
+    @property
+    def is_success_staff(self):
+        return self.role == "success"
+
+
+class Plan(BaseModel):
+    product = CharField()  # smrtphone | smrtdialer
+    code = CharField(unique=True)
+    name = CharField()
+    price_cents_per_seat = IntegerField()
+    rank = IntegerField()  # order within the product, cheapest first
+
+    @classmethod
+    def for_product(cls, product):
+        return cls.select().where(cls.product == product).order_by(cls.rank)
+
+
+class Subscription(BaseModel):
+    STATUSES = ("active", "cancellation_pending")
+
+    account = ForeignKeyField(Account, backref="subscription_set", on_delete="CASCADE")
+    product = CharField()  # smrtphone | smrtdialer
+    plan = ForeignKeyField(Plan)
+    seats = IntegerField(default=1)
+    price_cents = IntegerField()  # per billing period, all seats
+    status = CharField(default="active")
+    # End of the period already paid for; when cancelled, the service end date.
+    current_period_end = UTCDateTimeField()
+    cancellation_requested_at = UTCDateTimeField(null=True)
+    cancellation_requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    ended_at = UTCDateTimeField(null=True)
+
+    @property
+    def product_name(self):
+        return PRODUCTS[self.product]
+
+    @property
+    def is_active(self):
+        return self.status == "active"
+
+
+class PhoneNumber(BaseModel):
+    PORT_OUT = ("none", "requested", "ported")
+
+    account = ForeignKeyField(Account, backref="numbers", on_delete="CASCADE")
+    e164 = CharField(unique=True)
+    label = CharField(default="")
+    port_out_status = CharField(default="none")
+
+    @property
+    def display(self):
+        """+15555550101 as +1 (555) 555-0101 for North American numbers."""
+        n = self.e164
+        if n.startswith("+1") and len(n) == 12:
+            return f"+1 ({n[2:5]}) {n[5:8]}-{n[8:]}"
+        return n
+
+
+class Agent(BaseModel):
+    account = ForeignKeyField(Account, backref="agents", on_delete="CASCADE")
+    name = CharField()
+    email = CharField()
+
+
+class CallFlow(BaseModel):
+    account = ForeignKeyField(Account, backref="call_flows", on_delete="CASCADE")
+    name = CharField()
+
+
+class CallLog(BaseModel):
+    account = ForeignKeyField(Account, backref="call_logs", on_delete="CASCADE")
+    direction = CharField()  # inbound | outbound
+    from_number = CharField()
+    to_number = CharField()
+    started_at = UTCDateTimeField()
+    duration_s = IntegerField()
+
+
+class Recording(BaseModel):
+    account = ForeignKeyField(Account, backref="recordings", on_delete="CASCADE")
+    call_log = ForeignKeyField(CallLog, null=True, on_delete="SET NULL")
+    # Relative to RECORDINGS_DIR.
+    path = CharField()
+    size_bytes = IntegerField()
+    created_at = UTCDateTimeField()
+
+
+class BillingRecord(BaseModel):
+    account = ForeignKeyField(Account, backref="billing_records", on_delete="CASCADE")
+    invoice_number = CharField()
+    issued_at = UTCDateTimeField()
+    amount_cents = IntegerField()
+    description = CharField()
+
+
+class CancellationRequest(BaseModel):
+    """One run of the wizard for one subscription: its progress and outcome.
+
+    `open_for` holds the subscription while the request is open and is cleared
+    when it closes; its unique index is what keeps one open request per
+    subscription (NULLs do not collide on SQLite or PostgreSQL), so two tabs
+    that start at once converge on one row.
+    """
+
+    STATUSES = ("open", "kept", "retained", "confirmed")
+
+    account = ForeignKeyField(Account, backref="cancellation_requests", on_delete="CASCADE")
+    subscription = ForeignKeyField(Subscription, backref="cancellation_requests", on_delete="CASCADE")
+    open_for = ForeignKeyField(
+        Subscription, null=True, unique=True, column_name="open_for_id", on_delete="CASCADE"
+    )
+    product = CharField()
+    started_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    started_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    status = CharField(default="open")
+    consequences_seen_at = UTCDateTimeField(null=True)
+    offers_declined_at = UTCDateTimeField(null=True)
+    closed_at = UTCDateTimeField(null=True)
+    confirmed_at = UTCDateTimeField(null=True)
+    reactivation_deadline = UTCDateTimeField(null=True)
+    purge_due_at = UTCDateTimeField(null=True)
+
+    @property
+    def is_open(self):
+        return self.status == "open"
+
+    def acknowledged_versions(self):
+        """Return {statement key: text version} of what was acknowledged."""
+        return {
+            a.statement_key: a.text_version
+            for a in Acknowledgement.select().where(Acknowledgement.request == self)
+        }
+
+    def survey(self):
+        return SurveyResponse.get_or_none(SurveyResponse.request == self)
+
+
+class Acknowledgement(BaseModel):
+    request = ForeignKeyField(CancellationRequest, backref="acknowledgements", on_delete="CASCADE")
+    statement_key = CharField()
+    text_version = CharField()
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    accepted_at = UTCDateTimeField()
+    ip = CharField(null=True)
+
+    class Meta:
+        indexes = ((("request", "statement_key"), True),)
+
+
+class SurveyResponse(BaseModel):
+    request = ForeignKeyField(CancellationRequest, unique=True, on_delete="CASCADE")
+    reason = CharField()
+    comment = TextField(default="")
+    answered_at = UTCDateTimeField()
+
+
+class OfferDecision(BaseModel):
+    request = ForeignKeyField(CancellationRequest, backref="offer_decisions", on_delete="CASCADE")
+    offer = CharField()  # an offer key, or "none" for "No thanks, continue to cancel"
+    accepted = BooleanField()
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    decided_at = UTCDateTimeField()
+
+
+class AuditEvent(BaseModel):
+    account = ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    kind = CharField(index=True)
+    detail = TextField(default="{}")  # JSON
+    at = UTCDateTimeField(index=True)
+    ip = CharField(null=True)
+
+
+class SchemaVersion(BaseModel):
+    """Which migrations have been applied (see wizard/migrations.py)."""
+
+    version = IntegerField(primary_key=True)
+    name = CharField()
+    applied_at = UTCDateTimeField()
+
+
+ACCOUNT_DATA = [PhoneNumber, Agent, CallFlow, CallLog, Recording, BillingRecord]
+MODELS = [
+    Account,
+    User,
+    Plan,
+    Subscription,
+    *ACCOUNT_DATA,
+    CancellationRequest,
+    Acknowledgement,
+    SurveyResponse,
+    OfferDecision,
+    AuditEvent,
+]
+
+
+def count_for_account(model, account):
+    return model.select(fn.COUNT(model.id)).where(model.account == account).scalar()

@@ -1,0 +1,125 @@
+"""What the help article promises, as data: the grace period, the statements an
+owner acknowledges, the survey's reasons and the offers made for each reason.
+
+Wording follows ../shared/seed/cancel-account-article.txt. A statement's text
+version is derived from its text, so changing a word changes the version and
+an acknowledgement of the old wording no longer counts.
+"""
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+GRACE_PERIOD = timedelta(days=90)
+COMMENT_MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Statement:
+    key: str
+    text: str
+    version: str = field(init=False)
+
+    def __post_init__(self):
+        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+        object.__setattr__(self, "version", digest)
+
+
+SMRTPHONE_STATEMENTS = (
+    Statement(
+        "numbers_lost",
+        "I understand that every phone number I have not ported out will be "
+        "removed from my account and cannot be recovered.",
+    ),
+    Statement(
+        "data_erased",
+        "I understand that 90 days after I confirm, all smrtPhone data (agents, "
+        "call flows, call logs, recordings and billing history) is permanently deleted.",
+    ),
+    Statement(
+        "credits_nonrefundable",
+        "I understand that any remaining credits on the account are non-refundable.",
+    ),
+    Statement(
+        "dialer_cancelled",
+        "I understand that cancelling smrtPhone also cancels my smrtDialer subscription.",
+    ),
+    Statement(
+        "no_reactivation_after",
+        "I understand that after complete cancellation my smrtPhone account cannot be reactivated.",
+    ),
+)
+
+SURVEY_REASONS = (
+    ("too_expensive", "Too expensive"),
+    ("missing_features", "Missing features I need"),
+    ("switching_provider", "Switching to another provider"),
+    ("not_using_enough", "Not using it enough"),
+    ("technical_problems", "Technical problems"),
+    ("support_experience", "My support experience"),
+    ("business_closing", "My business is closing"),
+    ("other", "Other"),
+    ("prefer_not_to_say", "Prefer not to say"),
+)
+SURVEY_REASON_KEYS = frozenset(key for key, _ in SURVEY_REASONS)
+
+
+@dataclass(frozen=True)
+class Offer:
+    key: str
+    title: str
+    text: str
+    needs_dialer: bool = False
+
+
+OFFERS = {
+    o.key: o
+    for o in (
+        Offer(
+            "change_plan",
+            "Change your plan",
+            "Downgrade, upgrade or customize your smrtPhone plan so it fits how "
+            "your team works today.",
+        ),
+        Offer(
+            "adjust_dialer",
+            "Adjust smrtDialer",
+            "Keep smrtPhone and use fewer smrtDialer seats, or cancel only smrtDialer.",
+            needs_dialer=True,
+        ),
+        Offer(
+            "book_call",
+            "Book a call with Customer Success",
+            "Speak with our friendly Success Team: no pressure, just honest advice.",
+        ),
+    )
+}
+
+# Most relevant first. Booking a call is always offered; plan and smrtDialer
+# changes are offered wherever they could answer the reason given.
+OFFERS_BY_REASON = {
+    "too_expensive": ("change_plan", "adjust_dialer", "book_call"),
+    "missing_features": ("book_call", "change_plan"),
+    "switching_provider": ("change_plan", "book_call"),
+    "not_using_enough": ("adjust_dialer", "change_plan", "book_call"),
+    "technical_problems": ("book_call", "change_plan"),
+    "support_experience": ("book_call",),
+    "business_closing": ("book_call",),
+    "other": ("change_plan", "adjust_dialer", "book_call"),
+    "prefer_not_to_say": ("change_plan", "adjust_dialer", "book_call"),
+}
+
+REASON_LEADS = {
+    "too_expensive": "A smaller plan, or fewer smrtDialer seats, may cost much less.",
+    "missing_features": "A higher plan may already include what you are missing, and our team can tell you what is coming.",
+    "switching_provider": "Before you move, let us check whether another plan matches the offer you have.",
+    "not_using_enough": "You can keep your numbers for less by using fewer seats.",
+    "technical_problems": "Our Success Team can look at the problem with you.",
+    "support_experience": "We are sorry. Our Success Team would like to put it right.",
+    "business_closing": "We are sorry to hear that. If anything can help, our Success Team is here.",
+}
+
+
+def offers_for(reason, dialer_active):
+    """Return the offers to show after `reason`, most relevant first."""
+    keys = OFFERS_BY_REASON.get(reason, OFFERS_BY_REASON["other"])
+    return [OFFERS[k] for k in keys if dialer_active or not OFFERS[k].needs_dialer]
