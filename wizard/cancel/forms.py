@@ -2,6 +2,7 @@
 drawn for, so a form from a stale tab or a closed request is refused."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from .. import policy
@@ -49,12 +50,15 @@ class ReasonField(RadioField):
     def pre_validate(self, form):
         if not self.raw_data or not self.raw_data[0]:
             raise StopValidation("Please choose one reason.")
-        if self.data not in {value for value, _ in self.choices}:
+        if self.data not in policy.SURVEY_REASON_KEYS:
             raise StopValidation("Please choose one of the reasons listed.")
 
 
 class SurveyForm(StepForm):
-    reason = ReasonField("What made you decide to leave?", choices=list(policy.SURVEY_REASONS))
+    reason = ReasonField(
+        "What made you decide to leave?",
+        choices=[SelectChoice(value, label) for value, label in policy.SURVEY_REASONS],
+    )
     comment = TextAreaField(
         "Anything you would like to add? (optional)",
         validators=[

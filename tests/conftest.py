@@ -1,0 +1,193 @@
+"""Fixtures: an app per test on SQLite and on PostgreSQL, a signed-in client,
+and the one clock held still.
+
+Every test that takes `app` runs twice, once per database. PostgreSQL is
+found or started by tests/postgres.py; when none can be had the PostgreSQL
+half is skipped loudly, except under CI=true, where the run fails.
+"""
+import logging
+import os
+import re
+import warnings
+from datetime import datetime, timezone
+
+import pytest
+
+from tests import postgres
+from wizard import clock, create_app, migrations
+from wizard.db import database, init_database
+from wizard.demo import seed_demo
+from wizard.models import MODELS, SchemaVersion
+
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast; the app's default is scrypt
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    server = postgres.find_or_start()
+    if server is None:
+        message = ("No PostgreSQL server could be found or started: the PostgreSQL half of "
+                   "the suite cannot run. Set TEST_DATABASE_URL or install PostgreSQL.")
+        if os.environ.get("CI") == "true":
+            pytest.exit(message, returncode=3)
+        warnings.warn(message)
+        pytest.skip(message)
+    try:
+        db = init_database(server.url)
+        with db.connection_context():
+            db.drop_tables(MODELS + [SchemaVersion], safe=True, cascade=True)
+            migrations.migrate(db)
+        db.close()
+        yield server.url
+    finally:
+        server.close()
+
+
+def _empty_postgres(db):
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+    db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        db = init_database(url)
+        with db.connection_context():
+            migrations.migrate(db)
+        return url
+    url = request.getfixturevalue("postgres_url")
+    db = init_database(url)
+    with db.connection_context():
+        _empty_postgres(db)
+    return url
+
+
+@pytest.fixture
+def frozen_clock():
+    clock.FROZEN = NOW
+    yield clock
+    clock.FROZEN = None
+
+
+@pytest.fixture
+def app(database_url, tmp_path, frozen_clock):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "RECORDINGS_DIR": str(tmp_path / "recordings"),
+        "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
+    })
+    with database.connection_context():
+        seed_demo(app.config["RECORDINGS_DIR"], password_method=TEST_PASSWORD_METHOD,
+                  call_logs=40, recordings=6, invoices=3)
+    yield app
+    if not database.is_closed():
+        database.close()
+
+
+class Browser:
+    """A test client that signs in and sends CSRF tokens like a browser."""
+
+    TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, htmx=False, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers.update({"HX-Request": "true", "HX-Target": "wizard-panel"})
+        response = self.client.get(url, headers=headers, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
+        if csrf and self.token is None:
+            self.get("/auth/login")
+        headers = kwargs.pop("headers", {})
+        data = dict(data or {})
+        if htmx:
+            headers.update({"HX-Request": "true", "HX-Target": "wizard-panel"})
+            if csrf:
+                headers["X-CSRFToken"] = self.token
+        elif csrf:
+            data.setdefault("csrf_token", self.token)
+        response = self.client.post(url, data=data, headers=headers, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def _remember_token(self, response):
+        if response.mimetype == "text/html":
+            match = self.TOKEN.search(response.get_data(as_text=True))
+            if match:
+                self.token = match.group(1)
+
+    def login(self, email, password):
+        response = self.post("/auth/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return response
+
+
+DEMO_LOGINS = {
+    "owner": ("owner@acme.test", "owner-pass"),
+    "admin": ("admin@acme.test", "admin-pass"),
+    "agent": ("agent@acme.test", "agent-pass"),
+    "other_owner": ("owner@birch.test", "owner-pass"),
+    "success": ("success@smrtphone.test", "success-pass"),
+}
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def owner(browser):
+    browser.login(*DEMO_LOGINS["owner"])
+    return browser
+
+
+@pytest.fixture
+def sign_in(app):
+    """Return a function that gives a signed-in Browser for a demo role."""
+
+    def sign_in(role):
+        b = Browser(app.test_client())
+        b.login(*DEMO_LOGINS[role])
+        return b
+
+    return sign_in
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+@pytest.fixture
+def count_queries():
+    """Count the SQL statements peewee runs inside a `with` block."""
+    logger = logging.getLogger("peewee")
+
+    class Counting:
+        def __enter__(self):
+            self.handler = QueryCounter()
+            self.level = logger.level
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(self.handler)
+            return self.handler
+
+        def __exit__(self, *exc):
+            logger.removeHandler(self.handler)
+            logger.setLevel(self.level)
+
+    return Counting
