@@ -1,6 +1,7 @@
 """Command-line tasks: `flask --app wizard migrate | seed-demo`."""
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import migrations
 from .db import database
@@ -12,6 +13,7 @@ def init_app(app):
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command():
     """Create or migrate the database schema."""
     with database.connection_context():
@@ -20,6 +22,7 @@ def migrate_command():
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load the demo accounts (safe to run again)."""
     from .demo import seed_demo

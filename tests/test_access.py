@@ -1,0 +1,87 @@
+"""Only the Account Owner may cancel; everyone else is told who can."""
+import pytest
+
+from tests.helpers import step_url, subscription
+from wizard.models import AuditEvent, CancellationRequest, Subscription
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def nothing_written():
+    return (CancellationRequest.select().count() == 0 and AuditEvent.select().count() == 0
+            and Subscription.select().where(Subscription.status != "active").count() == 0)
+
+
+def test_the_owner_sees_cancel_buttons(sign_in):
+    body = text(sign_in("owner").get("/billing/products"))
+    sub = subscription()
+    assert f'href="/cancel/{sub.id}/"' in body
+    assert "Cancel Subscription" in body
+    for shown in ("smrtPhone", "smrtDialer", "Pro", "Single-line dialer", "$200.00 / month", "Active"):
+        assert shown in body
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_admins_and_agents_see_products_and_who_can_cancel(sign_in, role):
+    body = text(sign_in(role).get("/billing/products"))
+    assert "smrtPhone" in body and "smrtDialer" in body
+    assert "Cancel Subscription" not in body
+    assert "Only the Account Owner can cancel a subscription." in body
+    assert "Olivia Owens (owner@acme.test)" in body
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_admins_and_agents_are_refused_with_403_and_nothing_changes(sign_in, role):
+    user = sign_in(role)
+    sub = subscription()
+    assert user.get(f"/cancel/{sub.id}/").status_code == 403
+    assert user.get(step_url(sub, "consequences")).status_code == 403
+    response = user.post(step_url(sub, "consequences"), {"request_id": ""})
+    assert response.status_code == 403
+    assert "Only the Account Owner" in text(response)
+    assert user.post(step_url(sub, "confirm"), {"request_id": ""}).status_code == 403
+    assert user.post(f"/cancel/{sub.id}/keep", {"request_id": ""}).status_code == 403
+    assert nothing_written()
+
+
+def test_another_accounts_owner_gets_404(sign_in):
+    birch = sign_in("other_owner")
+    sub = subscription()  # Acme's
+    assert birch.get(f"/cancel/{sub.id}/").status_code == 404
+    assert birch.post(step_url(sub, "consequences"), {"request_id": ""}).status_code == 404
+    assert "Acme Realty" not in text(birch.get("/billing/products"))
+    assert nothing_written()
+
+
+def test_customer_success_staff_cannot_cancel_for_an_owner(sign_in):
+    staff = sign_in("success")
+    sub = subscription()
+    assert staff.get(f"/cancel/{sub.id}/").status_code == 404
+    assert staff.post(step_url(sub, "consequences"), {"request_id": ""}).status_code == 404
+    assert nothing_written()
+
+
+def test_customer_success_staff_see_where_owners_stopped(sign_in):
+    owner = sign_in("owner")
+    sub = subscription()
+    from tests.helpers import complete_steps
+
+    complete_steps(owner, sub, "options")
+    body = text(sign_in("success").get("/success/"))
+    assert "Acme Realty" in body
+    assert "Before you go" in body  # the step where the owner stopped
+    assert "too expensive" in body
+    assert sign_in("owner").get("/success/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(browser):
+    sub = subscription()
+    for url in (f"/cancel/{sub.id}/", step_url(sub, "consequences"), "/billing/products"):
+        response = browser.get(url)
+        assert response.status_code == 302
+        assert "/auth/login?next=" in response.location
+    response = browser.post(step_url(sub, "consequences"), {"request_id": ""})
+    assert response.status_code == 302
+    assert nothing_written()

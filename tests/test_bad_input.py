@@ -1,0 +1,208 @@
+"""Bad input gets a clear message and changes nothing."""
+import pytest
+from itsdangerous import TimestampSigner
+
+from tests.helpers import (
+    ACK_ALL, complete_steps, open_request, post_step, request_id_on, step_url, subscription,
+)
+from wizard.models import (
+    Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
+)
+
+WIZARD_TABLES = (CancellationRequest, Acknowledgement, SurveyResponse, OfferDecision, AuditEvent)
+
+
+def snapshot():
+    """Everything the wizard writes, as plain values."""
+    state = {m.__name__: sorted(m.select().tuples()) for m in WIZARD_TABLES}
+    state["subscriptions"] = sorted(Subscription.select().tuples())
+    return state
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def test_missing_checkboxes_are_named_next_to_each_box(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "acknowledge")
+    before = snapshot()
+    partial = dict(ACK_ALL)
+    del partial["credits_nonrefundable"], partial["dialer_cancelled"]
+    response = post_step(owner, sub, "acknowledge", partial)
+    assert response.status_code == 422
+    body = text(response)
+    assert body.count("Please tick this box to confirm you understand.") == 2
+    assert 'id="credits_nonrefundable-error"' in body
+    assert 'aria-describedby="credits_nonrefundable-error"' in body
+    assert 'aria-invalid="true"' in body
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"comment": "no reason given"}, "Please choose one reason."),
+    ({"reason": "because", "comment": ""}, "Please choose one of the reasons listed."),
+    ({"reason": "other", "comment": "x" * 1001}, "Please keep the comment to 1,000 characters or fewer."),
+])
+def test_survey_errors_are_shown_and_nothing_is_saved(owner, data, message):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    before = snapshot()
+    response = post_step(owner, sub, "survey", data)
+    assert response.status_code == 422
+    assert message in text(response)
+    assert snapshot() == before
+
+
+def test_a_comment_of_exactly_1000_characters_is_accepted(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    response = post_step(owner, sub, "survey", {"reason": "other", "comment": "y" * 1000})
+    assert response.status_code == 303
+    assert len(SurveyResponse.get().comment) == 1000
+
+
+def test_an_htmx_post_with_errors_swaps_the_panel_with_the_errors(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    response = post_step(owner, sub, "survey", {"comment": ""}, htmx=True)
+    assert response.status_code == 422
+    assert "<html" not in text(response)
+    assert "Please choose one reason." in text(response)
+
+
+def test_an_unknown_offer_is_refused(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "options")
+    before = snapshot()
+    response = post_step(owner, sub, "options", {"choice": "free_year"})
+    assert response.status_code == 303
+    assert "That option is not available." in text(owner.get(response.location))
+    assert snapshot() == before
+
+
+def test_a_tampered_request_id_is_refused_with_409(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    before = snapshot()
+    for forged in ("999999", "abc", str(open_request(sub).id + 1)):
+        response = owner.post(step_url(sub, "survey"), {"request_id": forged, "reason": "other"})
+        assert response.status_code == 409, forged
+        assert "out of date" in text(response)
+    assert snapshot() == before
+
+
+def test_a_form_from_a_closed_request_is_refused_with_409(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    stale_page = owner.get(step_url(sub, "survey"))
+    owner.post(f"/cancel/{sub.id}/keep", {"request_id": request_id_on(stale_page)})
+    before = snapshot()
+    response = owner.post(step_url(sub, "survey"),
+                          {"request_id": request_id_on(stale_page), "reason": "other"})
+    assert response.status_code == 409
+    assert "already ended" in text(response)
+    assert snapshot() == before
+
+
+def test_an_unknown_step_is_404(owner):
+    sub = subscription()
+    assert owner.get(f"/cancel/{sub.id}/refund").status_code == 404
+    assert owner.post(f"/cancel/{sub.id}/refund", {}).status_code == 404
+
+
+def test_a_missing_csrf_token_is_refused_and_changes_nothing(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    before = snapshot()
+    req = open_request(sub)
+    response = owner.post(step_url(sub, "confirm"), {"request_id": str(req.id)}, csrf=False)
+    assert response.status_code == 400
+    assert "This form has expired or was not sent from this site" in text(response)
+    response = owner.post(step_url(sub, "confirm"), {"request_id": str(req.id), "csrf_token": "forged"}, csrf=False)
+    assert response.status_code == 400
+    assert snapshot() == before
+    assert subscription().status == "active"
+
+
+def test_an_expired_csrf_token_is_refused(app, owner, monkeypatch):
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    page = owner.get(step_url(sub, "confirm"))
+    # CSRF tokens are timed by itsdangerous's own clock: move it past the limit.
+    signed_at = TimestampSigner.get_timestamp
+    limit = app.config["WTF_CSRF_TIME_LIMIT"]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at(self) + limit + 5)
+    response = owner.post(step_url(sub, "confirm"), {"request_id": request_id_on(page)})
+    assert response.status_code == 400
+    assert "expired" in text(response)
+    assert subscription().status == "active"
+
+
+def test_an_htmx_post_without_the_csrf_header_is_refused(owner):
+    sub = subscription()
+    response = owner.post(step_url(sub, "consequences"), {"request_id": ""}, htmx=True, csrf=False)
+    assert response.status_code == 400
+    assert "<html" not in text(response), "htmx gets the error as a panel"
+    assert CancellationRequest.select().count() == 0
+
+
+def test_another_accounts_subscription_is_404(owner):
+    birch = subscription(account="Birch Homes")
+    before = snapshot()
+    assert owner.get(f"/cancel/{birch.id}/").status_code == 404
+    assert owner.get(step_url(birch, "consequences")).status_code == 404
+    assert owner.post(step_url(birch, "consequences"), {"request_id": ""}).status_code == 404
+    assert owner.post(f"/cancel/{birch.id}/keep", {"request_id": ""}).status_code == 404
+    assert owner.get("/cancel/999999/consequences").status_code == 404
+    assert snapshot() == before
+
+
+def test_an_already_cancelled_subscription_cannot_be_cancelled_again(owner):
+    sub = subscription()
+    Subscription.update(status="cancellation_pending").where(Subscription.id == sub.id).execute()
+    before = snapshot()
+    response = owner.get(f"/cancel/{sub.id}/")
+    assert response.status_code == 409
+    assert "already cancelled" in text(response)
+    assert owner.get(step_url(sub, "consequences")).status_code == 409
+    assert owner.post(step_url(sub, "consequences"), {"request_id": ""}).status_code == 409
+    assert snapshot() == before
+
+
+def test_confirm_refuses_when_the_subscription_was_cancelled_meanwhile(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    Subscription.update(status="cancellation_pending").where(Subscription.id == sub.id).execute()
+    before = snapshot()
+    response = post_step(owner, sub, "confirm")
+    assert response.status_code == 409
+    assert snapshot() == before
+
+
+def test_confirm_revalidates_acknowledgements_of_changed_wording(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    page = owner.get(step_url(sub, "confirm"))
+    # The wording changed since the owner ticked the box: the old version no longer counts.
+    Acknowledgement.update(text_version="old-wording").where(
+        Acknowledgement.statement_key == "numbers_lost").execute()
+    response = owner.post(step_url(sub, "confirm"), {"request_id": request_id_on(page)})
+    assert response.status_code == 303
+    assert response.location.endswith(step_url(sub, "acknowledge"))
+    assert subscription().status == "active"
+    assert open_request(sub).status == "open"
+
+
+@pytest.mark.parametrize("url", ["/cancel/abc/consequences", "/cancel/1/%00", "/auth/login?next=%00"])
+def test_odd_urls_never_give_a_500(owner, url):
+    assert owner.get(url).status_code < 500
+
+
+def test_actions_cannot_be_triggered_by_a_get(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    assert owner.get(f"/cancel/{sub.id}/keep").status_code == 404  # not a step
+    assert owner.get("/auth/logout").status_code == 405
+    assert open_request(sub).status == "open"
+    assert owner.get("/billing/products").status_code == 200, "still signed in"

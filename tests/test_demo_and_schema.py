@@ -1,0 +1,60 @@
+"""The demo data `make run` loads, and the migrations that build the schema."""
+import os
+
+from click.testing import CliRunner
+
+from tests.conftest import TEST_PASSWORD_METHOD
+from wizard import migrations
+from wizard.db import database
+from wizard.demo import seed_demo
+from wizard.models import (
+    Account, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Recording, SchemaVersion,
+    Subscription, User, count_for_account,
+)
+
+
+def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
+    from wizard.db import init_database
+
+    init_database(database_url)
+    with database.connection_context():
+        recordings = str(tmp_path / "recordings")
+        assert seed_demo(recordings, password_method=TEST_PASSWORD_METHOD) is True
+        acme = Account.get(Account.name == "Acme Realty")
+        assert count_for_account(CallLog, acme) == 2000
+        assert count_for_account(Recording, acme) == 300
+        assert count_for_account(BillingRecord, acme) == 12
+        assert count_for_account(Agent, acme) >= 2 and count_for_account(CallFlow, acme) >= 2
+        assert acme.credit_balance_cents > 0
+        statuses = sorted(n.port_out_status for n in PhoneNumber.select().where(PhoneNumber.account == acme))
+        assert statuses == ["none", "none", "none", "ported", "requested"]
+        assert {s.product: s.status for s in Subscription.select().where(Subscription.account == acme)} == {
+            "smrtphone": "active", "smrtdialer": "active"}
+        assert {u.email: u.role for u in User.select()} == {
+            "owner@acme.test": "owner", "admin@acme.test": "admin", "agent@acme.test": "agent",
+            "owner@birch.test": "owner", "success@smrtphone.test": "success"}
+        for rec in Recording.select().where(Recording.account == acme).limit(20):
+            path = os.path.join(recordings, rec.path)
+            assert os.path.getsize(path) == rec.size_bytes
+            with open(path, "rb") as f:
+                assert f.read(4) == b"RIFF"
+
+        # Loading again changes nothing.
+        assert seed_demo(recordings, password_method=TEST_PASSWORD_METHOD) is False
+        assert CallLog.select().count() == 2000 + 50
+        assert User.select().count() == 5
+
+
+def test_migrate_is_recorded_and_idempotent(app):
+    with database.connection_context():
+        assert [v.version for v in SchemaVersion.select()] == [m[0] for m in migrations.MIGRATIONS]
+        assert migrations.pending() == []
+        assert migrations.migrate() == []
+
+
+def test_the_cli_migrates_and_seeds(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["migrate"])
+    assert result.exit_code == 0 and "up to date" in result.output
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0 and "already present" in result.output

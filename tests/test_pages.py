@@ -1,0 +1,47 @@
+"""What every page promises: security headers, no inline code, htmx wiring."""
+import re
+
+from tests.helpers import step_url, subscription
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def test_pages_send_a_strict_content_security_policy(owner):
+    for url in ("/billing/products", step_url(subscription(), "consequences")):
+        csp = owner.get(url).headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "style-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_pages_have_no_inline_scripts_styles_or_handlers(owner, browser):
+    pages = [owner.get("/billing/products"), owner.get(step_url(subscription(), "consequences")),
+             browser.get("/auth/login")]
+    for page in pages:
+        body = text(page)
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body) is None
+        assert "<style" not in body and " style=" not in body
+        assert re.search(r"\son[a-z]+=", body) is None
+
+
+def test_htmx_is_vendored_pinned_and_configured_without_eval(owner, app):
+    body = text(owner.get(step_url(subscription(), "consequences")))
+    assert '/static/htmx-2.0.11.min.js' in body
+    assert '"allowEval": false' in body and '"includeIndicatorStyles": false' in body
+    # The CSRF token travels as a header on every htmx request.
+    assert re.search(r'<body hx-headers=\'\{"X-CSRFToken": "[^"]+"\}\'', body)
+    js = app.test_client().get("/static/htmx-2.0.11.min.js")
+    assert js.status_code == 200 and b'version:"2.0.11"' in js.data
+
+
+def test_ids_are_unique_on_every_step(owner):
+    from tests.helpers import STEP_NAMES, complete_steps
+
+    sub = subscription()
+    for name in STEP_NAMES:
+        body = text(owner.get(step_url(sub, name)))
+        ids = re.findall(r'\sid="([^"]+)"', body)
+        assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))
+        if name != "confirm":
+            complete_steps(owner, sub, STEP_NAMES[STEP_NAMES.index(name) + 1])

@@ -1,0 +1,34 @@
+"""Each step view runs a small, fixed number of SQL statements, whatever the
+account's size (no query per number, call log or recording)."""
+import pytest
+
+from tests.helpers import ANSWERS, STEP_NAMES, complete_steps, request_id_on, step_url, subscription
+from wizard.demo import add_activity
+from wizard.models import Account, PhoneNumber
+
+MAX_QUERIES_PER_VIEW = 20
+
+
+@pytest.mark.parametrize("name", STEP_NAMES)
+def test_step_views_stay_under_the_query_bound(app, owner, count_queries, name):
+    sub = subscription()
+    complete_steps(owner, sub, name)
+    acme = Account.get(Account.name == "Acme Realty")
+    # A bigger account must not cost more queries.
+    add_activity(acme, app.config["RECORDINGS_DIR"], call_logs=200, recordings=50, invoices=12)
+    PhoneNumber.insert_many([
+        dict(account=acme.id, e164=f"+1617555{1000 + i}", label="", port_out_status="none")
+        for i in range(40)
+    ]).execute()
+
+    with count_queries() as page:
+        assert owner.get(step_url(sub, name)).status_code == 200
+    with count_queries() as fragment:
+        assert owner.get(step_url(sub, name), htmx=True).status_code == 200
+    form = dict(ANSWERS[name], request_id=request_id_on(owner.get(step_url(sub, name))))
+    with count_queries() as submit:
+        assert owner.post(step_url(sub, name), form).status_code == 303
+    print(f"queries {name}: page={page.count} fragment={fragment.count} post={submit.count}")
+    assert 0 < page.count <= MAX_QUERIES_PER_VIEW
+    assert 0 < fragment.count <= MAX_QUERIES_PER_VIEW
+    assert 0 < submit.count <= MAX_QUERIES_PER_VIEW
