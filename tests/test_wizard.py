@@ -155,6 +155,11 @@ def test_an_htmx_post_answers_with_the_next_fragment_and_pushes_its_url(owner):
     assert "<html" not in text(response)
     assert "Step 2 of 5" in text(response)
     assert "HX-Request" in response.headers["Vary"]
+    # The next form belongs to the request just started, and shows no errors.
+    assert request_id_on(response) == str(open_request(sub).id)
+    assert "field-error" not in text(response)
+    follow = owner.post(step_url(sub, "acknowledge"), dict(ACK_ALL, request_id=request_id_on(response)), htmx=True)
+    assert follow.status_code == 200 and "Step 3 of 5" in text(follow)
 
 
 def test_htmx_confirm_leaves_the_wizard_for_the_done_page(owner):

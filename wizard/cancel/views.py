@@ -146,8 +146,9 @@ def step(subscription_id, name):
         return htmx.leave_to(url_for("cancel.follow_up", subscription_id=sub.id))
     following = steps[steps.index(current) + 1]
     if htmx.wants_fragment():
+        # formdata=None: the next step's form must not read this POST's fields.
         return render_step(sub, steps, following, req,
-                           following.make_form(req, request_id=req.id), push=True)
+                           following.make_form(req, formdata=None, request_id=req.id), push=True)
     return go_to(sub, following)
 
 
