@@ -1,0 +1,82 @@
+"""An owner cancels smrtPhone in a real browser, with and without JavaScript."""
+from playwright.sync_api import expect
+
+from wizard.db import database
+from wizard.models import CancellationRequest, Subscription
+
+
+def sign_in(page, base, email="owner@acme.test", password="owner-pass"):
+    page.goto(base + "/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Products")).to_be_visible()
+
+
+def expect_step(page, number, title):
+    expect(page.locator(".progress")).to_have_text(f"Step {number} of 5")
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+
+
+def test_owner_cancels_smrtphone(page, live_server):
+    sign_in(page, live_server)
+    # Account menu > Billing & Logs > Products
+    page.locator("summary", has_text="Account").click()
+    page.get_by_role("link", name="Billing & Logs").click()
+    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
+
+    expect_step(page, 1, "What will happen")
+    expect(page.get_by_text("+1 (617) 555-0101")).to_be_visible()
+    expect(page.get_by_text("6 call recordings")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+
+    expect_step(page, 2, "Acknowledge")
+    if page.javascript:
+        expect(page).to_have_url(live_server + "/cancel/1/acknowledge")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Please tick this box to confirm you understand.")).to_have_count(5)
+    for box in page.get_by_role("checkbox").all():
+        box.check()
+    page.get_by_role("button", name="Continue").click()
+
+    expect_step(page, 3, "Tell us why")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Please choose one reason.")).to_be_visible()
+    page.get_by_label("Too expensive").check()
+    page.get_by_label("Anything you would like to add? (optional)").fill("Budget cuts")
+    page.get_by_role("button", name="Continue").click()
+
+    expect_step(page, 4, "Before you go")
+    expect(page.get_by_role("button", name="Book a call with Customer Success")).to_be_visible()
+    # Going back shows the earlier answer; going forward again works.
+    page.go_back()
+    expect_step(page, 3, "Tell us why")
+    expect(page.get_by_label("Too expensive")).to_be_checked()
+    page.go_forward()
+    expect_step(page, 4, "Before you go")
+    page.get_by_role("button", name="No thanks, continue to cancel").click()
+
+    expect_step(page, 5, "Confirm")
+    page.get_by_role("button", name="Confirm cancellation").click()
+    expect(page.get_by_role("heading", name="Your cancellation is confirmed")).to_be_visible()
+    expect(page).to_have_url(live_server + "/cancel/1/done")
+
+    with database.connection_context():
+        statuses = {s.product: s.status for s in Subscription.select()
+                    .where(Subscription.account == 1)}
+        assert statuses == {"smrtphone": "cancellation_pending", "smrtdialer": "cancellation_pending"}
+        assert CancellationRequest.get().status == "confirmed"
+    assert page.problems == []
+
+
+def test_keep_my_account_returns_to_products(page, live_server):
+    sign_in(page, live_server)
+    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
+    page.get_by_role("button", name="Continue").click()
+    expect_step(page, 2, "Acknowledge")
+    page.get_by_role("button", name="Keep my account").click()
+    expect(page.get_by_text("Good news: your smrtPhone subscription stays active.")).to_be_visible()
+    expect(page).to_have_url(live_server + "/billing/products")
+    with database.connection_context():
+        assert CancellationRequest.get().status == "kept"
+    assert page.problems == []
