@@ -5,7 +5,7 @@ from flask import Flask, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from . import db, formatting, htmx
+from . import config, db, formatting, htmx, queue
 from .extensions import csrf, htmx as htmx_ext, login_manager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,13 +40,11 @@ def create_app(test_config=None):
     """Build the app: defaults, then the environment, then test overrides."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("WIZARD_INSTANCE", os.path.join(ROOT, "instance")),
+        instance_path=config.instance_path(),
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )
-    from .config import from_environment
-
-    app.config.update(from_environment(app.instance_path))
+    app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -56,6 +54,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx_ext.init_app(app)
     formatting.init_app(app)
+    queue.init(app.config["REDIS_URL"])
 
     from . import auth, billing, cancel, cli, success
 

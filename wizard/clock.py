@@ -1,8 +1,9 @@
 """The one clock. Everything that needs the time asks `now()`.
 
-Tests and QA move time by setting `FROZEN` (see tests/conftest.py), and the
-`WIZARD_CLOCK_OFFSET_DAYS` environment variable shifts a running demo forward,
-so the 90-day promises can be tried without waiting 90 days.
+Tests move time by setting `FROZEN`. Other processes (a worker a test
+starts, a QA demo) read the environment: `WIZARD_CLOCK_AT` (an ISO 8601
+time) stops the clock there, and `WIZARD_CLOCK_OFFSET_DAYS` shifts the real
+time, so the 90-day promises can be tried without waiting 90 days.
 """
 import os
 from datetime import datetime, timedelta, timezone
@@ -14,5 +15,9 @@ def now():
     """Return the current time, timezone-aware, in UTC."""
     if FROZEN is not None:
         return FROZEN
+    fixed = os.environ.get("WIZARD_CLOCK_AT")
+    if fixed:
+        moment = datetime.fromisoformat(fixed)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     offset = float(os.environ.get("WIZARD_CLOCK_OFFSET_DAYS", "0") or 0)
     return datetime.now(timezone.utc) + timedelta(days=offset)

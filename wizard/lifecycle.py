@@ -6,11 +6,11 @@ subclass when the request cannot be honoured, having changed nothing.
 """
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from peewee import IntegrityError, fn
 
-from . import policy
+from . import formatting, outbox, policy
 from .db import database
 from .models import (
     Acknowledgement,
@@ -18,6 +18,7 @@ from .models import (
     CancellationRequest,
     OfferDecision,
     PhoneNumber,
+    PurgeSchedule,
     Recording,
     Subscription,
     SurveyResponse,
@@ -38,6 +39,14 @@ class AlreadyCancelled(LifecycleError):
 
 class RequestClosed(LifecycleError):
     """The cancellation request was already kept, retained or confirmed."""
+
+
+class AlreadyActive(LifecycleError):
+    """There is nothing to reactivate."""
+
+
+class CannotReactivate(LifecycleError):
+    """Too late to reactivate: the deadline passed or the purge has started."""
 
 
 class Incomplete(LifecycleError):
@@ -191,6 +200,8 @@ def mark_consequences_seen(req, now):
 
 
 def statements_for(product):
+    if product == "smrtdialer":
+        return policy.SMRTDIALER_STATEMENTS
     return policy.SMRTPHONE_STATEMENTS
 
 
@@ -308,21 +319,31 @@ def keep_account(req, user, ip, now):
 
 # -- the end ------------------------------------------------------------------
 
-FINAL_CHECKS = (
-    (consequences_seen, "consequences", "Please read what will happen first."),
-    (acknowledged, "acknowledge", "Please acknowledge every statement."),
-    (survey_answered, "survey", "Please answer the survey."),
-    (offers_declined, "options", "Please look at the options before you go."),
-)
+# What confirm re-checks, per product: the smrtDialer wizard has no offers step.
+FINAL_CHECKS = {
+    "smrtphone": (
+        (consequences_seen, "consequences", "Please read what will happen first."),
+        (acknowledged, "acknowledge", "Please acknowledge every statement."),
+        (survey_answered, "survey", "Please answer the survey."),
+        (offers_declined, "options", "Please look at the options before you go."),
+    ),
+    "smrtdialer": (
+        (consequences_seen, "consequences", "Please read what will happen first."),
+        (acknowledged, "acknowledge", "Please acknowledge every statement."),
+        (survey_answered, "survey", "Please answer the survey."),
+    ),
+}
 
 
-def confirm(req, user, ip, now):
+def confirm(req, user, ip, now, base_url=""):
     """Confirm the cancellation; safe to call twice.
 
     Re-validates every earlier answer, then in one transaction marks the
-    subscription (and smrtDialer with smrtPhone) cancellation-pending and
-    stores the reactivation deadline and the purge due date. A second call for
-    an already confirmed request returns it unchanged.
+    subscription (and smrtDialer with smrtPhone) cancellation-pending, stores
+    the reactivation deadline and the purge due date, arms the purge schedule
+    and queues the confirmation email. A second call for an already confirmed
+    request returns it unchanged. smrtDialer alone has no purge: its access
+    just ends with its period.
     """
     with database.atomic():
         fresh = CancellationRequest.get_by_id(req.id)
@@ -331,15 +352,18 @@ def confirm(req, user, ip, now):
         if not fresh.is_open:
             raise RequestClosed("This cancellation request has already ended.")
         check_can_cancel(user, fresh.subscription)
-        for check, step_name, message in FINAL_CHECKS:
+        for check, step_name, message in FINAL_CHECKS[fresh.product]:
             if not check(fresh):
                 raise Incomplete(message, step_name)
 
         subscription = fresh.subscription
         if not subscription.is_active:
             raise AlreadyCancelled(f"{subscription.product_name} is already cancelled.")
-        deadline, purge_due = key_dates(subscription.current_period_end, now)
-        products = ["smrtphone", "smrtdialer"] if fresh.product == "smrtphone" else [fresh.product]
+        whole_account = fresh.product == "smrtphone"
+        deadline = purge_due = None
+        if whole_account:
+            deadline, purge_due = key_dates(subscription.current_period_end, now)
+        products = ["smrtphone", "smrtdialer"] if whole_account else [fresh.product]
         closed = (
             CancellationRequest.update(
                 status="confirmed", open_for=None, closed_at=now, updated_at=now,
@@ -365,8 +389,152 @@ def confirm(req, user, ip, now):
         )
         if not cancelled:  # cancelled elsewhere since we read it: roll back
             raise AlreadyCancelled(f"{subscription.product_name} is already cancelled.")
+        if whole_account:
+            arm_purge(fresh, purge_due, now)
         audit("cancellation.confirmed", fresh.account_id, user, ip, now,
               request=fresh.id, products=products,
               service_ends_at=subscription.current_period_end.isoformat(),
-              reactivation_deadline=deadline.isoformat(), purge_due_at=purge_due.isoformat())
-        return CancellationRequest.get_by_id(fresh.id)
+              reactivation_deadline=deadline.isoformat() if deadline else None,
+              purge_due_at=purge_due.isoformat() if purge_due else None)
+        confirmed = CancellationRequest.get_by_id(fresh.id)
+        outbox.cancellation_confirmed(confirmed, subscription, user, now, base_url)
+        return confirmed
+
+
+def arm_purge(req, due_at, now):
+    """Schedule the account's erasure, re-arming a schedule cancelled before.
+
+    A schedule that is running or done is never re-armed: that account is
+    being, or has been, erased.
+    """
+    rearmed = (
+        PurgeSchedule.update(
+            status="scheduled", due_at=due_at, request_id=req.id,
+            generation=PurgeSchedule.generation + 1, lease_expires_at=None, claimed_by=None,
+            attempts=0, checkpoint="{}", started_at=None, finished_at=None, updated_at=now,
+        )
+        .where((PurgeSchedule.account_id == req.account_id) & (PurgeSchedule.status == "cancelled"))
+        .execute()
+    )
+    if not rearmed:
+        PurgeSchedule.create(account_id=req.account_id, request_id=req.id, due_at=due_at,
+                             status="scheduled", generation=1, updated_at=now)
+
+
+# -- after confirming -----------------------------------------------------------
+
+def end_services(now):
+    """End every cancelled subscription whose paid period is over; return how many.
+
+    Safe to run twice: only cancellation-pending rows past their end change.
+    """
+    with database.atomic():
+        return (
+            Subscription.update(status="ended", ended_at=now)
+            .where((Subscription.status == "cancellation_pending")
+                   & (Subscription.current_period_end <= now))
+            .execute()
+        )
+
+
+def account_closed(account):
+    """True once smrtPhone's paid period is over after a cancellation."""
+    phone = account.subscription("smrtphone")
+    return phone is not None and phone.status == "ended"
+
+
+@dataclass
+class Reactivation:
+    """Whether a subscription can be reactivated now, and if not, why."""
+
+    allowed: bool
+    reason: str = ""
+    deadline: datetime = None
+
+
+def latest_confirmed(subscription):
+    return (
+        CancellationRequest.select()
+        .where((CancellationRequest.subscription == subscription)
+               & (CancellationRequest.status == "confirmed"))
+        .order_by(CancellationRequest.id.desc())
+        .first()
+    )
+
+
+def reactivation_for(subscription, now):
+    """Say whether `subscription` may be reactivated now (see reactivate)."""
+    if subscription.is_active:
+        return Reactivation(False, f"{subscription.product_name} is active.")
+    account = subscription.account
+    if subscription.product == "smrtdialer":
+        phone = account.subscription("smrtphone")
+        if phone is None or not phone.is_active:
+            return Reactivation(False, "Reactivate smrtPhone first: smrtDialer works only with "
+                                       "an active smrtPhone account.")
+        return Reactivation(True)
+    req = latest_confirmed(subscription)
+    schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == account.id)
+    deadline = req.reactivation_deadline if req else None
+    if schedule is not None and schedule.status in ("running", "done"):
+        return Reactivation(False, "Your data is being permanently erased, so this account can no "
+                                   "longer be reactivated. You are always welcome to start fresh "
+                                   "with a new account.", deadline)
+    if deadline is not None and now > deadline:
+        return Reactivation(False, "The 90 days to change your mind ended on "
+                                   f"{formatting.local_date(deadline, account.timezone)}. You are "
+                                   "always welcome to start fresh with a new account.", deadline)
+    return Reactivation(True, deadline=deadline)
+
+
+def reactivate(subscription, user, ip, now, base_url=""):
+    """Make a cancelled subscription active again.
+
+    smrtPhone: owner only, before the reactivation deadline and before the
+    purge has started. The purge schedule is cancelled and its generation
+    bumped in the same transaction; that UPDATE and the purge's claim are
+    both conditional on the schedule still being 'scheduled', so when they
+    race exactly one wins. smrtDialer stays cancelled (the article: it must be
+    reactivated by hand). smrtDialer: owner only, while smrtPhone is active.
+
+    A subscription whose period ended starts a new month from today;
+    otherwise the paid period simply continues.
+    """
+    check_can_cancel(user, subscription)
+    with database.atomic():
+        fresh = Subscription.get_by_id(subscription.id)
+        if fresh.is_active:
+            raise AlreadyActive(f"{fresh.product_name} is already active.")
+        verdict = reactivation_for(fresh, now)
+        if not verdict.allowed:
+            raise CannotReactivate(verdict.reason)
+        if fresh.product == "smrtphone":
+            cancelled = (
+                PurgeSchedule.update(status="cancelled", generation=PurgeSchedule.generation + 1,
+                                     updated_at=now)
+                .where((PurgeSchedule.account_id == fresh.account_id)
+                       & (PurgeSchedule.status == "scheduled"))
+                .execute()
+            )
+            has_schedule = PurgeSchedule.select().where(
+                PurgeSchedule.account_id == fresh.account_id).exists()
+            if has_schedule and not cancelled:
+                raise CannotReactivate("Your data is being permanently erased, so this account can no "
+                                 "longer be reactivated.")
+        period_end = fresh.current_period_end
+        if period_end <= now:
+            period_end = now + timedelta(days=30)
+        changed = (
+            Subscription.update(status="active", current_period_end=period_end,
+                                cancellation_requested_at=None, cancellation_requested_by=None,
+                                ended_at=None)
+            .where((Subscription.id == fresh.id) & (Subscription.status != "active"))
+            .execute()
+        )
+        if not changed:
+            raise AlreadyActive(f"{fresh.product_name} is already active.")
+        event = audit("subscription.reactivated", fresh.account_id, user, ip, now,
+                      product=fresh.product, subscription=fresh.id)
+        reactivated = Subscription.get_by_id(fresh.id)
+        outbox.reactivation_confirmed(reactivated.account, reactivated, user, now, base_url, event.id)
+        return reactivated

@@ -20,8 +20,15 @@ def _initial(db, migrator):
     db.create_tables(MODELS, safe=True)
 
 
+def _purge_and_mail(db, migrator):
+    from .models import ErasureRecord, OutboxMessage, PurgeSchedule
+
+    db.create_tables([PurgeSchedule, ErasureRecord, OutboxMessage], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
+    (2, "purge schedules, erasure records, outbox", _purge_and_mail),
 ]
 
 

@@ -113,7 +113,9 @@ class Plan(BaseModel):
 
 
 class Subscription(BaseModel):
-    STATUSES = ("active", "cancellation_pending")
+    # active -> cancellation_pending (confirmed) -> ended (paid period over);
+    # reactivation returns it to active. A purge deletes the row.
+    STATUSES = ("active", "cancellation_pending", "ended")
 
     account = ForeignKeyField(Account, backref="subscription_set", on_delete="CASCADE")
     product = CharField()  # smrtphone | smrtdialer
@@ -269,6 +271,75 @@ class AuditEvent(BaseModel):
     ip = CharField(null=True)
 
 
+class PurgeSchedule(BaseModel):
+    """When an account's data is to be erased, and how far the erasure got.
+
+    The database is the truth; RQ only triggers the work. `generation` grows
+    each time the schedule is cancelled or re-armed, so a job enqueued for an
+    older generation finds nothing to do. A worker holds the row through
+    `lease_expires_at`; a lease that runs out (the worker died) lets the sweep
+    hand the purge to another worker, which resumes from `checkpoint`.
+
+    account_id is a plain integer, not a foreign key: the row outlives the
+    account it erases.
+    """
+
+    STATUSES = ("scheduled", "running", "done", "cancelled")
+
+    account_id = IntegerField(unique=True)
+    request_id = IntegerField(null=True)
+    due_at = UTCDateTimeField()
+    status = CharField(default="scheduled")
+    generation = IntegerField(default=1)
+    lease_expires_at = UTCDateTimeField(null=True)
+    claimed_by = CharField(null=True)
+    attempts = IntegerField(default=0)
+    checkpoint = TextField(default="{}")  # JSON: rows and files erased so far, per table
+    started_at = UTCDateTimeField(null=True)
+    finished_at = UTCDateTimeField(null=True)
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        # The sweep's question: what is due and not done, and whose lease ran out.
+        indexes = ((("status", "due_at"), False), (("status", "lease_expires_at"), False))
+
+
+class ErasureRecord(BaseModel):
+    """Proof that an account was erased, holding no personal data."""
+
+    surrogate_id = CharField(unique=True)  # random; not the account id
+    schedule = ForeignKeyField(PurgeSchedule, unique=True, on_delete="CASCADE")
+    counts = TextField()  # JSON: rows (and files) erased per table
+    started_at = UTCDateTimeField()
+    finished_at = UTCDateTimeField()
+    verified = BooleanField()
+    verification = TextField()  # JSON: what remained per table (all zero when verified)
+
+
+class OutboxMessage(BaseModel):
+    """An email to send. `dedupe_key` is unique, so no email is queued twice.
+
+    The mail job claims a row (pending -> sending, with a lease) before it
+    sends, and marks it sent afterwards. The erasure notice's address is
+    cleared once it is sent: it is the last personal data we hold.
+    """
+
+    dedupe_key = CharField(unique=True)
+    kind = CharField()
+    account_id = IntegerField(null=True)
+    to_address = CharField(null=True)
+    subject = CharField()
+    body = TextField()
+    status = CharField(default="pending")  # pending | sending | sent
+    attempts = IntegerField(default=0)
+    lease_expires_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "created_at"), False),)
+
+
 class SchemaVersion(BaseModel):
     """Which migrations have been applied (see wizard/migrations.py)."""
 
@@ -289,6 +360,9 @@ MODELS = [
     SurveyResponse,
     OfferDecision,
     AuditEvent,
+    PurgeSchedule,
+    ErasureRecord,
+    OutboxMessage,
 ]
 
 

@@ -49,6 +49,21 @@ SMRTPHONE_STATEMENTS = (
     ),
 )
 
+SMRTDIALER_STATEMENTS = (
+    Statement(
+        "dialer_access_ends",
+        "I understand that my smrtDialer access ends at the end of the current billing period.",
+    ),
+    Statement(
+        "dialer_phone_unaffected",
+        "I understand that smrtPhone, my phone numbers and my data are not affected.",
+    ),
+    Statement(
+        "dialer_manual_reactivation",
+        "I understand that to use smrtDialer again I must reactivate it from Products.",
+    ),
+)
+
 SURVEY_REASONS = (
     ("too_expensive", "Too expensive"),
     ("missing_features", "Missing features I need"),

@@ -1,0 +1,80 @@
+"""The only code that enqueues RQ jobs. Call it after the transaction commits.
+
+Redis only triggers work; the database says what is due. So every enqueue
+here is a best effort: if Redis is down or loses its data, the periodic sweep
+(jobs/sweep.py) finds what is due in the database and enqueues it again.
+Job ids are labels, not locks: each job claims its row before working.
+"""
+import logging
+
+from redis import Redis, RedisError
+from rq import Queue
+from rq.job import Job
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "default"
+_redis_url = None
+_connection = None
+
+
+def init(redis_url):
+    """Say which Redis to use (the app factory and the jobs call this)."""
+    global _redis_url, _connection
+    if redis_url != _redis_url:
+        _redis_url, _connection = redis_url, None
+
+
+def connection():
+    global _connection
+    if _connection is None:
+        _connection = Redis.from_url(_redis_url)
+    return _connection
+
+
+def _queue():
+    return Queue(QUEUE_NAME, connection=connection())
+
+
+def purge_job_id(schedule):
+    return f"purge-account-{schedule.account_id}-g{schedule.generation}"
+
+
+def enqueue_purge(schedule, now=False):
+    """Enqueue the purge of `schedule` at its due time (or now, for the sweep)."""
+    args = ("jobs.purge.run_purge", schedule.id, schedule.generation)
+    try:
+        if now:
+            return _queue().enqueue(*args, job_id=purge_job_id(schedule), job_timeout=3600)
+        return _queue().enqueue_at(schedule.due_at, *args, job_id=purge_job_id(schedule),
+                                   job_timeout=3600)
+    except RedisError:
+        log.warning("Could not enqueue %s; the sweep will", purge_job_id(schedule), exc_info=True)
+        return None
+
+
+def cancel_purge(account_id, generation):
+    """Best effort: drop the queued purge of an old generation (its claim would fail anyway)."""
+    job_id = f"purge-account-{account_id}-g{generation}"
+    try:
+        job = Job.fetch(job_id, connection=connection())
+        job.cancel()
+        job.delete()
+    except Exception:  # NoSuchJobError, RedisError, or a job already running: all harmless
+        log.info("No queued job %s to cancel", job_id)
+
+
+def enqueue_mail(message_id):
+    try:
+        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=f"mail-{message_id}")
+    except RedisError:
+        log.warning("Could not enqueue mail %s; the sweep will", message_id, exc_info=True)
+        return None
+
+
+def enqueue_sweep():
+    try:
+        return _queue().enqueue("jobs.sweep.sweep")
+    except RedisError:
+        log.warning("Could not enqueue the sweep", exc_info=True)
+        return None
