@@ -1,2 +1,34 @@
 """RQ job functions. Each takes ids, re-reads the database and re-checks that
-its work is still due; see issue #3 for the purge, mail and sweep jobs."""
+its work is still due; running one twice, or after a crash, is safe.
+
+A job process builds no Flask app: `job_context` reads the same settings as
+the app (wizard.config) and opens the database and Redis from them.
+"""
+import os
+import socket
+import uuid
+from contextlib import contextmanager
+
+from wizard import config, queue
+from wizard.db import database, init_database
+
+
+def settings():
+    return config.from_environment(config.instance_path())
+
+
+@contextmanager
+def job_context():
+    """Yield the settings with the database connected (and queue bound to Redis)."""
+    current = settings()
+    if database.obj is None:
+        init_database(current["DATABASE_URL"])
+    if queue._redis_url is None:
+        queue.init(current["REDIS_URL"])
+    with database.connection_context():
+        yield current
+
+
+def worker_label():
+    """Who holds a lease: host, process and a random tag per run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

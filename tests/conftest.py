@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests import postgres
+from tests import postgres, redis_support
 from wizard import clock, create_app, migrations
 from wizard.db import database, init_database
 from wizard.demo import seed_demo
@@ -49,6 +49,21 @@ def _empty_postgres(db):
     db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server on a free port, for the whole run; stopped after."""
+    server = redis_support.PrivateRedis(str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The private Redis, emptied for this test."""
+    redis_server.client().flushall()
+    return redis_server.url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
@@ -72,13 +87,23 @@ def frozen_clock():
 
 
 @pytest.fixture
-def app(database_url, tmp_path, frozen_clock):
+def app(database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
+    settings = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "RECORDINGS_DIR": str(tmp_path / "recordings"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "MAIL_SERVER": "",
+        "PURGE_BATCH_SIZE": "7",  # small batches, so tests cross batch boundaries
+    }
+    # Jobs read their settings from the environment, as in a worker process.
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
-        "DATABASE_URL": database_url,
-        "RECORDINGS_DIR": str(tmp_path / "recordings"),
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
+        **settings,
     })
     with database.connection_context():
         seed_demo(app.config["RECORDINGS_DIR"], password_method=TEST_PASSWORD_METHOD,

@@ -6,7 +6,10 @@ from tests.helpers import ANSWERS, STEP_NAMES, complete_steps, request_id_on, st
 from wizard.demo import add_activity
 from wizard.models import Account, PhoneNumber
 
-MAX_QUERIES_PER_VIEW = 20
+# Showing a step reads; submitting one also writes (confirm writes the most:
+# the request, both subscriptions, the purge schedule, an audit event, an email).
+MAX_QUERIES_PER_PAGE = 15
+MAX_QUERIES_PER_SUBMIT = 25
 
 
 @pytest.mark.parametrize("name", STEP_NAMES)
@@ -29,6 +32,6 @@ def test_step_views_stay_under_the_query_bound(app, owner, count_queries, name):
     with count_queries() as submit:
         assert owner.post(step_url(sub, name), form).status_code == 303
     print(f"queries {name}: page={page.count} fragment={fragment.count} post={submit.count}")
-    assert 0 < page.count <= MAX_QUERIES_PER_VIEW
-    assert 0 < fragment.count <= MAX_QUERIES_PER_VIEW
-    assert 0 < submit.count <= MAX_QUERIES_PER_VIEW
+    assert 0 < page.count <= MAX_QUERIES_PER_PAGE
+    assert 0 < fragment.count <= MAX_QUERIES_PER_PAGE
+    assert 0 < submit.count <= MAX_QUERIES_PER_SUBMIT

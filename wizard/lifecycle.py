@@ -396,9 +396,10 @@ def confirm(req, user, ip, now, base_url=""):
               service_ends_at=subscription.current_period_end.isoformat(),
               reactivation_deadline=deadline.isoformat() if deadline else None,
               purge_due_at=purge_due.isoformat() if purge_due else None)
-        confirmed = CancellationRequest.get_by_id(fresh.id)
-        outbox.cancellation_confirmed(confirmed, subscription, user, now, base_url)
-        return confirmed
+        fresh.status, fresh.confirmed_at = "confirmed", now
+        fresh.reactivation_deadline, fresh.purge_due_at = deadline, purge_due
+        outbox.cancellation_confirmed(fresh, subscription, user, now, base_url)
+        return fresh
 
 
 def arm_purge(req, due_at, now):

@@ -14,12 +14,22 @@ SEND_LEASE = timedelta(minutes=5)
 
 
 def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None):
-    """Queue a message unless one with this key exists; return its row."""
-    OutboxMessage.insert(
-        dedupe_key=dedupe_key, kind=kind, account_id=account_id, to_address=to_address,
-        subject=subject, body=body, created_at=now,
-    ).on_conflict_ignore().execute()
-    return OutboxMessage.get(OutboxMessage.dedupe_key == dedupe_key)
+    """Queue a message unless one with this key exists; return its row.
+
+    The row's `is_new` says whether this call queued it.
+    """
+    inserted = (
+        OutboxMessage.insert(
+            dedupe_key=dedupe_key, kind=kind, account_id=account_id, to_address=to_address,
+            subject=subject, body=body, created_at=now,
+        )
+        .on_conflict_ignore()
+        .as_rowcount()
+        .execute()
+    )
+    message = OutboxMessage.get(OutboxMessage.dedupe_key == dedupe_key)
+    message.is_new = bool(inserted)
+    return message
 
 
 def _date(moment, account):

@@ -78,3 +78,16 @@ def enqueue_sweep():
     except RedisError:
         log.warning("Could not enqueue the sweep", exc_info=True)
         return None
+
+
+def enqueue_account_work(account_id):
+    """After a commit: enqueue the account's armed purge and its unsent emails."""
+    from .models import OutboxMessage, PurgeSchedule
+
+    schedule = PurgeSchedule.get_or_none((PurgeSchedule.account_id == account_id)
+                                         & (PurgeSchedule.status == "scheduled"))
+    if schedule is not None:
+        enqueue_purge(schedule)
+    for message in OutboxMessage.select(OutboxMessage.id).where(
+            (OutboxMessage.account_id == account_id) & (OutboxMessage.status == "pending")):
+        enqueue_mail(message.id)

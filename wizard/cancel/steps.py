@@ -8,6 +8,8 @@ this list alone, so adding a step is one entry here plus a form and a partial.
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import current_app
+
 from .. import lifecycle, policy
 from . import forms
 
@@ -70,7 +72,26 @@ def _save_options(req, form, user, ip, now):
 
 
 def _save_confirm(req, form, user, ip, now):
-    lifecycle.confirm(req, user, ip, now)
+    lifecycle.confirm(req, user, ip, now, base_url=current_app.config["BASE_URL"])
+
+
+ACKNOWLEDGE = Step(
+    "acknowledge", "Acknowledge", "cancel/_acknowledge.html",
+    lambda req, **kw: forms.acknowledge_form(
+        lifecycle.statements_for(req.product), **_acknowledge_initial(req), **kw
+    ),
+    _done_if(lifecycle.acknowledged), _save_acknowledgements,
+)
+
+SURVEY = Step(
+    "survey", "Tell us why", "cancel/_survey.html",
+    lambda req, **kw: forms.SurveyForm(**_survey_initial(req), **kw),
+    _done_if(lifecycle.survey_answered), _save_survey,
+)
+
+
+def _dialer_context(subscription, req, now):
+    return {"phone": subscription.account.subscription("smrtphone")}
 
 
 SMRTPHONE_STEPS = (
@@ -80,18 +101,8 @@ SMRTPHONE_STEPS = (
         _done_if(lifecycle.consequences_seen), _save_consequences,
         context=_consequences_context,
     ),
-    Step(
-        "acknowledge", "Acknowledge", "cancel/_acknowledge.html",
-        lambda req, **kw: forms.acknowledge_form(
-            lifecycle.statements_for(req.product), **_acknowledge_initial(req), **kw
-        ),
-        _done_if(lifecycle.acknowledged), _save_acknowledgements,
-    ),
-    Step(
-        "survey", "Tell us why", "cancel/_survey.html",
-        lambda req, **kw: forms.SurveyForm(**_survey_initial(req), **kw),
-        _done_if(lifecycle.survey_answered), _save_survey,
-    ),
+    ACKNOWLEDGE,
+    SURVEY,
     Step(
         "options", "Before you go", "cancel/_options.html",
         lambda req, **kw: forms.OptionsForm(**kw),
@@ -106,7 +117,25 @@ SMRTPHONE_STEPS = (
     ),
 )
 
-STEPS_BY_PRODUCT = {"smrtphone": SMRTPHONE_STEPS}
+# Cancelling smrtDialer alone: the same machinery, a shorter list.
+SMRTDIALER_STEPS = (
+    Step(
+        "consequences", "What will happen", "cancel/_dialer_consequences.html",
+        lambda req, **kw: forms.ContinueForm(**kw),
+        _done_if(lifecycle.consequences_seen), _save_consequences,
+        context=_dialer_context,
+    ),
+    ACKNOWLEDGE,
+    SURVEY,
+    Step(
+        "confirm", "Confirm", "cancel/_dialer_confirm.html",
+        lambda req, **kw: forms.ConfirmForm(**kw),
+        _done_if(lambda req: req.status == "confirmed"), _save_confirm,
+        context=_dialer_context,
+    ),
+)
+
+STEPS_BY_PRODUCT = {"smrtphone": SMRTPHONE_STEPS, "smrtdialer": SMRTDIALER_STEPS}
 
 
 def steps_for(product, req=None):

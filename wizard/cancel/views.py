@@ -10,7 +10,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import clock, htmx, lifecycle
+from .. import clock, htmx, lifecycle, queue
 from ..models import CancellationRequest, OfferDecision, Subscription
 from . import steps as wizard_steps
 from .forms import KeepForm
@@ -141,6 +141,7 @@ def step(subscription_id, name):
 
     req = CancellationRequest.get_by_id(req.id)
     if req.status == "confirmed":
+        queue.enqueue_account_work(sub.account_id)
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
     if req.status == "retained":
         return htmx.leave_to(url_for("cancel.follow_up", subscription_id=sub.id))

@@ -1,0 +1,58 @@
+"""The mail job: send one outbox message over SMTP, or write it as a .eml file.
+
+With MAIL_SERVER unset (the default in development) each message is written
+to OUTBOX_DIR (instance/outbox/) as an .eml file, readable with any mail
+program or a text editor.
+"""
+import hashlib
+import os
+import smtplib
+import tempfile
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from wizard import clock, outbox
+
+from . import job_context
+
+
+def send_message(message_id):
+    with job_context() as settings:
+        message = outbox.claim(message_id, clock.now())
+        if message is None:
+            return "not claimed"
+        deliver(as_email(message, settings["MAIL_FROM"]), message, settings)
+        outbox.mark_sent(message, clock.now())
+        return "sent"
+
+
+def as_email(message, sender):
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    # The same message sent twice (a crash between send and mark) keeps its
+    # Message-ID, so mail clients can fold the copies.
+    digest = hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32]
+    email["Message-ID"] = f"<{digest}@smrtphone.test>"
+    email.set_content(message.body)
+    return email
+
+
+def deliver(email, message, settings):
+    if settings["MAIL_SERVER"]:
+        with smtplib.SMTP(settings["MAIL_SERVER"], settings["MAIL_PORT"], timeout=30) as smtp:
+            if settings["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if settings["MAIL_USERNAME"]:
+                smtp.login(settings["MAIL_USERNAME"], settings["MAIL_PASSWORD"])
+            smtp.send_message(email)
+        return
+    folder = settings["OUTBOX_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    final = os.path.join(folder, f"{message.id:06d}-{message.kind}.eml")
+    fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(email))
+    os.replace(temporary, final)

@@ -1,0 +1,31 @@
+"""The purge job: erase one cancelled account after its 90 days."""
+import logging
+
+from wizard import clock, purge, queue
+from wizard.models import OutboxMessage
+
+from . import job_context, worker_label
+
+log = logging.getLogger(__name__)
+
+
+def run_purge(schedule_id, generation):
+    """Claim and run the purge; return what happened, for RQ's result."""
+    with job_context() as settings:
+        worker = worker_label()
+        schedule = purge.claim(schedule_id, generation, worker, clock.now())
+        if schedule is None:
+            log.info("Purge %s g%s: not due, not ours, or no longer wanted", schedule_id, generation)
+            return "not claimed"
+        try:
+            record = purge.run(schedule, worker, clock.now, settings["RECORDINGS_DIR"],
+                               settings["PURGE_BATCH_SIZE"])
+        except purge.LostLease:
+            log.warning("Purge %s was taken over by another worker", schedule_id)
+            return "taken over"
+        notice = OutboxMessage.get_or_none(
+            OutboxMessage.dedupe_key == f"erasure-complete:{schedule.id}:{schedule.generation}")
+    if notice is not None:
+        queue.enqueue_mail(notice.id)
+    log.info("Purge %s done: erasure record %s", schedule_id, record.surrogate_id)
+    return record.surrogate_id

@@ -1,0 +1,216 @@
+"""Erase a cancelled account for good: plain functions, no RQ.
+
+The purge claims its schedule row with a conditional UPDATE (so a second job,
+or a job for an older generation, does nothing), then erases the account's
+data stage by stage in bounded batches. Each batch deletes rows, adds what
+it deleted to the schedule's checkpoint and renews the lease, all in one
+transaction, so a worker killed at any moment leaves exact counts behind and
+the next worker resumes where it stopped. Finally it verifies that nothing of
+the account remains and writes an ErasureRecord with no personal data.
+
+Only rows whose account is the purged account are ever selected.
+"""
+import json
+import logging
+import os
+import shutil
+import uuid
+from datetime import timedelta
+
+from . import outbox
+from .db import database
+from .models import (
+    Account,
+    Acknowledgement,
+    Agent,
+    AuditEvent,
+    BillingRecord,
+    CallFlow,
+    CallLog,
+    CancellationRequest,
+    ErasureRecord,
+    OfferDecision,
+    PhoneNumber,
+    PurgeSchedule,
+    Recording,
+    Subscription,
+    SurveyResponse,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+
+
+class LostLease(Exception):
+    """Another worker took the purge over (our lease ran out); stop quietly."""
+
+
+class NotErased(Exception):
+    """Verification found data left; the purge will be run again."""
+
+
+def _requests_of(account_id):
+    return CancellationRequest.select(CancellationRequest.id).where(
+        CancellationRequest.account == account_id)
+
+
+# (name, model, condition on the account) in an order that satisfies the
+# foreign keys: children before parents, the account row last.
+STAGES = (
+    ("recordings", Recording, lambda a: Recording.account == a),
+    ("call_logs", CallLog, lambda a: CallLog.account == a),
+    ("agents", Agent, lambda a: Agent.account == a),
+    ("call_flows", CallFlow, lambda a: CallFlow.account == a),
+    ("billing_records", BillingRecord, lambda a: BillingRecord.account == a),
+    ("phone_numbers", PhoneNumber, lambda a: PhoneNumber.account == a),
+    ("acknowledgements", Acknowledgement, lambda a: Acknowledgement.request.in_(_requests_of(a))),
+    ("survey_responses", SurveyResponse, lambda a: SurveyResponse.request.in_(_requests_of(a))),
+    ("offer_decisions", OfferDecision, lambda a: OfferDecision.request.in_(_requests_of(a))),
+    ("cancellation_requests", CancellationRequest, lambda a: CancellationRequest.account == a),
+    ("audit_events", AuditEvent, lambda a: AuditEvent.account == a),
+    ("subscriptions", Subscription, lambda a: Subscription.account == a),
+    ("users", User, lambda a: User.account == a),
+    ("accounts", Account, lambda a: Account.id == a),
+)
+
+
+def claim(schedule_id, generation, worker, now):
+    """Take the purge for `worker`; return the schedule, or None if not ours to run.
+
+    Claimable: a scheduled purge of this generation that is due, or a running
+    one whose lease has expired (its worker died). A reactivated account's
+    schedule is 'cancelled' with a newer generation, so it never matches.
+    """
+    with database.atomic():
+        taken = (
+            PurgeSchedule.update(
+                status="running", lease_expires_at=now + LEASE, claimed_by=worker,
+                attempts=PurgeSchedule.attempts + 1, updated_at=now,
+            )
+            .where(
+                (PurgeSchedule.id == schedule_id)
+                & (PurgeSchedule.generation == generation)
+                & (((PurgeSchedule.status == "scheduled") & (PurgeSchedule.due_at <= now))
+                   | ((PurgeSchedule.status == "running") & (PurgeSchedule.lease_expires_at < now)))
+            )
+            .execute()
+        )
+        if not taken:
+            return None
+        schedule = PurgeSchedule.get_by_id(schedule_id)
+        if schedule.started_at is None:
+            PurgeSchedule.update(started_at=now).where(PurgeSchedule.id == schedule_id).execute()
+            schedule.started_at = now
+        # Belt and braces: never erase an account whose smrtPhone is active.
+        active = Subscription.select().where(
+            (Subscription.account == schedule.account_id) & (Subscription.product == "smrtphone")
+            & (Subscription.status == "active")).exists()
+        if active:
+            log.error("Purge %s claimed for an active account; cancelling it", schedule_id)
+            PurgeSchedule.update(status="cancelled", generation=PurgeSchedule.generation + 1,
+                                 lease_expires_at=None).where(PurgeSchedule.id == schedule_id).execute()
+            return None
+        return schedule
+
+
+def _renew(schedule, worker, now, **changes):
+    """Renew our lease (and save `changes`) or raise LostLease."""
+    kept = (
+        PurgeSchedule.update(lease_expires_at=now + LEASE, updated_at=now, **changes)
+        .where((PurgeSchedule.id == schedule.id) & (PurgeSchedule.generation == schedule.generation)
+               & (PurgeSchedule.status == "running") & (PurgeSchedule.claimed_by == worker))
+        .execute()
+    )
+    if not kept:
+        raise LostLease(f"purge {schedule.id} was taken over")
+
+
+def _capture_owner_notice(schedule, now):
+    """Queue the erasure notice while the owner's address still exists."""
+    owner = (User.select().where((User.account == schedule.account_id) & (User.role == "owner"))
+             .order_by(User.id).first())
+    if owner is not None:
+        outbox.erasure_complete(schedule, owner.email, owner.name, now)
+
+
+def run(schedule, worker, clock, recordings_dir, batch_size=5000):
+    """Erase everything of the schedule's account; return the ErasureRecord."""
+    account_id = schedule.account_id
+    counts = json.loads(schedule.checkpoint or "{}")
+    for name, model, condition in STAGES:
+        while True:
+            with database.atomic():
+                now = clock()
+                _renew(schedule, worker, now)
+                if name == "users":
+                    _capture_owner_notice(schedule, now)
+                if model is Recording:
+                    batch = list(Recording.select(Recording.id, Recording.path)
+                                 .where(condition(account_id)).limit(batch_size).tuples())
+                    ids = [row_id for row_id, _ in batch]
+                    for _, path in batch:
+                        _remove_file(recordings_dir, account_id, path)
+                else:
+                    ids = [row_id for (row_id,) in model.select(model.id)
+                           .where(condition(account_id)).limit(batch_size).tuples()]
+                if not ids:
+                    break
+                deleted = model.delete().where(model.id.in_(ids)).execute()
+                counts[name] = counts.get(name, 0) + deleted
+                _renew(schedule, worker, now, checkpoint=json.dumps(counts, sort_keys=True))
+    _clear_folder(recordings_dir, account_id)
+    return _finish(schedule, worker, clock(), counts, recordings_dir)
+
+
+def _account_folder(recordings_dir, account_id):
+    return os.path.join(recordings_dir, str(account_id))
+
+
+def _remove_file(recordings_dir, account_id, relative):
+    """Delete one recording file, refusing any path outside the account's folder."""
+    folder = os.path.realpath(_account_folder(recordings_dir, account_id))
+    path = os.path.realpath(os.path.join(recordings_dir, relative))
+    if os.path.commonpath([folder, path]) != folder:
+        log.error("Recording path %r is outside account %s's folder; left alone", relative, account_id)
+        return
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass  # removed by an earlier run that died before it committed
+
+
+def _files_in(folder):
+    return sum(len(files) for _, _, files in os.walk(folder)) if os.path.isdir(folder) else 0
+
+
+def _clear_folder(recordings_dir, account_id):
+    """Remove the account's recordings folder once no file is left in it."""
+    folder = _account_folder(recordings_dir, account_id)
+    if os.path.isdir(folder) and _files_in(folder) == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remaining(account_id, recordings_dir):
+    """Count what is left of the account, per table, and its recording files."""
+    left = {name: model.select().where(condition(account_id)).count()
+            for name, model, condition in STAGES}
+    left["recording_files"] = _files_in(_account_folder(recordings_dir, account_id))
+    return left
+
+
+def _finish(schedule, worker, now, counts, recordings_dir):
+    with database.atomic():
+        _renew(schedule, worker, now)
+        left = remaining(schedule.account_id, recordings_dir)
+        if any(left.values()):
+            raise NotErased(f"purge {schedule.id}: data left after erasing: {left}")
+        record = ErasureRecord.create(
+            surrogate_id=uuid.uuid4().hex, schedule=schedule.id,
+            counts=json.dumps(counts, sort_keys=True), started_at=schedule.started_at,
+            finished_at=now, verified=True, verification=json.dumps(left, sort_keys=True),
+        )
+        PurgeSchedule.update(status="done", finished_at=now, lease_expires_at=None,
+                             updated_at=now).where(PurgeSchedule.id == schedule.id).execute()
+        return record

@@ -1,0 +1,59 @@
+"""What the periodic sweep finds due, read from the database (the truth).
+
+Redis may restart without its data, and a worker killed mid-job is not
+redelivered by RQ; the sweep, run every few minutes, puts that right.
+"""
+from datetime import timedelta
+
+from . import outbox
+from .models import Account, PurgeSchedule, User
+
+REMINDER_DAYS = (30, 7)
+
+
+def due_purges(now, limit=1000):
+    """Scheduled purges whose time has come (index: status, due_at)."""
+    return (
+        PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
+                             PurgeSchedule.due_at)
+        .where((PurgeSchedule.status == "scheduled") & (PurgeSchedule.due_at <= now))
+        .order_by(PurgeSchedule.due_at)
+        .limit(limit)
+    )
+
+
+def abandoned_purges(now, limit=1000):
+    """Running purges whose worker stopped renewing its lease (index: status, lease)."""
+    return (
+        PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
+                             PurgeSchedule.due_at)
+        .where((PurgeSchedule.status == "running") & (PurgeSchedule.lease_expires_at < now))
+        .order_by(PurgeSchedule.lease_expires_at)
+        .limit(limit)
+    )
+
+
+def queue_reminders(now, base_url):
+    """Compose the 30- and 7-day erasure reminders now due; return how many are new.
+
+    Each reminder has its own window (30 days down to 7, then 7 down to 0),
+    so a sweep that was down for a while sends the one that still applies,
+    not a stale one. The outbox's unique key keeps each to one email.
+    """
+    composed = 0
+    windows = zip(REMINDER_DAYS, REMINDER_DAYS[1:] + (0,))
+    for days, next_days in windows:
+        schedules = (
+            PurgeSchedule.select()
+            .where((PurgeSchedule.status == "scheduled")
+                   & (PurgeSchedule.due_at <= now + timedelta(days=days))
+                   & (PurgeSchedule.due_at > now + timedelta(days=next_days)))
+        )
+        for schedule in schedules:
+            account = Account.get_or_none(Account.id == schedule.account_id)
+            owner = account.owner() if account else None
+            if owner is None:
+                continue
+            message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url)
+            composed += message.is_new
+    return composed
