@@ -50,3 +50,30 @@ def complete_steps(browser, sub, upto):
 
 def open_request(sub):
     return CancellationRequest.get_or_none(CancellationRequest.open_for == sub.id)
+
+
+def cancel_smrtphone(browser):
+    """Walk the whole smrtPhone wizard as the owner; return the subscription."""
+    sub = subscription()
+    complete_steps(browser, sub, "confirm")
+    response = post_step(browser, sub, "confirm")
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return sub
+
+
+DIALER_ANSWERS = {
+    "consequences": {},
+    "acknowledge": {key: "y" for key in ("dialer_access_ends", "dialer_phone_unaffected",
+                                          "dialer_manual_reactivation")},
+    "survey": {"reason": "not_using_enough", "comment": ""},
+    "confirm": {},
+}
+
+
+def cancel_smrtdialer(browser):
+    """Walk the smrtDialer-only wizard as the owner; return the subscription."""
+    sub = subscription("smrtdialer")
+    for name, answers in DIALER_ANSWERS.items():
+        response = post_step(browser, sub, name, answers)
+        assert response.status_code == 303, (name, response.get_data(as_text=True)[:500])
+    return sub
