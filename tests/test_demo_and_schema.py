@@ -1,7 +1,6 @@
 """The demo data `make run` loads, and the migrations that build the schema."""
 import os
 
-from click.testing import CliRunner
 
 from tests.conftest import TEST_PASSWORD_METHOD
 from wizard import migrations

@@ -1,11 +1,9 @@
 """After confirming: the banner, service end, reactivation, smrtDialer alone."""
 from datetime import timedelta
 
-import pytest
-
 from tests.conftest import NOW
 from tests.helpers import (
-    cancel_smrtdialer, cancel_smrtphone, post_step, step_url, subscription,
+    cancel_smrtdialer, cancel_smrtphone, step_url, subscription,
 )
 from wizard import clock, lifecycle
 from wizard.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule

@@ -58,3 +58,17 @@ def init_app(app):
     def _close(exc):
         if not database.is_closed():
             database.close()
+
+
+def transaction():
+    """Open a write transaction (nested calls become savepoints).
+
+    On SQLite the write lock is taken at BEGIN (IMMEDIATE): two writers, say
+    a web request and the purge worker, then wait for each other through
+    busy_timeout, instead of the later one failing because the snapshot it
+    read went stale. PostgreSQL needs nothing special: its conditional
+    UPDATEs re-check their WHERE clause after waiting for a row lock.
+    """
+    if isinstance(database.obj, SqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()

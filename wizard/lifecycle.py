@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from peewee import IntegrityError, fn
 
 from . import formatting, outbox, policy
-from .db import database
+from .db import transaction
 from .models import (
     Acknowledgement,
     AuditEvent,
@@ -158,7 +158,7 @@ def start_or_resume(subscription, user, now, ip=None):
     if not subscription.is_active:
         raise AlreadyCancelled(f"{subscription.product_name} is already cancelled.")
     try:
-        with database.atomic():
+        with transaction():
             req = CancellationRequest.create(
                 account=subscription.account_id,
                 subscription=subscription,
@@ -193,7 +193,7 @@ def consequences_seen(req):
 
 
 def mark_consequences_seen(req, now):
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         if fresh.consequences_seen_at is None:
             _touch(fresh, now, consequences_seen_at=now)
@@ -217,7 +217,7 @@ def record_acknowledgements(req, user, accepted_keys, ip, now):
     missing = [s.key for s in statements if s.key not in set(accepted_keys)]
     if missing:
         raise Incomplete("Every statement must be acknowledged.", "acknowledge")
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         Acknowledgement.delete().where(Acknowledgement.request == fresh).execute()
         Acknowledgement.insert_many(
@@ -245,7 +245,7 @@ def record_survey(req, reason, comment, now):
         raise Incomplete("Please choose a reason from the list.", "survey")
     if len(comment) > policy.COMMENT_MAX_LENGTH:
         raise Incomplete("The comment is too long.", "survey")
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         updated = (
             SurveyResponse.update(reason=reason, comment=comment, answered_at=now)
@@ -277,7 +277,7 @@ def offers_declined(req):
 
 
 def decline_offers(req, user, now):
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         OfferDecision.create(request=fresh, offer="none", accepted=False, user=user, decided_at=now)
         _touch(fresh, now, offers_declined_at=now)
@@ -299,7 +299,7 @@ def accept_offer(req, user, offer_key, ip, now):
     """
     if offer_key not in {o.key for o in offers_for_request(req)}:
         raise Incomplete("That option is not available.", "options")
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         OfferDecision.create(request=fresh, offer=offer_key, accepted=True, user=user, decided_at=now)
         if not _close(fresh, "retained", now):
@@ -310,7 +310,7 @@ def accept_offer(req, user, offer_key, ip, now):
 
 def keep_account(req, user, ip, now):
     """End the request at the owner's word: nothing is cancelled."""
-    with database.atomic():
+    with transaction():
         fresh = _reload_open(req)
         if not _close(fresh, "kept", now):
             raise RequestClosed("This cancellation request has already ended.")
@@ -345,7 +345,7 @@ def confirm(req, user, ip, now, base_url=""):
     request returns it unchanged. smrtDialer alone has no purge: its access
     just ends with its period.
     """
-    with database.atomic():
+    with transaction():
         fresh = CancellationRequest.get_by_id(req.id)
         if fresh.status == "confirmed":
             return fresh
@@ -429,7 +429,7 @@ def end_services(now):
 
     Safe to run twice: only cancellation-pending rows past their end change.
     """
-    with database.atomic():
+    with transaction():
         return (
             Subscription.update(status="ended", ended_at=now)
             .where((Subscription.status == "cancellation_pending")
@@ -502,7 +502,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
     otherwise the paid period simply continues.
     """
     check_can_cancel(user, subscription)
-    with database.atomic():
+    with transaction():
         fresh = Subscription.get_by_id(subscription.id)
         if fresh.is_active:
             raise AlreadyActive(f"{fresh.product_name} is already active.")

@@ -7,7 +7,7 @@ dedupe_key is unique, so composing the same email twice queues it once.
 from datetime import timedelta
 
 from . import formatting
-from .db import database
+from .db import transaction
 from .models import OutboxMessage
 
 SEND_LEASE = timedelta(minutes=5)
@@ -107,7 +107,7 @@ def erasure_complete(schedule, email, name, now):
 
 def claim(message_id, now):
     """Take a message to send; None if it is sent or another sender holds it."""
-    with database.atomic():
+    with transaction():
         taken = (
             OutboxMessage.update(status="sending", lease_expires_at=now + SEND_LEASE,
                                  attempts=OutboxMessage.attempts + 1)

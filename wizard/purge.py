@@ -18,7 +18,7 @@ import uuid
 from datetime import timedelta
 
 from . import outbox
-from .db import database
+from .db import transaction
 from .models import (
     Account,
     Acknowledgement,
@@ -83,7 +83,7 @@ def claim(schedule_id, generation, worker, now):
     one whose lease has expired (its worker died). A reactivated account's
     schedule is 'cancelled' with a newer generation, so it never matches.
     """
-    with database.atomic():
+    with transaction():
         taken = (
             PurgeSchedule.update(
                 status="running", lease_expires_at=now + LEASE, claimed_by=worker,
@@ -141,7 +141,7 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
     counts = json.loads(schedule.checkpoint or "{}")
     for name, model, condition in STAGES:
         while True:
-            with database.atomic():
+            with transaction():
                 now = clock()
                 _renew(schedule, worker, now)
                 if name == "users":
@@ -201,7 +201,7 @@ def remaining(account_id, recordings_dir):
 
 
 def _finish(schedule, worker, now, counts, recordings_dir):
-    with database.atomic():
+    with transaction():
         _renew(schedule, worker, now)
         left = remaining(schedule.account_id, recordings_dir)
         if any(left.values()):

@@ -6,7 +6,7 @@ redelivered by RQ; the sweep, run every few minutes, puts that right.
 from datetime import timedelta
 
 from . import outbox
-from .models import Account, PurgeSchedule, User
+from .models import Account, PurgeSchedule
 
 REMINDER_DAYS = (30, 7)
 
