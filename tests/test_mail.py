@@ -1,0 +1,118 @@
+"""Emails over real SMTP (a local aiosmtpd server): confirmation, reminders 30
+and 7 days before erasure, reactivation, and the erasure notice, each once."""
+import email
+import email.policy
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.helpers import cancel_smrtphone
+from tests.jobs_support import run_worker
+from wizard import clock
+from wizard.models import OutboxMessage, PurgeSchedule
+from jobs.mail import send_message
+from jobs.sweep import sweep
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted"
+
+    def subjects(self):
+        return [m["Subject"] for _, m in self.messages]
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("MAIL_PORT", str(port))
+    yield inbox
+    controller.stop()
+
+
+def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
+    cancel_smrtphone(owner)
+    run_worker(redis_url)
+    assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed"]
+    rcpt, confirmation = smtp.messages[0]
+    assert rcpt == ["owner@acme.test"]
+    body = confirmation.get_content()
+    assert "reactivate until Wednesday, February 24, 2027" in body
+    assert "http://127.0.0.1:5000/billing/products" in body
+
+    due = PurgeSchedule.get().due_at
+    clock.FROZEN = due - timedelta(days=31)
+    sweep()
+    run_worker(redis_url)
+    assert len(smtp.messages) == 1, "no reminder before 30 days"
+
+    clock.FROZEN = due - timedelta(days=29)
+    sweep()
+    run_worker(redis_url)
+    clock.FROZEN += timedelta(days=1)
+    sweep()  # again, a day later: nothing new
+    run_worker(redis_url)
+    assert smtp.subjects()[1:] == ["Your smrtPhone data will be erased in 30 days"]
+
+    clock.FROZEN = due - timedelta(days=6)
+    sweep()
+    sweep()
+    run_worker(redis_url)
+    assert smtp.subjects()[2:] == ["Your smrtPhone data will be erased in 7 days"]
+
+    clock.FROZEN = due + timedelta(minutes=1)
+    sweep()
+    run_worker(redis_url)
+    run_worker(redis_url)
+    assert smtp.subjects()[3:] == ["Your smrtPhone data has been erased"]
+    assert smtp.messages[3][0] == ["owner@acme.test"]
+    assert OutboxMessage.get(OutboxMessage.kind == "erasure_complete").to_address is None
+
+    sweep()
+    run_worker(redis_url)
+    assert len(smtp.messages) == 4
+    assert all(m.status == "sent" for m in OutboxMessage.select())
+
+
+def test_sending_the_same_message_twice_delivers_it_once(owner, redis_url, smtp):
+    cancel_smrtphone(owner)
+    message = OutboxMessage.get()
+    assert send_message(message.id) == "sent"
+    assert send_message(message.id) == "not claimed"
+    run_worker(redis_url)  # the job queued at confirm finds it sent
+    assert len(smtp.messages) == 1
+
+
+def test_reactivation_confirmation_is_emailed(owner, redis_url, smtp):
+    sub = cancel_smrtphone(owner)
+    owner.post(f"/billing/reactivate/{sub.id}", {})
+    run_worker(redis_url)
+    assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed",
+                               "smrtPhone is active again"]
+    assert "smrtDialer was cancelled with smrtPhone and stays cancelled" in \
+        smtp.messages[1][1].get_content()
+
+
+def test_a_sender_that_died_mid_send_is_retried_after_its_lease(owner, redis_url, smtp):
+    cancel_smrtphone(owner)
+    message = OutboxMessage.get()
+    OutboxMessage.update(status="sending", lease_expires_at=clock.now() + timedelta(minutes=5)).execute()
+    assert sweep()["messages"] == 0
+    clock.FROZEN = clock.now() + timedelta(minutes=6)
+    assert sweep()["messages"] == 1
+    run_worker(redis_url)
+    assert len(smtp.messages) == 1
+    assert OutboxMessage.get_by_id(message.id).status == "sent"
