@@ -149,15 +149,15 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
                 if model is Recording:
                     batch = list(Recording.select(Recording.id, Recording.path)
                                  .where(condition(account_id)).limit(batch_size).tuples())
-                    ids = [row_id for row_id, _ in batch]
                     for _, path in batch:
                         _remove_file(recordings_dir, account_id, path)
+                    doomed = [row_id for row_id, _ in batch]
                 else:
-                    ids = [row_id for (row_id,) in model.select(model.id)
-                           .where(condition(account_id)).limit(batch_size).tuples()]
-                if not ids:
+                    # The database picks the batch itself: no ids travel to us and back.
+                    doomed = model.select(model.id).where(condition(account_id)).limit(batch_size)
+                deleted = model.delete().where(model.id.in_(doomed)).execute()
+                if not deleted:
                     break
-                deleted = model.delete().where(model.id.in_(ids)).execute()
                 counts[name] = counts.get(name, 0) + deleted
                 _renew(schedule, worker, now, checkpoint=json.dumps(counts, sort_keys=True))
     _clear_folder(recordings_dir, account_id)
