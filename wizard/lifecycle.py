@@ -66,10 +66,13 @@ def audit(kind, account=None, actor=None, ip=None, now=None, **detail):
 
 # -- who may do what ---------------------------------------------------------
 
-def check_can_cancel(user, subscription):
-    """Raise NotAllowed unless `user` is the owner of the subscription's account."""
+def check_owner(user, subscription):
+    """Raise NotAllowed unless `user` is the owner of the subscription's account.
+
+    The article: only the Account Owner may cancel (and so reactivate).
+    """
     if not (user.is_owner and user.account_id == subscription.account_id):
-        raise NotAllowed("Only the Account Owner can cancel a subscription.")
+        raise NotAllowed("Only the Account Owner can cancel or reactivate a subscription.")
 
 
 # -- what cancelling would do -------------------------------------------------
@@ -151,7 +154,7 @@ def start_or_resume(subscription, user, now, ip=None):
     Two tabs racing here end with the same row: the loser's insert breaks the
     unique index on open_for and it reads the winner's.
     """
-    check_can_cancel(user, subscription)
+    check_owner(user, subscription)
     existing = open_request(subscription)
     if existing:
         return existing
@@ -351,7 +354,7 @@ def confirm(req, user, ip, now, base_url=""):
             return fresh
         if not fresh.is_open:
             raise RequestClosed("This cancellation request has already ended.")
-        check_can_cancel(user, fresh.subscription)
+        check_owner(user, fresh.subscription)
         for check, step_name, message in FINAL_CHECKS[fresh.product]:
             if not check(fresh):
                 raise Incomplete(message, step_name)
@@ -501,7 +504,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
     A subscription whose period ended starts a new month from today;
     otherwise the paid period simply continues.
     """
-    check_can_cancel(user, subscription)
+    check_owner(user, subscription)
     with transaction():
         fresh = Subscription.get_by_id(subscription.id)
         if fresh.is_active:

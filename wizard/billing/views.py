@@ -11,7 +11,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from .. import clock, lifecycle, queue
-from ..models import CancellationRequest, PurgeSchedule, Subscription
+from ..auth import access
+from ..models import CancellationRequest, PurgeSchedule
 from .forms import ReactivateForm
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -90,22 +91,12 @@ def products():
     )
 
 
-def owned_subscription(subscription_id):
-    sub = Subscription.get_or_none(Subscription.id == subscription_id)
-    if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
-        abort(404)
-    try:
-        lifecycle.check_can_cancel(current_user, sub)
-    except lifecycle.NotAllowed:
-        abort(403, description="Only the Account Owner can reactivate a subscription.")
-    return sub
-
-
 @bp.route("/reactivate/<int:subscription_id>", methods=["GET", "POST"])
 @login_required
 def reactivate(subscription_id):
     """Show what reactivating does; on POST, do it."""
-    sub = owned_subscription(subscription_id)
+    sub = access.owned_subscription(subscription_id,
+                                    "Only the Account Owner can reactivate a subscription.")
     form = ReactivateForm()
     now = clock.now()
     if request.method == "POST":  # CSRFProtect has checked the token

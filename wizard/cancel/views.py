@@ -11,7 +11,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from .. import clock, htmx, lifecycle, queue
-from ..models import CancellationRequest, OfferDecision, Subscription
+from ..auth import access
+from ..models import CancellationRequest, OfferDecision
 from . import steps as wizard_steps
 from .forms import KeepForm
 
@@ -23,19 +24,7 @@ def client_ip():
 
 
 def owned_subscription(subscription_id):
-    """Return the subscription if it is the signed-in owner's to cancel.
-
-    Another account's subscription is a 404 (its existence is not ours to
-    reveal); an admin or agent of the right account gets 403.
-    """
-    sub = Subscription.get_or_none(Subscription.id == subscription_id)
-    if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
-        abort(404)
-    try:
-        lifecycle.check_can_cancel(current_user, sub)
-    except lifecycle.NotAllowed as exc:
-        abort(403, description=str(exc))
-    return sub
+    return access.owned_subscription(subscription_id, "Only the Account Owner can cancel a subscription.")
 
 
 def latest_request(sub, status):

@@ -1,0 +1,22 @@
+"""Who may act on a subscription: its account's owner, and nobody else."""
+from flask import abort
+from flask_login import current_user
+
+from .. import lifecycle
+from ..models import Subscription
+
+
+def owned_subscription(subscription_id, refusal):
+    """Return the subscription if the signed-in user owns its account.
+
+    Another account's subscription is a 404 (its existence is not ours to
+    reveal); an admin or agent of the right account gets 403 with `refusal`.
+    """
+    sub = Subscription.get_or_none(Subscription.id == subscription_id)
+    if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
+        abort(404)
+    try:
+        lifecycle.check_owner(current_user, sub)
+    except lifecycle.NotAllowed:
+        abort(403, description=refusal)
+    return sub
