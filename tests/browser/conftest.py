@@ -40,7 +40,7 @@ def chromium():
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, redis_url):
     """Serve a freshly seeded app; yield its base URL."""
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     db = init_database(url)
@@ -48,8 +48,9 @@ def live_server(tmp_path):
         migrations.migrate(db)
         seed_demo(str(tmp_path / "recordings"), password_method=TEST_PASSWORD_METHOD,
                   call_logs=40, recordings=6, invoices=3)
-    app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_URL": url,
+    app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_URL": url, "REDIS_URL": redis_url,
                       "RECORDINGS_DIR": str(tmp_path / "recordings"),
+                      "OUTBOX_DIR": str(tmp_path / "outbox"),
                       "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
