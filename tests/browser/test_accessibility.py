@@ -1,0 +1,110 @@
+"""Every page passes axe-core with no violations (WCAG 2.1 A and AA rules),
+in Chromium, including pages showing form errors, and is usable by keyboard."""
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_cancel_journey import sign_in
+from wizard import ROOT
+
+AXE = os.path.join(ROOT, ".venv", "node", "node_modules", "axe-core", "axe.min.js")
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not os.path.exists(AXE):
+        message = f"axe-core not installed at {AXE} (make test installs it with npm)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with open(AXE) as f:
+        return f.read()
+
+
+def violations(page, axe_source):
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return {passes: r.passes.length, violations: r.violations.map(v => ({id: v.id,
+            help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))};
+    }""")
+    assert result["passes"] > 10, "axe did not really run"
+    return result["violations"]
+
+
+@pytest.fixture
+def js_page(chromium):
+    # axe runs as a script in the page; the pages themselves are the same without JS.
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def check(page, axe_source, label):
+    found = violations(page, axe_source)
+    assert found == [], f"{label}: {found}"
+
+
+def test_every_page_passes_axe(js_page, live_server, axe_source):
+    page = js_page
+    page.goto(live_server + "/auth/login")
+    check(page, axe_source, "login")
+    page.get_by_role("button", name="Sign in").click()
+    check(page, axe_source, "login with errors")
+
+    sign_in(page, live_server)
+    check(page, axe_source, "products")
+    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
+    check(page, axe_source, "what will happen")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".progress")).to_have_text("Step 2 of 5")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    check(page, axe_source, "acknowledge with errors")
+    for box in page.get_by_role("checkbox").all():
+        box.check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".progress")).to_have_text("Step 3 of 5")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    check(page, axe_source, "survey with errors")
+    page.get_by_label("Too expensive").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".progress")).to_have_text("Step 4 of 5")
+    check(page, axe_source, "options")
+    page.get_by_role("button", name="No thanks, continue to cancel").click()
+    expect(page.locator(".progress")).to_have_text("Step 5 of 5")
+    check(page, axe_source, "confirm")
+    page.get_by_role("button", name="Confirm cancellation").click()
+    expect(page.get_by_role("heading", name="Your cancellation is confirmed")).to_be_visible()
+    check(page, axe_source, "done, with the banner")
+    page.locator(".banner").get_by_role("link", name="Reactivate").click()
+    check(page, axe_source, "reactivate")
+    page.goto(live_server + "/cancel/999/consequences")
+    check(page, axe_source, "error page")
+
+
+def test_the_wizard_works_by_keyboard_alone(js_page, live_server):
+    page = js_page
+    sign_in(page, live_server)
+    page.goto(live_server + "/cancel/1/consequences")
+    continue_button = page.get_by_role("button", name="Continue")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if continue_button.evaluate("b => b === document.activeElement"):
+            break
+    else:
+        pytest.fail("Continue cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".progress")).to_have_text("Step 2 of 5")
+    # Space ticks a focused checkbox; Tab moves on through all five.
+    page.get_by_role("checkbox").first.focus()
+    for _ in range(5):
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+    assert all(box.is_checked() for box in page.get_by_role("checkbox").all())
+    page.keyboard.press("Enter")
+    expect(page.locator(".progress")).to_have_text("Step 3 of 5")
