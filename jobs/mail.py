@@ -5,6 +5,7 @@ to OUTBOX_DIR (instance/outbox/) as an .eml file, readable with any mail
 program or a text editor.
 """
 import hashlib
+import logging
 import os
 import smtplib
 import tempfile
@@ -15,6 +16,8 @@ from wizard import clock, outbox
 
 from . import job_context
 
+log = logging.getLogger(__name__)
+
 
 def send_message(message_id):
     with job_context() as settings:
@@ -22,7 +25,9 @@ def send_message(message_id):
         if message is None:
             return "not claimed"
         deliver(as_email(message, settings["MAIL_FROM"]), message, settings)
-        outbox.mark_sent(message, clock.now())
+        if not outbox.mark_sent(message, clock.now()):
+            # Our lease ran out mid-send and another sender took the message.
+            log.warning("Message %s was taken over while it was being sent", message_id)
         return "sent"
 
 

@@ -1,7 +1,7 @@
 """The purge job: erase one cancelled account after its 90 days."""
 import logging
 
-from wizard import clock, purge, queue
+from wizard import clock, outbox, purge, queue
 from wizard.models import OutboxMessage
 
 from . import job_context, worker_label
@@ -24,7 +24,7 @@ def run_purge(schedule_id, generation):
             log.warning("Purge %s was taken over by another worker", schedule_id)
             return "taken over"
         notice = OutboxMessage.get_or_none(
-            OutboxMessage.dedupe_key == f"erasure-complete:{schedule.id}:{schedule.generation}")
+            OutboxMessage.dedupe_key == outbox.erasure_notice_key(schedule))
     if notice is not None:
         queue.enqueue_mail(notice.id)
     log.info("Purge %s done: erasure record %s", schedule_id, record.surrogate_id)

@@ -206,3 +206,20 @@ def test_actions_cannot_be_triggered_by_a_get(owner):
     assert owner.get("/auth/logout").status_code == 405
     assert open_request(sub).status == "open"
     assert owner.get("/billing/products").status_code == 200, "still signed in"
+
+
+@pytest.mark.parametrize("forged", ["²", "99999999999999999999", "-1", " 1"])
+def test_odd_request_ids_are_refused_without_a_500(owner, forged):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    before = snapshot()
+    response = owner.post(step_url(sub, "survey"), {"request_id": forged, "reason": "other"})
+    assert response.status_code == 409
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("url", ["/cancel/99999999999999999999999/", "/cancel/0/consequences",
+                                 "/billing/reactivate/99999999999999999999999"])
+def test_huge_or_zero_ids_in_urls_are_404(owner, url):
+    assert owner.get(url).status_code == 404
+    assert owner.post(url, {}).status_code in (404, 405)

@@ -208,3 +208,56 @@ def test_reactivation_racing_the_purge_claim_has_exactly_one_winner(app, recordi
             assert phone.status == "active"
         outcomes.append("claim" if claimed else "reactivate")
     print("race outcomes:", outcomes)
+
+
+def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_active_alone(app, recordings):
+    from wizard import policy
+
+    plans = ensure_plans()
+    for round_number in range(6):
+        account = new_account(plans, recordings, clock.now())
+        owner = User.get((User.account == account) & (User.role == "owner"))
+        phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
+        dialer = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtdialer"))
+        Subscription.update(status="cancellation_pending").where(Subscription.id == dialer.id).execute()
+        now = clock.now()
+        req = lifecycle.start_or_resume(phone, owner, now)
+        lifecycle.mark_consequences_seen(req, now)
+        lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS], None, now)
+        lifecycle.record_survey(req, "other", "", now)
+        lifecycle.decline_offers(req, owner, now)
+        barrier = threading.Barrier(2)
+
+        def confirm():
+            barrier.wait()
+            lifecycle.confirm(req, owner, None, now)
+
+        def reactivate_dialer():
+            barrier.wait()
+            try:
+                lifecycle.reactivate(dialer, owner, None, now)
+            except lifecycle.CannotReactivate:
+                pass
+
+        threads = [threading.Thread(target=confirm), threading.Thread(target=reactivate_dialer)]
+        if round_number % 2:
+            threads.reverse()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert Subscription.get_by_id(phone.id).status == "cancellation_pending"
+        assert Subscription.get_by_id(dialer.id).status == "cancellation_pending", \
+            f"round {round_number}: smrtDialer active beside a cancelled smrtPhone"
+
+
+def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url):
+    from wizard import outbox
+
+    cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    notice = outbox.erasure_complete(schedule, "owner@acme.test", "Olivia Owens", clock.now())
+    assert notice.status == "held"
+    assert notice.id not in [m.id for m in outbox.unsent(clock.now())]
+    clock.FROZEN = clock.now() + timedelta(hours=1)
+    assert sweep()["messages"] == 1  # the confirmation only

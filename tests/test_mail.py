@@ -65,13 +65,15 @@ def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
     clock.FROZEN += timedelta(days=1)
     sweep()  # again, a day later: nothing new
     run_worker(redis_url)
-    assert smtp.subjects()[1:] == ["Your smrtPhone data will be erased in 30 days"]
+    # Sent when the 30-day window opened (the sweep saw it 29 days ahead).
+    assert smtp.subjects()[1:] == ["Your smrtPhone data will be erased in 29 days"]
+    assert "You can reactivate until Wednesday, February 24, 2027" in smtp.messages[1][1].get_content()
 
     clock.FROZEN = due - timedelta(days=6)
     sweep()
     sweep()
     run_worker(redis_url)
-    assert smtp.subjects()[2:] == ["Your smrtPhone data will be erased in 7 days"]
+    assert smtp.subjects()[2:] == ["Your smrtPhone data will be erased in 6 days"]
 
     clock.FROZEN = due + timedelta(minutes=1)
     sweep()
@@ -79,12 +81,49 @@ def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
     run_worker(redis_url)
     assert smtp.subjects()[3:] == ["Your smrtPhone data has been erased"]
     assert smtp.messages[3][0] == ["owner@acme.test"]
-    assert OutboxMessage.get(OutboxMessage.kind == "erasure_complete").to_address is None
+    notice = OutboxMessage.get(OutboxMessage.kind == "erasure_complete")
+    assert (notice.status, notice.to_address, notice.body) == ("sent", None, "")
+    assert OutboxMessage.select().count() == 1, "the account's other emails were erased with it"
 
     sweep()
     run_worker(redis_url)
     assert len(smtp.messages) == 4
-    assert all(m.status == "sent" for m in OutboxMessage.select())
+
+
+def test_a_reminder_not_sent_before_reactivation_is_never_sent(owner, redis_url, smtp):
+    sub = cancel_smrtphone(owner)
+    run_worker(redis_url)
+    clock.FROZEN = PurgeSchedule.get().due_at - timedelta(days=6)
+    sweep()  # composes the 7-day reminder and enqueues it ...
+    owner.post(f"/billing/reactivate/{sub.id}", {})  # ... but the owner comes back first
+    run_worker(redis_url)
+    assert "Your smrtPhone data will be erased in 6 days" not in smtp.subjects()
+    assert OutboxMessage.get(OutboxMessage.kind == "reminder_7").status == "void"
+
+
+def test_a_late_reminder_says_when_reactivation_ended(owner, redis_url, smtp):
+    from wizard.models import Subscription
+
+    sub = subscription_with_long_period(Subscription, days=150)
+    cancel_smrtphone(owner)
+    run_worker(redis_url)
+    schedule = PurgeSchedule.get()
+    assert schedule.due_at == sub.current_period_end  # erasure waits for the paid period
+    clock.FROZEN = schedule.due_at - timedelta(days=6)
+    sweep()
+    run_worker(redis_url)
+    body = smtp.messages[-1][1].get_content()
+    assert "The 90 days to change your mind ended on" in body
+    assert "You can reactivate" not in body
+
+
+def subscription_with_long_period(Subscription, days):
+    from tests.helpers import subscription
+
+    sub = subscription()
+    Subscription.update(current_period_end=clock.now() + timedelta(days=days)).where(
+        Subscription.id == sub.id).execute()
+    return subscription()
 
 
 def test_sending_the_same_message_twice_delivers_it_once(owner, redis_url, smtp):

@@ -189,3 +189,44 @@ def test_smrtdialer_cannot_be_cancelled_alone_when_smrtphone_is_cancelled(owner)
     cancel_smrtphone(owner)
     dialer = subscription("smrtdialer")
     assert owner.get(step_url(dialer, "consequences")).status_code == 409
+
+
+def test_the_banner_stops_offering_reactivation_after_the_deadline(owner):
+    sub = subscription()
+    from wizard.models import Subscription
+
+    Subscription.update(current_period_end=NOW + timedelta(days=150)).where(
+        Subscription.id == sub.id).execute()
+    cancel_smrtphone(owner)
+    clock.FROZEN = NOW + timedelta(days=91)
+    body = text(owner.get("/billing/products"))
+    assert "Cancellation scheduled: service ends" in body
+    assert "/billing/reactivate/" not in body
+
+
+def test_cancelling_smrtphone_closes_an_open_smrtdialer_wizard(owner):
+    from tests.helpers import DIALER_ANSWERS, post_step
+
+    dialer = subscription("smrtdialer")
+    for name in ("consequences", "acknowledge"):
+        assert post_step(owner, dialer, name, DIALER_ANSWERS[name]).status_code == 303
+    cancel_smrtphone(owner)
+    dialer_request = CancellationRequest.get(CancellationRequest.product == "smrtdialer")
+    assert dialer_request.status == "superseded"
+    response = owner.post(f"/cancel/{dialer.id}/keep", {"request_id": str(dialer_request.id)})
+    assert response.status_code == 409, "no false 'stays active' message"
+    assert subscription("smrtdialer").status == "cancellation_pending"
+
+
+def test_an_old_confirm_form_does_not_pretend_a_new_request_is_confirmed(owner):
+    from tests.helpers import complete_steps, request_id_on
+
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    old_form = {"request_id": request_id_on(owner.get(step_url(sub, "confirm")))}
+    owner.post(step_url(sub, "confirm"), old_form)
+    reactivate(owner, sub)
+    complete_steps(owner, sub, "survey")  # a new request, still open
+    response = owner.post(step_url(sub, "confirm"), old_form)
+    assert response.status_code == 409
+    assert subscription().status == "active"

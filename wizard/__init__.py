@@ -4,6 +4,7 @@ import os
 from flask import Flask, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from . import config, db, formatting, htmx, queue
 from .extensions import csrf, htmx as htmx_ext, login_manager
@@ -36,6 +37,14 @@ ERROR_TITLES = {
 }
 
 
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive integer that fits a database id (32-bit), so a
+    huge number in a URL is a 404, not an overflow."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def create_app(test_config=None):
     """Build the app: defaults, then the environment, then test overrides."""
     app = Flask(
@@ -49,6 +58,7 @@ def create_app(test_config=None):
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)

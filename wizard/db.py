@@ -72,3 +72,13 @@ def transaction():
     if isinstance(database.obj, SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+def locked(query):
+    """Lock the rows `query` reads until the transaction ends (PostgreSQL).
+
+    SQLite needs no row locks: transaction() already holds its one write lock.
+    """
+    if isinstance(database.obj, SqliteDatabase):
+        return query
+    return query.for_update()

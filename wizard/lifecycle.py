@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from peewee import IntegrityError, fn
 
 from . import formatting, outbox, policy
-from .db import transaction
+from .db import locked, transaction
 from .models import (
     Acknowledgement,
     AuditEvent,
@@ -65,6 +65,18 @@ def audit(kind, account=None, actor=None, ip=None, now=None, **detail):
 
 
 # -- who may do what ---------------------------------------------------------
+
+def lock_subscriptions(account_id):
+    """Hold the account's subscription rows until the transaction ends.
+
+    Confirming and reactivating both take these locks first, in id order, so
+    on PostgreSQL they run one after the other and the second sees what the
+    first committed: a smrtDialer reactivation cannot slip in beside a
+    smrtPhone cancellation confirmed at the same moment.
+    """
+    return list(locked(Subscription.select(Subscription.id)
+                       .where(Subscription.account == account_id).order_by(Subscription.id)))
+
 
 def check_owner(user, subscription):
     """Raise NotAllowed unless `user` is the owner of the subscription's account.
@@ -349,6 +361,7 @@ def confirm(req, user, ip, now, base_url=""):
     just ends with its period.
     """
     with transaction():
+        lock_subscriptions(req.account_id)
         fresh = CancellationRequest.get_by_id(req.id)
         if fresh.status == "confirmed":
             return fresh
@@ -392,6 +405,13 @@ def confirm(req, user, ip, now, base_url=""):
         )
         if not cancelled:  # cancelled elsewhere since we read it: roll back
             raise AlreadyCancelled(f"{subscription.product_name} is already cancelled.")
+        # A smrtDialer wizard left open is moot once smrtPhone takes smrtDialer with it.
+        (CancellationRequest
+         .update(status="superseded", open_for=None, closed_at=now, updated_at=now)
+         .where((CancellationRequest.account == fresh.account_id)
+                & (CancellationRequest.product.in_(products))
+                & (CancellationRequest.status == "open"))
+         .execute())
         if whole_account:
             arm_purge(fresh, purge_due, now)
         audit("cancellation.confirmed", fresh.account_id, user, ip, now,
@@ -506,6 +526,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
     """
     check_owner(user, subscription)
     with transaction():
+        lock_subscriptions(subscription.account_id)
         fresh = Subscription.get_by_id(subscription.id)
         if fresh.is_active:
             raise AlreadyActive(f"{fresh.product_name} is already active.")
@@ -513,18 +534,18 @@ def reactivate(subscription, user, ip, now, base_url=""):
         if not verdict.allowed:
             raise CannotReactivate(verdict.reason)
         if fresh.product == "smrtphone":
-            cancelled = (
-                PurgeSchedule.update(status="cancelled", generation=PurgeSchedule.generation + 1,
-                                     updated_at=now)
-                .where((PurgeSchedule.account_id == fresh.account_id)
-                       & (PurgeSchedule.status == "scheduled"))
-                .execute()
-            )
-            has_schedule = PurgeSchedule.select().where(
-                PurgeSchedule.account_id == fresh.account_id).exists()
-            if has_schedule and not cancelled:
-                raise CannotReactivate("Your data is being permanently erased, so this account can no "
-                                 "longer be reactivated.")
+            # Conditional on 'scheduled': the purge's claim is conditional on
+            # it too, so of the two racing, exactly one changes the row.
+            (PurgeSchedule
+             .update(status="cancelled", generation=PurgeSchedule.generation + 1, updated_at=now)
+             .where((PurgeSchedule.account_id == fresh.account_id)
+                    & (PurgeSchedule.status == "scheduled"))
+             .execute())
+            schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == fresh.account_id)
+            if schedule is not None and schedule.status in ("running", "done"):
+                raise CannotReactivate("Your data is being permanently erased, so this account "
+                                       "can no longer be reactivated.")
+            outbox.void_reminders(fresh.account_id)
         period_end = fresh.current_period_end
         if period_end <= now:
             period_end = now + timedelta(days=30)

@@ -201,7 +201,9 @@ class CancellationRequest(BaseModel):
     that start at once converge on one row.
     """
 
-    STATUSES = ("open", "kept", "retained", "confirmed")
+    # kept: the owner chose Keep my account; retained: accepted an offer;
+    # superseded: left open while smrtPhone's cancellation took its product too.
+    STATUSES = ("open", "kept", "retained", "confirmed", "superseded")
 
     account = ForeignKeyField(Account, backref="cancellation_requests", on_delete="CASCADE")
     subscription = ForeignKeyField(Subscription, backref="cancellation_requests", on_delete="CASCADE")
@@ -330,7 +332,9 @@ class OutboxMessage(BaseModel):
     to_address = CharField(null=True)
     subject = CharField()
     body = TextField()
-    status = CharField(default="pending")  # pending | sending | sent
+    # held: written but not to be sent yet (the erasure notice, until verified);
+    # void: no longer true (a reminder after reactivation).
+    status = CharField(default="pending")  # held | pending | sending | sent | void
     attempts = IntegerField(default=0)
     lease_expires_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField()

@@ -4,6 +4,7 @@ Composing a message writes an OutboxMessage in the caller's transaction; the
 mail job (jobs/mail.py) claims and sends it after commit. A message's
 dedupe_key is unique, so composing the same email twice queues it once.
 """
+import math
 from datetime import timedelta
 
 from . import formatting
@@ -13,7 +14,7 @@ from .models import OutboxMessage
 SEND_LEASE = timedelta(minutes=5)
 
 
-def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None):
+def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None, status="pending"):
     """Queue a message unless one with this key exists; return its row.
 
     The row's `is_new` says whether this call queued it.
@@ -21,7 +22,7 @@ def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None):
     inserted = (
         OutboxMessage.insert(
             dedupe_key=dedupe_key, kind=kind, account_id=account_id, to_address=to_address,
-            subject=subject, body=body, created_at=now,
+            subject=subject, body=body, created_at=now, status=status,
         )
         .on_conflict_ignore()
         .as_rowcount()
@@ -60,19 +61,38 @@ def cancellation_confirmed(req, subscription, owner, now, base_url):
                    f"Your {products} cancellation is confirmed", "\n".join(lines), now, account.id)
 
 
-def erasure_reminder(schedule, days, account, owner, now, base_url):
+def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
+    """The reminder of the `window`-day window (30 or 7) before erasure.
+
+    It names the real number of days left (a late sweep may send it late) and
+    the last day to reactivate, which is earlier than erasure when the paid
+    period outlasts the 90 days.
+    """
+    days_left = max(1, math.ceil((schedule.due_at - now) / timedelta(days=1)))
     lines = [
         f"Hello {owner.name},",
         "",
-        f"In {days} days, on {_date(schedule.due_at, account)}, all smrtPhone data of "
+        f"In {days_left} days, on {_date(schedule.due_at, account)}, all smrtPhone data of "
         f"{account.name} will be permanently erased: agents, call flows, call logs, recordings, "
         "billing history, and phone numbers that were not ported out.",
         "",
-        f"Changed your mind? Reactivate before then: {base_url}/billing/products",
     ]
-    return compose(f"erasure-reminder-{days}:{schedule.id}:{schedule.generation}", f"reminder_{days}",
-                   owner.email, f"Your smrtPhone data will be erased in {days} days",
+    if deadline is None or now <= deadline:
+        until = f" until {_date(deadline, account)}" if deadline else ""
+        lines.append(f"Changed your mind? You can reactivate{until}: {base_url}/billing/products")
+    else:
+        lines.append(f"The 90 days to change your mind ended on {_date(deadline, account)}.")
+    return compose(f"erasure-reminder-{window}:{schedule.id}:{schedule.generation}",
+                   f"reminder_{window}", owner.email,
+                   f"Your smrtPhone data will be erased in {days_left} days",
                    "\n".join(lines), now, account.id)
+
+
+def void_reminders(account_id):
+    """Reminders not yet sent stop being true when the account is reactivated."""
+    OutboxMessage.update(status="void").where(
+        (OutboxMessage.account_id == account_id) & (OutboxMessage.kind.startswith("reminder_"))
+        & (OutboxMessage.status == "pending")).execute()
 
 
 def reactivation_confirmed(account, subscription, owner, now, base_url, event_id):
@@ -101,8 +121,21 @@ def erasure_complete(schedule, email, name, now):
         "",
         "If you decide to return someday, you are always welcome to start fresh with a new account.",
     ]
-    return compose(f"erasure-complete:{schedule.id}:{schedule.generation}", "erasure_complete", email,
-                   "Your smrtPhone data has been erased", "\n".join(lines), now)
+    # Held until the erasure is verified (see release_erasure_notice).
+    return compose(erasure_notice_key(schedule), "erasure_complete", email,
+                   "Your smrtPhone data has been erased", "\n".join(lines), now, status="held")
+
+
+def erasure_notice_key(schedule):
+    return f"erasure-complete:{schedule.id}:{schedule.generation}"
+
+
+def release_erasure_notice(schedule):
+    """Let the held notice go; return it (None if the account had no owner)."""
+    OutboxMessage.update(status="pending").where(
+        (OutboxMessage.dedupe_key == erasure_notice_key(schedule))
+        & (OutboxMessage.status == "held")).execute()
+    return OutboxMessage.get_or_none(OutboxMessage.dedupe_key == erasure_notice_key(schedule))
 
 
 def claim(message_id, now):
@@ -122,11 +155,21 @@ def claim(message_id, now):
 
 
 def mark_sent(message, now):
-    """Record the send; forget the address of an erasure notice."""
+    """Record the send, if this sender still holds the message; return whether it did.
+
+    The erasure notice then loses its address and text: they were the last
+    personal data kept of the erased account.
+    """
     changes = {"status": "sent", "sent_at": now, "lease_expires_at": None}
     if message.kind == "erasure_complete":
-        changes["to_address"] = None
-    OutboxMessage.update(**changes).where(OutboxMessage.id == message.id).execute()
+        changes.update(to_address=None, body="")
+    with transaction():
+        return bool(
+            OutboxMessage.update(**changes)
+            .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "sending")
+                   & (OutboxMessage.attempts == message.attempts))
+            .execute()
+        )
 
 
 def unsent(now, limit=500):

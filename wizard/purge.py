@@ -30,6 +30,7 @@ from .models import (
     CancellationRequest,
     ErasureRecord,
     OfferDecision,
+    OutboxMessage,
     PhoneNumber,
     PurgeSchedule,
     Recording,
@@ -70,6 +71,8 @@ STAGES = (
     ("offer_decisions", OfferDecision, lambda a: OfferDecision.request.in_(_requests_of(a))),
     ("cancellation_requests", CancellationRequest, lambda a: CancellationRequest.account == a),
     ("audit_events", AuditEvent, lambda a: AuditEvent.account == a),
+    # Emails about the account (the erasure notice has no account_id: it is kept until sent).
+    ("emails", OutboxMessage, lambda a: OutboxMessage.account_id == a),
     ("subscriptions", Subscription, lambda a: Subscription.account == a),
     ("users", User, lambda a: User.account == a),
     ("accounts", Account, lambda a: Account.id == a),
@@ -213,4 +216,5 @@ def _finish(schedule, worker, now, counts, recordings_dir):
         )
         PurgeSchedule.update(status="done", finished_at=now, lease_expires_at=None,
                              updated_at=now).where(PurgeSchedule.id == schedule.id).execute()
+        outbox.release_erasure_notice(schedule)
         return record

@@ -6,7 +6,7 @@ redelivered by RQ; the sweep, run every few minutes, puts that right.
 from datetime import timedelta
 
 from . import outbox
-from .models import Account, PurgeSchedule
+from .models import Account, CancellationRequest, PurgeSchedule
 
 REMINDER_DAYS = (30, 7)
 
@@ -54,6 +54,8 @@ def queue_reminders(now, base_url):
             owner = account.owner() if account else None
             if owner is None:
                 continue
-            message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url)
+            req = CancellationRequest.get_or_none(CancellationRequest.id == schedule.request_id)
+            deadline = req.reactivation_deadline if req else None
+            message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url, deadline)
             composed += message.is_new
     return composed

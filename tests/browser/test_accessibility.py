@@ -100,8 +100,12 @@ def test_the_wizard_works_by_keyboard_alone(js_page, live_server):
         pytest.fail("Continue cannot be reached with Tab")
     page.keyboard.press("Enter")
     expect(page.locator(".progress")).to_have_text("Step 2 of 5")
+    # After the swap, focus is on the new step's heading (htmx honours
+    # autofocus), so the next Tab reaches the first checkbox.
+    expect(page.locator("#step-title")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("checkbox").first).to_be_focused()
     # Space ticks a focused checkbox; Tab moves on through all five.
-    page.get_by_role("checkbox").first.focus()
     for _ in range(5):
         page.keyboard.press("Space")
         page.keyboard.press("Tab")

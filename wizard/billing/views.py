@@ -41,10 +41,14 @@ def cancellation_banner():
     phone = g.get("phone")
     if phone is None or phone.status != "cancellation_pending":
         return {"banner": None}
+    # Offer the way back only while it is open (not past the deadline, say).
+    can_reactivate = (current_user.is_owner
+                      and lifecycle.reactivation_for(phone, clock.now()).allowed)
     return {"banner": {"service_ends_at": phone.current_period_end,
                        "timezone": current_user.account.timezone,
                        "reactivate_url": url_for("billing.reactivate", subscription_id=phone.id),
-                       "can_reactivate": current_user.is_owner}}
+                       "owner": current_user.is_owner,
+                       "can_reactivate": can_reactivate}}
 
 
 @bp.get("/")
@@ -91,7 +95,7 @@ def products():
     )
 
 
-@bp.route("/reactivate/<int:subscription_id>", methods=["GET", "POST"])
+@bp.route("/reactivate/<id:subscription_id>", methods=["GET", "POST"])
 @login_required
 def reactivate(subscription_id):
     """Show what reactivating does; on POST, do it."""

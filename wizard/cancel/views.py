@@ -75,7 +75,7 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
     return htmx.vary(make_response(render_template("cancel/wizard.html", **context), status))
 
 
-@bp.get("/<int:subscription_id>/")
+@bp.get("/<id:subscription_id>/")
 @login_required
 def start(subscription_id):
     """Send the owner to where their cancellation stands."""
@@ -87,7 +87,7 @@ def start(subscription_id):
     return go_to(sub, wizard_steps.first_incomplete(steps, req))
 
 
-@bp.route("/<int:subscription_id>/<name>", methods=["GET", "POST"])
+@bp.route("/<id:subscription_id>/<name>", methods=["GET", "POST"])
 @login_required
 def step(subscription_id, name):
     sub = owned_subscription(subscription_id)
@@ -159,11 +159,12 @@ def check_post(sub, steps, current, req):
             return not_cancellable(sub)
         return None
     stale = None
-    if posted.isdigit():
+    if posted.isascii() and posted.isdigit() and len(posted) <= 9:
         stale = CancellationRequest.get_or_none(
             (CancellationRequest.id == int(posted)) & (CancellationRequest.subscription == sub)
         )
-    if stale is not None and stale.status == "confirmed" and current.name == "confirm":
+    if (stale is not None and current.name == "confirm" and req is None
+            and stale == latest_request(sub, "confirmed")):
         # A second click on Confirm: the cancellation already happened once.
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
     if stale is not None and not stale.is_open:
@@ -172,7 +173,7 @@ def check_post(sub, steps, current, req):
     abort(409, description="This form is out of date. Please reload the page and try again.")
 
 
-@bp.post("/<int:subscription_id>/keep")
+@bp.post("/<id:subscription_id>/keep")
 @login_required
 def keep(subscription_id):
     """End the request: the owner keeps their account."""
@@ -195,7 +196,7 @@ def keep(subscription_id):
     return htmx.leave_to(url_for("billing.products"))
 
 
-@bp.get("/<int:subscription_id>/done")
+@bp.get("/<id:subscription_id>/done")
 @login_required
 def done(subscription_id):
     sub = owned_subscription(subscription_id)
@@ -205,7 +206,7 @@ def done(subscription_id):
     return render_template("cancel/done.html", subscription=sub, req=req)
 
 
-@bp.get("/<int:subscription_id>/follow-up")
+@bp.get("/<id:subscription_id>/follow-up")
 @login_required
 def follow_up(subscription_id):
     sub = owned_subscription(subscription_id)
