@@ -56,7 +56,9 @@ def deliver(email, message, settings):
         return
     folder = settings["OUTBOX_DIR"]
     os.makedirs(folder, exist_ok=True)
-    final = os.path.join(folder, f"{message.id:06d}-{message.kind}.eml")
+    # Time first, so the folder lists in order; ids alone can repeat once a
+    # purge has deleted an account's messages.
+    final = os.path.join(folder, f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml")
     fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(bytes(email))
