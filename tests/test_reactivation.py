@@ -230,3 +230,14 @@ def test_an_old_confirm_form_does_not_pretend_a_new_request_is_confirmed(owner):
     response = owner.post(step_url(sub, "confirm"), old_form)
     assert response.status_code == 409
     assert subscription().status == "active"
+
+
+def test_the_done_page_names_smrtdialer_only_when_it_was_cancelled_too(owner):
+    sub = subscription()
+    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
+    assert "and, with it, smrtDialer" in body
+    reactivate(owner, sub)  # smrtDialer stays cancelled; a day later, cancel smrtPhone again
+    clock.FROZEN = NOW + timedelta(days=1)
+    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
+    assert "and, with it, smrtDialer" not in body
+    assert "must be reactivated separately" not in body

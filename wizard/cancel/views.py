@@ -203,7 +203,11 @@ def done(subscription_id):
     req = latest_request(sub, "confirmed")
     if req is None:
         abort(404)
-    return render_template("cancel/done.html", subscription=sub, req=req)
+    # Name smrtDialer only if this cancellation took it too.
+    dialer = sub.account.subscription("smrtdialer") if req.product == "smrtphone" else None
+    dialer_cancelled = dialer is not None and dialer.cancellation_requested_at == req.confirmed_at
+    return render_template("cancel/done.html", subscription=sub, req=req,
+                           dialer_cancelled=dialer_cancelled)
 
 
 @bp.get("/<id:subscription_id>/follow-up")
