@@ -24,6 +24,25 @@ from jobs.purge import run_purge
 from jobs.sweep import sweep
 
 
+def race(first, second, first_starts=True):
+    """Run two functions in two threads, released together by a barrier."""
+    barrier = threading.Barrier(2)
+
+    def released(function):
+        def run():
+            barrier.wait()
+            function()
+        return threading.Thread(target=run)
+
+    threads = [released(first), released(second)]
+    if not first_starts:
+        threads.reverse()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
 @pytest.fixture
 def recordings(app):
     return app.config["RECORDINGS_DIR"]
@@ -176,27 +195,18 @@ def test_reactivation_racing_the_purge_claim_has_exactly_one_winner(app, recordi
         assert schedule.due_at == at
         owner = User.get((User.account == account) & (User.role == "owner"))
         phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
-        barrier = threading.Barrier(2)
         result = {}
 
         def claim():
-            barrier.wait()
             result["claim"] = purge.claim(schedule.id, schedule.generation, "racer", at)
 
         def reactivate():
-            barrier.wait()
             try:
                 result["reactivated"] = lifecycle.reactivate(phone, owner, "127.0.0.1", at)
             except lifecycle.CannotReactivate:
                 result["reactivated"] = None
 
-        threads = [threading.Thread(target=claim), threading.Thread(target=reactivate)]
-        if round_number % 2:
-            threads.reverse()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        race(claim, reactivate, first_starts=round_number % 2 == 0)
         claimed, reactivated = result["claim"] is not None, result["reactivated"] is not None
         assert claimed != reactivated, f"round {round_number}: exactly one must win ({result})"
         schedule = PurgeSchedule.get_by_id(schedule.id)
@@ -226,26 +236,14 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
         lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS], None, now)
         lifecycle.record_survey(req, "other", "", now)
         lifecycle.decline_offers(req, owner, now)
-        barrier = threading.Barrier(2)
-
-        def confirm():
-            barrier.wait()
-            lifecycle.confirm(req, owner, None, now)
-
         def reactivate_dialer():
-            barrier.wait()
             try:
                 lifecycle.reactivate(dialer, owner, None, now)
             except lifecycle.CannotReactivate:
                 pass
 
-        threads = [threading.Thread(target=confirm), threading.Thread(target=reactivate_dialer)]
-        if round_number % 2:
-            threads.reverse()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        race(lambda: lifecycle.confirm(req, owner, None, now), reactivate_dialer,
+             first_starts=round_number % 2 == 0)
         assert Subscription.get_by_id(phone.id).status == "cancellation_pending"
         assert Subscription.get_by_id(dialer.id).status == "cancellation_pending", \
             f"round {round_number}: smrtDialer active beside a cancelled smrtPhone"
