@@ -32,10 +32,15 @@ def test_missing_checkboxes_are_named_next_to_each_box(owner):
     response = post_step(owner, sub, "acknowledge", partial)
     assert response.status_code == 422
     body = text(response)
-    assert body.count("Please tick this box to confirm you understand.") == 2
+    # Each unticked box says so beside itself (and once more in the summary).
+    assert body.count('<p class="field-error"') == 2
+    assert body.count("Please tick this box to confirm you understand.") == 4
     assert 'id="credits_nonrefundable-error"' in body
     assert 'aria-describedby="credits_nonrefundable-error"' in body
     assert 'aria-invalid="true"' in body
+    # A summary at the top links to each box that needs ticking.
+    assert 'class="error-summary" role="alert"' in body
+    assert body.count('<li><a href="#credits_nonrefundable">') == 1
     assert snapshot() == before
 
 

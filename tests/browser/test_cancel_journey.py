@@ -34,14 +34,20 @@ def test_owner_cancels_smrtphone(page, live_server):
     if page.javascript:
         expect(page).to_have_url(live_server + "/cancel/1/acknowledge")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_text("Please tick this box to confirm you understand.")).to_have_count(5)
+    expect(page.locator(".field-error", has_text="Please tick this box to confirm you understand.")
+           ).to_have_count(5)
+    expect(page.get_by_role("alert")).to_contain_text("Please correct these before you continue")
     for box in page.get_by_role("checkbox").all():
         box.check()
     page.get_by_role("button", name="Continue").click()
 
     expect_step(page, 3, "Tell us why")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_text("Please choose one reason.")).to_be_visible()
+    expect(page.locator(".field-error", has_text="Please choose one reason.")).to_be_visible()
+    # The summary's link takes the keyboard to the question.
+    page.get_by_role("alert").get_by_role("link").click()
+    if page.javascript:
+        expect(page.get_by_label("Too expensive")).to_be_focused()
     page.get_by_label("Too expensive").check()
     page.get_by_label("Anything you would like to add? (optional)").fill("Budget cuts")
     page.get_by_role("button", name="Continue").click()
