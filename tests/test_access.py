@@ -85,3 +85,31 @@ def test_anonymous_visitors_are_sent_to_sign_in(browser):
     response = browser.post(step_url(sub, "consequences"), {"request_id": ""})
     assert response.status_code == 302
     assert nothing_written()
+
+
+def test_the_success_list_costs_the_same_queries_for_many_requests(app, sign_in, count_queries):
+    from tests.jobs_support import new_account
+    from wizard import clock, lifecycle
+    from wizard.demo import ensure_plans
+    from wizard.models import User
+
+    staff = sign_in("success")
+    plans = ensure_plans()
+
+    def open_one():
+        account = new_account(plans, app.config["RECORDINGS_DIR"], clock.now())
+        owner = User.get((User.account == account) & (User.role == "owner"))
+        phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
+        req = lifecycle.start_or_resume(phone, owner, clock.now())
+        lifecycle.mark_consequences_seen(req, clock.now())
+        lifecycle.record_survey(req, "other", "why not", clock.now())
+
+    open_one()
+    with count_queries() as few:
+        assert "Acknowledge" in text(staff.get("/success/"))
+    for _ in range(8):
+        open_one()
+    with count_queries() as many:
+        body = text(staff.get("/success/"))
+    assert body.count("<td>Acknowledge</td>") == 9
+    assert many.count == few.count
