@@ -9,8 +9,11 @@ import logging
 import os
 import smtplib
 import tempfile
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime
+
+from peewee import OperationalError
 
 from wizard import clock, outbox
 
@@ -25,10 +28,22 @@ def send_message(message_id):
         if message is None:
             return "not claimed"
         deliver(as_email(message, settings["MAIL_FROM"]), message, settings)
-        if not outbox.mark_sent(message, clock.now()):
+        if not _record_sent(message):
             # Our lease ran out mid-send and another sender took the message.
             log.warning("Message %s was taken over while it was being sent", message_id)
         return "sent"
+
+
+def _record_sent(message, attempts=5):
+    """Mark the message sent, retrying a busy database: the email has already
+    gone, and failing here would send it again once the lease runs out."""
+    for attempt in range(attempts):
+        try:
+            return outbox.mark_sent(message, clock.now())
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
 
 
 def as_email(message, sender):
