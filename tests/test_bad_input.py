@@ -228,3 +228,28 @@ def test_odd_request_ids_are_refused_without_a_500(owner, forged):
 def test_huge_or_zero_ids_in_urls_are_404(owner, url):
     assert owner.get(url).status_code == 404
     assert owner.post(url, {}).status_code in (404, 405)
+
+
+GARBAGE = [
+    {},
+    {"request_id": "1", "reason": ["other", "too_expensive"], "comment": "\x00\ud7ff" * 3},
+    {"request_id": "", "comment": ["fine", "nul\x00 in the second value"]},
+    {"request_id": "1' OR '1'='1", "choice": "<script>alert(1)</script>", "numbers_lost": "yes"},
+    {"request_id": "1" * 5000, "reason": "x" * 5000, "comment": "é" * 5000},
+    {"csrf_token": "", "email": "a" * 1000, "password": "b" * 1000, "next": "//evil.test"},
+]
+
+
+@pytest.mark.parametrize("payload", GARBAGE)
+def test_garbage_posted_anywhere_never_gives_a_500(owner, payload):
+    sub, dialer = subscription(), subscription("smrtdialer")
+    complete_steps(owner, sub, "options")
+    urls = [step_url(sub, name) for name in ("consequences", "acknowledge", "survey", "options",
+                                            "confirm")]
+    urls += [f"/cancel/{sub.id}/keep", f"/cancel/{dialer.id}/survey",
+             f"/billing/reactivate/{sub.id}", "/auth/login", "/auth/logout"]
+    for url in urls:
+        for htmx in (False, True):
+            response = owner.post(url, payload, htmx=htmx)
+            assert response.status_code < 500, (url, payload, response.status_code)
+    assert subscription().status == "active"

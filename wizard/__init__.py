@@ -1,7 +1,7 @@
 """The smrtPhone cancellation wizard: a Flask app built by create_app()."""
 import os
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
@@ -81,6 +81,13 @@ def create_app(test_config=None):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return redirect(auth.views.home_for(current_user))
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No text we keep may hold NUL: PostgreSQL refuses it, so refuse it here.
+        fields = [*request.args.listvalues(), *request.form.listvalues()]
+        if any("\x00" in value for values in fields for value in values):
+            abort(400, description="The request contains a character that is not allowed.")
 
     @app.after_request
     def security_headers(response):
