@@ -66,18 +66,6 @@ def audit(kind, account=None, actor=None, ip=None, now=None, **detail):
 
 # -- who may do what ---------------------------------------------------------
 
-def lock_subscriptions(account_id):
-    """Hold the account's subscription rows until the transaction ends.
-
-    Confirming and reactivating both take these locks first, in id order, so
-    on PostgreSQL they run one after the other and the second sees what the
-    first committed: a smrtDialer reactivation cannot slip in beside a
-    smrtPhone cancellation confirmed at the same moment.
-    """
-    return list(locked(Subscription.select(Subscription.id)
-                       .where(Subscription.account == account_id).order_by(Subscription.id)))
-
-
 def check_owner(user, subscription):
     """Raise NotAllowed unless `user` is the owner of the subscription's account.
 
@@ -361,12 +349,13 @@ def confirm(req, user, ip, now, base_url=""):
     just ends with its period.
     """
     with transaction():
-        lock_subscriptions(req.account_id)
+        held = Subscription.lock_for_account(req.account_id)
         fresh = CancellationRequest.get_by_id(req.id)
         if fresh.status == "confirmed":
             return fresh
         if not fresh.is_open:
             raise RequestClosed("This cancellation request has already ended.")
+        fresh.subscription = next(s for s in held if s.id == fresh.subscription_id)
         check_owner(user, fresh.subscription)
         for check, step_name, message in FINAL_CHECKS[fresh.product]:
             if not check(fresh):
@@ -379,11 +368,14 @@ def confirm(req, user, ip, now, base_url=""):
         deadline = purge_due = None
         if whole_account:
             deadline, purge_due = key_dates(subscription.current_period_end, now)
-        products = ["smrtphone", "smrtdialer"] if whole_account else [fresh.product]
+        wanted = ("smrtphone", "smrtdialer") if whole_account else (fresh.product,)
+        # Only what is active is cancelled now (smrtDialer may already be).
+        products = [s.product for s in held if s.product in wanted and s.is_active]
         closed = (
             CancellationRequest.update(
                 status="confirmed", open_for=None, closed_at=now, updated_at=now,
                 confirmed_at=now, reactivation_deadline=deadline, purge_due_at=purge_due,
+                cancelled_products=" ".join(products),
             )
             .where((CancellationRequest.id == fresh.id) & (CancellationRequest.status == "open"))
             .execute()
@@ -421,6 +413,7 @@ def confirm(req, user, ip, now, base_url=""):
               purge_due_at=purge_due.isoformat() if purge_due else None)
         fresh.status, fresh.confirmed_at = "confirmed", now
         fresh.reactivation_deadline, fresh.purge_due_at = deadline, purge_due
+        fresh.cancelled_products = " ".join(products)
         outbox.cancellation_confirmed(fresh, subscription, user, now, base_url)
         return fresh
 
@@ -453,10 +446,17 @@ def end_services(now):
     Safe to run twice: only cancellation-pending rows past their end change.
     """
     with transaction():
-        return (
-            Subscription.update(status="ended", ended_at=now)
+        # Lock in id order first, as every writer of subscriptions does.
+        due = [s.id for s in locked(
+            Subscription.select(Subscription.id)
             .where((Subscription.status == "cancellation_pending")
                    & (Subscription.current_period_end <= now))
+            .order_by(Subscription.id))]
+        if not due:
+            return 0
+        return (
+            Subscription.update(status="ended", ended_at=now)
+            .where(Subscription.id.in_(due) & (Subscription.status == "cancellation_pending"))
             .execute()
         )
 
@@ -526,7 +526,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
     """
     check_owner(user, subscription)
     with transaction():
-        lock_subscriptions(subscription.account_id)
+        Subscription.lock_for_account(subscription.account_id)
         fresh = Subscription.get_by_id(subscription.id)
         if fresh.is_active:
             raise AlreadyActive(f"{fresh.product_name} is already active.")

@@ -26,9 +26,20 @@ def _purge_and_mail(db, migrator):
     db.create_tables([PurgeSchedule, ErasureRecord, OutboxMessage], safe=True)
 
 
+def _cancelled_products(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import CancellationRequest
+
+    if not any(c.name == "cancelled_products" for c in db.get_columns("cancellationrequest")):
+        run(migrator.add_column("cancellationrequest", "cancelled_products",
+                                CancellationRequest.cancelled_products))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
+    (3, "what a cancellation cancelled", _cancelled_products),
 ]
 
 

@@ -18,7 +18,7 @@ from peewee import (
     fn,
 )
 
-from .db import database
+from .db import database, locked
 
 PRODUCTS = {"smrtphone": "smrtPhone", "smrtdialer": "smrtDialer"}
 ROLES = ("owner", "admin", "agent", "success")
@@ -137,6 +137,17 @@ class Subscription(BaseModel):
     def is_active(self):
         return self.status == "active"
 
+    @classmethod
+    def lock_for_account(cls, account_id):
+        """Hold the account's subscription rows until the transaction ends.
+
+        Every writer of subscriptions takes these row locks first, in id
+        order, so on PostgreSQL writers queue instead of deadlocking, and the
+        second sees what the first committed (a smrtDialer reactivation cannot
+        slip in beside a smrtPhone cancellation confirmed at the same moment).
+        """
+        return list(locked(cls.select().where(cls.account == account_id).order_by(cls.id)))
+
 
 class PhoneNumber(BaseModel):
     PORT_OUT = ("none", "requested", "ported")
@@ -221,6 +232,9 @@ class CancellationRequest(BaseModel):
     confirmed_at = UTCDateTimeField(null=True)
     reactivation_deadline = UTCDateTimeField(null=True)
     purge_due_at = UTCDateTimeField(null=True)
+    # What confirming really cancelled: "smrtphone smrtdialer", or one product
+    # (smrtDialer may have been cancelled on its own before).
+    cancelled_products = CharField(default="")
 
     @property
     def is_open(self):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from . import formatting
 from .db import transaction
-from .models import OutboxMessage
+from .models import PRODUCTS, OutboxMessage, PurgeSchedule
 
 SEND_LEASE = timedelta(minutes=5)
 
@@ -39,7 +39,7 @@ def _date(moment, account):
 
 def cancellation_confirmed(req, subscription, owner, now, base_url):
     account = subscription.account
-    products = "smrtPhone and smrtDialer" if req.product == "smrtphone" else "smrtDialer"
+    products = " and ".join(PRODUCTS[p] for p in req.cancelled_products.split()) or subscription.product_name
     lines = [
         f"Hello {owner.name},",
         "",
@@ -69,10 +69,11 @@ def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
     period outlasts the 90 days.
     """
     days_left = max(1, math.ceil((schedule.due_at - now) / timedelta(days=1)))
+    in_days = "tomorrow" if days_left == 1 else f"in {days_left} days"
     lines = [
         f"Hello {owner.name},",
         "",
-        f"In {days_left} days, on {_date(schedule.due_at, account)}, all smrtPhone data of "
+        f"{in_days.capitalize()}, on {_date(schedule.due_at, account)}, all smrtPhone data of "
         f"{account.name} will be permanently erased: agents, call flows, call logs, recordings, "
         "billing history, and phone numbers that were not ported out.",
         "",
@@ -84,7 +85,7 @@ def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
         lines.append(f"The 90 days to change your mind ended on {_date(deadline, account)}.")
     return compose(f"erasure-reminder-{window}:{schedule.id}:{schedule.generation}",
                    f"reminder_{window}", owner.email,
-                   f"Your smrtPhone data will be erased in {days_left} days",
+                   f"Your smrtPhone data will be erased {in_days}",
                    "\n".join(lines), now, account.id)
 
 
@@ -92,7 +93,21 @@ def void_reminders(account_id):
     """Reminders not yet sent stop being true when the account is reactivated."""
     OutboxMessage.update(status="void").where(
         (OutboxMessage.account_id == account_id) & (OutboxMessage.kind.startswith("reminder_"))
-        & (OutboxMessage.status == "pending")).execute()
+        & OutboxMessage.status.in_(("pending", "sending"))).execute()
+
+
+def _still_true(message):
+    """A reminder is true only while its purge is scheduled, in its generation.
+
+    Voiding at reactivation covers most cases; this covers a reminder the
+    sweep composed in the same moment as a reactivation.
+    """
+    if not message.kind.startswith("reminder_"):
+        return True
+    _, schedule_id, generation = message.dedupe_key.split(":")
+    return PurgeSchedule.select().where(
+        (PurgeSchedule.id == int(schedule_id)) & (PurgeSchedule.generation == int(generation))
+        & (PurgeSchedule.status == "scheduled")).exists()
 
 
 def reactivation_confirmed(account, subscription, owner, now, base_url, event_id):
@@ -102,9 +117,10 @@ def reactivation_confirmed(account, subscription, owner, now, base_url, event_id
         "",
         f"Welcome back: {subscription.product_name} is active again for {account.name}.",
     ]
-    if subscription.product == "smrtphone":
+    dialer = account.subscription("smrtdialer") if subscription.product == "smrtphone" else None
+    if dialer is not None and not dialer.is_active:
         lines += [
-            "smrtDialer was cancelled with smrtPhone and stays cancelled until you reactivate it:",
+            "smrtDialer stays cancelled until you reactivate it:",
             f"{base_url}/billing/products",
         ]
     return compose(f"reactivated:{event_id}", "reactivation_confirmed",
@@ -151,7 +167,13 @@ def claim(message_id, now):
             )
             .execute()
         )
-        return OutboxMessage.get_by_id(message_id) if taken else None
+        if not taken:
+            return None
+        message = OutboxMessage.get_by_id(message_id)
+        if not _still_true(message):
+            OutboxMessage.update(status="void").where(OutboxMessage.id == message_id).execute()
+            return None
+        return message
 
 
 def mark_sent(message, now):
@@ -166,7 +188,9 @@ def mark_sent(message, now):
     with transaction():
         return bool(
             OutboxMessage.update(**changes)
-            .where((OutboxMessage.id == message.id) & (OutboxMessage.status == "sending")
+            # The key too: ids can be reused once a purge deleted messages.
+            .where((OutboxMessage.id == message.id) & (OutboxMessage.dedupe_key == message.dedupe_key)
+                   & (OutboxMessage.status == "sending")
                    & (OutboxMessage.attempts == message.attempts))
             .execute()
         )

@@ -149,6 +149,8 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
                 _renew(schedule, worker, now)
                 if name == "users":
                     _capture_owner_notice(schedule, now)
+                if model is Subscription:
+                    Subscription.lock_for_account(account_id)
                 if model is Recording:
                     batch = list(Recording.select(Recording.id, Recording.path)
                                  .where(condition(account_id)).limit(batch_size).tuples())

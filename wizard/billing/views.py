@@ -116,15 +116,19 @@ def reactivate(subscription_id):
             queue.cancel_purge(sub.account_id, schedule.generation - 1)
         queue.enqueue_account_work(sub.account_id)
         message = f"Welcome back: {sub.product_name} is active again."
-        if sub.product == "smrtphone":
+        dialer = sub.account.subscription("smrtdialer") if sub.product == "smrtphone" else None
+        if dialer is not None and not dialer.is_active:
             message += " smrtDialer stays cancelled until you reactivate it below."
         flash(message, "success")
         return redirect(url_for("billing.products"), code=303)
     if sub.is_active:
         abort(409, description=f"{sub.product_name} is already active.")
     verdict = lifecycle.reactivation_for(sub, now)
+    dialer = sub.account.subscription("smrtdialer") if sub.product == "smrtphone" else None
     return render_template("billing/reactivate.html", subscription=sub, verdict=verdict,
-                           form=form, now=now), (200 if verdict.allowed else 409)
+                           form=form, now=now,
+                           dialer_cancelled=dialer is not None and not dialer.is_active,
+                           ), (200 if verdict.allowed else 409)
 
 
 @bp.get("/closed")

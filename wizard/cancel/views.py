@@ -204,8 +204,7 @@ def done(subscription_id):
     if req is None:
         abort(404)
     # Name smrtDialer only if this cancellation took it too.
-    dialer = sub.account.subscription("smrtdialer") if req.product == "smrtphone" else None
-    dialer_cancelled = dialer is not None and dialer.cancellation_requested_at == req.confirmed_at
+    dialer_cancelled = req.product == "smrtphone" and "smrtdialer" in req.cancelled_products.split()
     return render_template("cancel/done.html", subscription=sub, req=req,
                            dialer_cancelled=dialer_cancelled)
 
