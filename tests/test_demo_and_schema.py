@@ -57,3 +57,18 @@ def test_the_cli_migrates_and_seeds(app):
     assert result.exit_code == 0 and "up to date" in result.output
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0 and "already present" in result.output
+
+
+def test_a_database_from_before_migration_3_gains_its_column(app):
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
+    from peewee import SqliteDatabase
+
+    db = database.obj
+    with database.connection_context():
+        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+        run(migrator.drop_column("cancellationrequest", "cancelled_products"))
+        SchemaVersion.delete().where(SchemaVersion.version == 3).execute()
+        assert [m[0] for m in migrations.pending()] == [3]
+        assert migrations.migrate() == ["what a cancellation cancelled"]
+        assert "cancelled_products" in [c.name for c in db.get_columns("cancellationrequest")]
+        assert migrations.migrate() == []
