@@ -461,12 +461,6 @@ def end_services(now):
         )
 
 
-def account_closed(account):
-    """True once smrtPhone's paid period is over after a cancellation."""
-    phone = account.subscription("smrtphone")
-    return phone is not None and phone.status == "ended"
-
-
 @dataclass
 class Reactivation:
     """Whether a subscription can be reactivated now, and if not, why."""

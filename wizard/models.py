@@ -54,10 +54,6 @@ class Account(BaseModel):
     crm_name = CharField(null=True)
     created_at = UTCDateTimeField()
 
-    @property
-    def crm_integrated(self):
-        return bool(self.crm_name)
-
     def owner(self):
         return (
             User.select()
@@ -106,10 +102,6 @@ class Plan(BaseModel):
     name = CharField()
     price_cents_per_seat = IntegerField()
     rank = IntegerField()  # order within the product, cheapest first
-
-    @classmethod
-    def for_product(cls, product):
-        return cls.select().where(cls.product == product).order_by(cls.rank)
 
 
 class Subscription(BaseModel):

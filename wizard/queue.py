@@ -72,14 +72,6 @@ def enqueue_mail(message_id):
         return None
 
 
-def enqueue_sweep():
-    try:
-        return _queue().enqueue("jobs.sweep.sweep")
-    except RedisError:
-        log.warning("Could not enqueue the sweep", exc_info=True)
-        return None
-
-
 def enqueue_account_work(account_id):
     """After a commit: enqueue the account's armed purge and its unsent emails."""
     from .models import OutboxMessage, PurgeSchedule
