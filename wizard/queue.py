@@ -11,6 +11,8 @@ from redis import Redis, RedisError
 from rq import Queue
 from rq.job import Job
 
+from .models import OutboxMessage, PurgeSchedule
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "default"
@@ -74,8 +76,6 @@ def enqueue_mail(message_id):
 
 def enqueue_account_work(account_id):
     """After a commit: enqueue the account's armed purge and its unsent emails."""
-    from .models import OutboxMessage, PurgeSchedule
-
     schedule = PurgeSchedule.get_or_none((PurgeSchedule.account_id == account_id)
                                          & (PurgeSchedule.status == "scheduled"))
     if schedule is not None:
