@@ -117,17 +117,8 @@ def consequences(subscription, now):
         .tuples()
         .get()
     )
-    dialer = None
-    if subscription.product == "smrtphone":
-        dialer = (
-            Subscription.select()
-            .where(
-                (Subscription.account == account)
-                & (Subscription.product == "smrtdialer")
-                & (Subscription.status == "active")
-            )
-            .first()
-        )
+    dialer = (Subscription.active(account.id, "smrtdialer")
+              if subscription.product == "smrtphone" else None)
     deadline, erasure = key_dates(subscription.current_period_end, now)
     return Consequences(
         numbers=numbers,
@@ -263,15 +254,7 @@ def record_survey(req, reason, comment, now):
 
 def offers_for_request(req):
     survey = req.survey()
-    dialer_active = (
-        Subscription.select()
-        .where(
-            (Subscription.account == req.account_id)
-            & (Subscription.product == "smrtdialer")
-            & (Subscription.status == "active")
-        )
-        .exists()
-    )
+    dialer_active = Subscription.active(req.account_id, "smrtdialer") is not None
     return policy.offers_for(survey.reason if survey else "other", dialer_active)
 
 
@@ -461,23 +444,16 @@ def end_services(now):
         )
 
 
+ERASING = ("Your data is being permanently erased, so this account can no longer be "
+           "reactivated. You are always welcome to start fresh with a new account.")
+
+
 @dataclass
 class Reactivation:
     """Whether a subscription can be reactivated now, and if not, why."""
 
     allowed: bool
     reason: str = ""
-    deadline: datetime = None
-
-
-def latest_confirmed(subscription):
-    return (
-        CancellationRequest.select()
-        .where((CancellationRequest.subscription == subscription)
-               & (CancellationRequest.status == "confirmed"))
-        .order_by(CancellationRequest.id.desc())
-        .first()
-    )
 
 
 def reactivation_for(subscription, now):
@@ -491,18 +467,16 @@ def reactivation_for(subscription, now):
             return Reactivation(False, "Reactivate smrtPhone first: smrtDialer works only with "
                                        "an active smrtPhone account.")
         return Reactivation(True)
-    req = latest_confirmed(subscription)
+    req = subscription.latest_request("confirmed")
     schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == account.id)
     deadline = req.reactivation_deadline if req else None
     if schedule is not None and schedule.status in ("running", "done"):
-        return Reactivation(False, "Your data is being permanently erased, so this account can no "
-                                   "longer be reactivated. You are always welcome to start fresh "
-                                   "with a new account.", deadline)
+        return Reactivation(False, ERASING)
     if deadline is not None and now > deadline:
         return Reactivation(False, "The 90 days to change your mind ended on "
                                    f"{formatting.local_date(deadline, account.timezone)}. You are "
-                                   "always welcome to start fresh with a new account.", deadline)
-    return Reactivation(True, deadline=deadline)
+                                   "always welcome to start fresh with a new account.")
+    return Reactivation(True)
 
 
 def reactivate(subscription, user, ip, now, base_url=""):
@@ -537,8 +511,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
              .execute())
             schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == fresh.account_id)
             if schedule is not None and schedule.status in ("running", "done"):
-                raise CannotReactivate("Your data is being permanently erased, so this account "
-                                       "can no longer be reactivated.")
+                raise CannotReactivate(ERASING)
             outbox.void_reminders(fresh.account_id)
         period_end = fresh.current_period_end
         if period_end <= now:

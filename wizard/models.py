@@ -130,6 +130,28 @@ class Subscription(BaseModel):
         return self.status == "active"
 
     @classmethod
+    def active(cls, account_id, product):
+        """The account's active subscription to `product`, or None."""
+        return cls.select().where((cls.account == account_id) & (cls.product == product)
+                                  & (cls.status == "active")).first()
+
+    def dialer_stays_cancelled(self):
+        """For smrtPhone: is smrtDialer there but cancelled? (It is reactivated
+        separately, as the article says.)"""
+        if self.product != "smrtphone":
+            return False
+        dialer = self.account.subscription("smrtdialer")
+        return dialer is not None and not dialer.is_active
+
+    def latest_request(self, status):
+        """The subscription's most recent cancellation request in `status`."""
+        return (CancellationRequest.select()
+                .where((CancellationRequest.subscription == self)
+                       & (CancellationRequest.status == status))
+                .order_by(CancellationRequest.id.desc())
+                .first())
+
+    @classmethod
     def lock_for_account(cls, account_id):
         """Hold the account's subscription rows until the transaction ends.
 

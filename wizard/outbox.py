@@ -117,8 +117,7 @@ def reactivation_confirmed(account, subscription, owner, now, base_url, event_id
         "",
         f"Welcome back: {subscription.product_name} is active again for {account.name}.",
     ]
-    dialer = account.subscription("smrtdialer") if subscription.product == "smrtphone" else None
-    if dialer is not None and not dialer.is_active:
+    if subscription.dialer_stays_cancelled():
         lines += [
             "smrtDialer stays cancelled until you reactivate it:",
             f"{base_url}/billing/products",

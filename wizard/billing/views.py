@@ -107,27 +107,22 @@ def reactivate(subscription_id):
         try:
             lifecycle.reactivate(sub, current_user, request.remote_addr, now,
                                  base_url=current_app.config["BASE_URL"])
-        except lifecycle.AlreadyActive as exc:
-            abort(409, description=str(exc))
-        except lifecycle.CannotReactivate as exc:
+        except (lifecycle.AlreadyActive, lifecycle.CannotReactivate) as exc:
             abort(409, description=str(exc))
         schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == sub.account_id)
         if sub.product == "smrtphone" and schedule is not None:
             queue.cancel_purge(sub.account_id, schedule.generation - 1)
         queue.enqueue_account_work(sub.account_id)
         message = f"Welcome back: {sub.product_name} is active again."
-        dialer = sub.account.subscription("smrtdialer") if sub.product == "smrtphone" else None
-        if dialer is not None and not dialer.is_active:
+        if sub.dialer_stays_cancelled():
             message += " smrtDialer stays cancelled until you reactivate it below."
         flash(message, "success")
         return redirect(url_for("billing.products"), code=303)
     if sub.is_active:
         abort(409, description=f"{sub.product_name} is already active.")
     verdict = lifecycle.reactivation_for(sub, now)
-    dialer = sub.account.subscription("smrtdialer") if sub.product == "smrtphone" else None
     return render_template("billing/reactivate.html", subscription=sub, verdict=verdict,
-                           form=form, now=now,
-                           dialer_cancelled=dialer is not None and not dialer.is_active,
+                           form=form, now=now, dialer_cancelled=sub.dialer_stays_cancelled(),
                            ), (200 if verdict.allowed else 409)
 
 
@@ -138,7 +133,7 @@ def closed():
     phone = g.get("phone")
     if phone is None or phone.status != "ended":
         return redirect(url_for("billing.products"))
-    req = lifecycle.latest_confirmed(phone)
+    req = phone.latest_request("confirmed")
     schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == phone.account_id)
     verdict = lifecycle.reactivation_for(phone, clock.now())
     return render_template("billing/closed.html", phone=phone, req=req, schedule=schedule,

@@ -27,15 +27,6 @@ def owned_subscription(subscription_id):
     return access.owned_subscription(subscription_id, "Only the Account Owner can cancel a subscription.")
 
 
-def latest_request(sub, status):
-    return (
-        CancellationRequest.select()
-        .where((CancellationRequest.subscription == sub) & (CancellationRequest.status == status))
-        .order_by(CancellationRequest.id.desc())
-        .first()
-    )
-
-
 def step_url(sub, step):
     return url_for("cancel.step", subscription_id=sub.id, name=step.name)
 
@@ -49,7 +40,7 @@ def go_to(sub, step, message=None):
 
 def not_cancellable(sub):
     """Answer for a subscription with no open request that is not active."""
-    if latest_request(sub, "confirmed"):
+    if sub.latest_request("confirmed"):
         return htmx.vary(redirect(url_for("cancel.done", subscription_id=sub.id), code=303))
     abort(409, description=f"{sub.product_name} is already cancelled; there is nothing to cancel.")
 
@@ -164,7 +155,7 @@ def check_post(sub, steps, current, req):
             (CancellationRequest.id == int(posted)) & (CancellationRequest.subscription == sub)
         )
     if (stale is not None and current.name == "confirm" and req is None
-            and stale == latest_request(sub, "confirmed")):
+            and stale == sub.latest_request("confirmed")):
         # A second click on Confirm: the cancellation already happened once.
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
     if stale is not None and not stale.is_open:
@@ -200,7 +191,7 @@ def keep(subscription_id):
 @login_required
 def done(subscription_id):
     sub = owned_subscription(subscription_id)
-    req = latest_request(sub, "confirmed")
+    req = sub.latest_request("confirmed")
     if req is None:
         abort(404)
     # Name smrtDialer only if this cancellation took it too.
@@ -213,7 +204,7 @@ def done(subscription_id):
 @login_required
 def follow_up(subscription_id):
     sub = owned_subscription(subscription_id)
-    req = latest_request(sub, "retained")
+    req = sub.latest_request("retained")
     if req is None:
         abort(404)
     decision = (
