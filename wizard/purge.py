@@ -107,10 +107,7 @@ def claim(schedule_id, generation, worker, now):
             PurgeSchedule.update(started_at=now).where(PurgeSchedule.id == schedule_id).execute()
             schedule.started_at = now
         # Belt and braces: never erase an account whose smrtPhone is active.
-        active = Subscription.select().where(
-            (Subscription.account == schedule.account_id) & (Subscription.product == "smrtphone")
-            & (Subscription.status == "active")).exists()
-        if active:
+        if Subscription.active(schedule.account_id, "smrtphone") is not None:
             log.error("Purge %s claimed for an active account; cancelling it", schedule_id)
             PurgeSchedule.update(status="cancelled", generation=PurgeSchedule.generation + 1,
                                  lease_expires_at=None).where(PurgeSchedule.id == schedule_id).execute()
@@ -132,8 +129,7 @@ def _renew(schedule, worker, now, **changes):
 
 def _capture_owner_notice(schedule, now):
     """Queue the erasure notice while the owner's address still exists."""
-    owner = (User.select().where((User.account == schedule.account_id) & (User.role == "owner"))
-             .order_by(User.id).first())
+    owner = Account(id=schedule.account_id).owner()  # an id is all the query needs
     if owner is not None:
         outbox.erasure_complete(schedule, owner.email, owner.name, now)
 
