@@ -17,6 +17,10 @@ ANSWERS = {
 STEP_NAMES = list(ANSWERS)
 
 
+def text(response):
+    return response.get_data(as_text=True)
+
+
 def subscription(product="smrtphone", account="Acme Realty"):
     return (Subscription.select().join(Account)
             .where((Account.name == account) & (Subscription.product == product)).get())

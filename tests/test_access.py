@@ -1,12 +1,8 @@
 """Only the Account Owner may cancel; everyone else is told who can."""
 import pytest
 
-from tests.helpers import step_url, subscription
+from tests.helpers import step_url, subscription, text
 from wizard.models import AuditEvent, CancellationRequest, Subscription
-
-
-def text(response):
-    return response.get_data(as_text=True)
 
 
 def nothing_written():

@@ -2,10 +2,7 @@
 import pytest
 
 from wizard.auth.views import safe_next
-
-
-def text(response):
-    return response.get_data(as_text=True)
+from tests.helpers import text
 
 
 def test_sign_in_sends_the_owner_to_products(browser):

@@ -3,6 +3,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from tests.helpers import (
+    text,
     ACK_ALL, complete_steps, open_request, post_step, request_id_on, step_url, subscription,
 )
 from wizard.models import (
@@ -17,10 +18,6 @@ def snapshot():
     state = {m.__name__: sorted(m.select().tuples()) for m in WIZARD_TABLES}
     state["subscriptions"] = sorted(Subscription.select().tuples())
     return state
-
-
-def text(response):
-    return response.get_data(as_text=True)
 
 
 def test_missing_checkboxes_are_named_next_to_each_box(owner):

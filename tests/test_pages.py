@@ -1,11 +1,7 @@
 """What every page promises: security headers, no inline code, htmx wiring."""
 import re
 
-from tests.helpers import step_url, subscription
-
-
-def text(response):
-    return response.get_data(as_text=True)
+from tests.helpers import step_url, subscription, text
 
 
 def test_pages_send_a_strict_content_security_policy(owner):

@@ -3,14 +3,11 @@ from datetime import timedelta
 
 from tests.conftest import NOW
 from tests.helpers import (
+    text,
     cancel_smrtdialer, cancel_smrtphone, step_url, subscription,
 )
 from wizard import clock, lifecycle
 from wizard.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
-
-
-def text(response):
-    return response.get_data(as_text=True)
 
 
 def reactivate(browser, sub):

@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import NOW
 from tests.helpers import (
+    text,
     ACK_ALL, STEP_NAMES, complete_steps, open_request, post_step, request_id_on, step_url,
     subscription,
 )
@@ -12,10 +13,6 @@ from wizard import policy
 from wizard.models import (
     Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
 )
-
-
-def text(response):
-    return response.get_data(as_text=True)
 
 
 # -- the journey ----------------------------------------------------------------
