@@ -23,8 +23,7 @@ def job_context():
     current = settings()
     if database.obj is None:
         init_database(current["DATABASE_URL"])
-    if queue._redis_url is None:
-        queue.init(current["REDIS_URL"])
+    queue.init(current["REDIS_URL"])
     with database.connection_context():
         yield current
 

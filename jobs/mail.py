@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def send_message(message_id):
     with job_context() as settings:
-        message = outbox.claim(message_id, clock.now())
+        message = outbox.claim_message(message_id, clock.now())
         if message is None:
             return "not claimed"
         deliver(as_email(message, settings["MAIL_FROM"]), message, settings)

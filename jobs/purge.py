@@ -2,7 +2,6 @@
 import logging
 
 from wizard import clock, outbox, purge, queue
-from wizard.models import OutboxMessage
 
 from . import job_context, worker_label
 
@@ -13,7 +12,7 @@ def run_purge(schedule_id, generation):
     """Claim and run the purge; return what happened, for RQ's result."""
     with job_context() as settings:
         worker = worker_label()
-        schedule = purge.claim(schedule_id, generation, worker, clock.now())
+        schedule = purge.claim_schedule(schedule_id, generation, worker, clock.now())
         if schedule is None:
             log.info("Purge %s g%s: not due, not ours, or no longer wanted", schedule_id, generation)
             return "not claimed"
@@ -23,8 +22,7 @@ def run_purge(schedule_id, generation):
         except purge.LostLease:
             log.warning("Purge %s was taken over by another worker", schedule_id)
             return "taken over"
-        notice = OutboxMessage.get_or_none(
-            OutboxMessage.dedupe_key == outbox.erasure_notice_key(schedule))
+        notice = outbox.erasure_notice(schedule)
     if notice is not None:
         queue.enqueue_mail(notice.id)
     log.info("Purge %s done: erasure record %s", schedule_id, record.surrogate_id)

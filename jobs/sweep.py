@@ -1,7 +1,7 @@
 """The periodic sweep: end services, send reminders, (re)enqueue due work."""
 import logging
 
-from wizard import clock, lifecycle, outbox, queue, sweep as due
+from wizard import clock, due, outbox, queue
 
 from . import job_context
 
@@ -12,8 +12,8 @@ def sweep():
     """Find in the database what is due and make sure a job will do it."""
     with job_context() as settings:
         now = clock.now()
-        ended = lifecycle.end_services(now)
-        reminders = due.queue_reminders(now, settings["BASE_URL"])
+        ended = due.end_services(now)
+        reminders = due.compose_reminders(now, settings["BASE_URL"])
         purges = list(due.due_purges(now)) + list(due.abandoned_purges(now))
         messages = [m.id for m in outbox.unsent(now)]
     for schedule in purges:

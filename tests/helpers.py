@@ -1,27 +1,49 @@
-"""Small helpers shared by the wizard tests."""
+"""Small helpers shared by the wizard tests.
+
+The wizard's shape (which steps, in which order, how many) is read from
+wizard/steps.py, never spelled out here: a test says what it answers at a
+step, by the step's name, and the step list says where that step is.
+"""
 import re
 
-from wizard import policy
-from wizard.models import Account, CancellationRequest, Subscription
+from wizard import policy, steps as wizard_steps
+from wizard.models import Account, CancellationRequest, Product, Subscription
 
 ACK_ALL = {s.key: "y" for s in policy.SMRTPHONE_STATEMENTS}
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
 
+STEPS = wizard_steps.steps_for(Product.SMRTPHONE)
+STEP_NAMES = [s.name for s in STEPS]
+DIALER_STEP_NAMES = [s.name for s in wizard_steps.steps_for(Product.SMRTDIALER)]
+
+# What the owner answers at each step (a step not named here is a plain Continue).
 ANSWERS = {
-    "consequences": {},
     "acknowledge": ACK_ALL,
     "survey": {"reason": "too_expensive", "comment": "Budget cuts this quarter."},
     "options": {"choice": "none"},
-    "confirm": {},
 }
-STEP_NAMES = list(ANSWERS)
+DIALER_ANSWERS = {
+    "acknowledge": {s.key: "y" for s in policy.SMRTDIALER_STATEMENTS},
+    "survey": {"reason": "not_using_enough", "comment": ""},
+}
+
+
+def answers(sub, name):
+    """The answers the tests give at step `name` of `sub`'s wizard."""
+    return dict((ANSWERS if sub.product == Product.SMRTPHONE else DIALER_ANSWERS).get(name, {}))
+
+
+def progress(name, product=Product.SMRTPHONE):
+    """The "Step n of N" marker of step `name`."""
+    names = [s.name for s in wizard_steps.steps_for(product)]
+    return f"Step {names.index(name) + 1} of {len(names)}"
 
 
 def text(response):
     return response.get_data(as_text=True)
 
 
-def subscription(product="smrtphone", account="Acme Realty"):
+def subscription(product=Product.SMRTPHONE, account="Acme Realty"):
     return (Subscription.select().join(Account)
             .where((Account.name == account) & (Subscription.product == product)).get())
 
@@ -40,14 +62,15 @@ def post_step(browser, sub, name, data=None, htmx=False):
     """Open the step as a person would, then submit it."""
     page = browser.get(step_url(sub, name))
     assert page.status_code == 200, (name, page.status_code, page.location)
-    form = dict(ANSWERS[name] if data is None else data)
+    form = answers(sub, name) if data is None else dict(data)
     form["request_id"] = request_id_on(page)
     return browser.post(step_url(sub, name), form, htmx=htmx)
 
 
 def complete_steps(browser, sub, upto):
-    """Complete every step before `upto` (a step name)."""
-    for name in STEP_NAMES[:STEP_NAMES.index(upto)]:
+    """Complete every step of `sub`'s wizard before `upto` (a step name)."""
+    names = [s.name for s in wizard_steps.steps_for(sub.product)]
+    for name in names[:names.index(upto)]:
         response = post_step(browser, sub, name)
         assert response.status_code == 303, (name, response.status_code, response.get_data(as_text=True)[:2000])
 
@@ -56,28 +79,20 @@ def open_request(sub):
     return CancellationRequest.get_or_none(CancellationRequest.open_for == sub.id)
 
 
-def cancel_smrtphone(browser):
-    """Walk the whole smrtPhone wizard as the owner; return the subscription."""
-    sub = subscription()
-    complete_steps(browser, sub, "confirm")
-    response = post_step(browser, sub, "confirm")
+def walk_wizard(browser, sub):
+    """Answer every step of `sub`'s wizard, the last (Confirm) included."""
+    last = wizard_steps.steps_for(sub.product)[-1].name
+    complete_steps(browser, sub, last)
+    response = post_step(browser, sub, last)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return sub
 
 
-DIALER_ANSWERS = {
-    "consequences": {},
-    "acknowledge": {key: "y" for key in ("dialer_access_ends", "dialer_phone_unaffected",
-                                          "dialer_manual_reactivation")},
-    "survey": {"reason": "not_using_enough", "comment": ""},
-    "confirm": {},
-}
+def cancel_smrtphone(browser):
+    """Walk the whole smrtPhone wizard as the owner; return the subscription."""
+    return walk_wizard(browser, subscription())
 
 
 def cancel_smrtdialer(browser):
     """Walk the smrtDialer-only wizard as the owner; return the subscription."""
-    sub = subscription("smrtdialer")
-    for name, answers in DIALER_ANSWERS.items():
-        response = post_step(browser, sub, name, answers)
-        assert response.status_code == 303, (name, response.get_data(as_text=True)[:500])
-    return sub
+    return walk_wizard(browser, subscription(Product.SMRTDIALER))

@@ -5,9 +5,8 @@ import itertools
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from wizard import lifecycle, policy
-from wizard.models import Account, Subscription, User
-from wizard import purge
+from wizard import confirmation, lifecycle, policy, purge
+from wizard.models import Account, Subscription
 
 _numbers = itertools.count(1000)
 
@@ -31,7 +30,7 @@ def counts_of(account_id, recordings_dir):
 
 def confirm_through_domain(account, now):
     """Walk `account`'s owner through every step and confirm; return the request."""
-    owner = User.get((User.account == account) & (User.role == "owner"))
+    owner = account.owner()
     phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
     req = lifecycle.start_or_resume(phone, owner, now)
     lifecycle.mark_consequences_seen(req, now)
@@ -39,7 +38,7 @@ def confirm_through_domain(account, now):
                                       "127.0.0.1", now)
     lifecycle.record_survey(req, "other", "", now)
     lifecycle.decline_offers(req, owner, now)
-    return lifecycle.confirm(req, owner, "127.0.0.1", now)
+    return confirmation.confirm(req, owner, "127.0.0.1", now)
 
 
 def new_account(plans, recordings_dir, now, name=None):

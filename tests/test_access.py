@@ -87,14 +87,13 @@ def test_the_success_list_costs_the_same_queries_for_many_requests(app, sign_in,
     from tests.jobs_support import new_account
     from wizard import clock, lifecycle
     from wizard.demo import ensure_plans
-    from wizard.models import User
 
     staff = sign_in("success")
     plans = ensure_plans()
 
     def open_one():
         account = new_account(plans, app.config["RECORDINGS_DIR"], clock.now())
-        owner = User.get((User.account == account) & (User.role == "owner"))
+        owner = account.owner()
         phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
         req = lifecycle.start_or_resume(phone, owner, clock.now())
         lifecycle.mark_consequences_seen(req, clock.now())

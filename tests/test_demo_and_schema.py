@@ -8,8 +8,12 @@ from wizard.db import database
 from wizard.demo import seed_demo
 from wizard.models import (
     Account, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Recording, SchemaVersion,
-    Subscription, User, count_for_account,
+    Subscription, User,
 )
+
+
+def count_for_account(model, account):
+    return model.select().where(model.account == account).count()
 
 
 def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):

@@ -15,10 +15,10 @@ from tests.helpers import cancel_smrtphone, subscription
 from tests.jobs_support import (
     confirm_through_domain, counts_of, new_account, rq_queue, run_worker,
 )
-from wizard import clock, lifecycle, purge, queue
+from wizard import clock, confirmation, lifecycle, purge, queue, reactivation, refusals
 from wizard.demo import ensure_plans
 from wizard.models import (
-    Account, ErasureRecord, OutboxMessage, PurgeSchedule, Subscription, User,
+    Account, ErasureRecord, OutboxMessage, PurgeSchedule, Subscription,
 )
 from jobs.purge import run_purge
 from jobs.sweep import sweep
@@ -193,17 +193,17 @@ def test_reactivation_racing_the_purge_claim_has_exactly_one_winner(app, recordi
         schedule = PurgeSchedule.get(PurgeSchedule.account_id == account.id)
         at = req.reactivation_deadline
         assert schedule.due_at == at
-        owner = User.get((User.account == account) & (User.role == "owner"))
+        owner = account.owner()
         phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
         result = {}
 
         def claim():
-            result["claim"] = purge.claim(schedule.id, schedule.generation, "racer", at)
+            result["claim"] = purge.claim_schedule(schedule.id, schedule.generation, "racer", at)
 
         def reactivate():
             try:
-                result["reactivated"] = lifecycle.reactivate(phone, owner, "127.0.0.1", at)
-            except lifecycle.CannotReactivate:
+                result["reactivated"] = reactivation.reactivate(phone, owner, "127.0.0.1", at)
+            except refusals.CannotReactivate:
                 result["reactivated"] = None
 
         race(claim, reactivate, first_starts=round_number % 2 == 0)
@@ -226,7 +226,7 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
     plans = ensure_plans()
     for round_number in range(6):
         account = new_account(plans, recordings, clock.now())
-        owner = User.get((User.account == account) & (User.role == "owner"))
+        owner = account.owner()
         phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
         dialer = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtdialer"))
         Subscription.update(status="cancellation_pending").where(Subscription.id == dialer.id).execute()
@@ -238,11 +238,11 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
         lifecycle.decline_offers(req, owner, now)
         def reactivate_dialer():
             try:
-                lifecycle.reactivate(dialer, owner, None, now)
-            except lifecycle.CannotReactivate:
+                reactivation.reactivate(dialer, owner, None, now)
+            except refusals.CannotReactivate:
                 pass
 
-        race(lambda: lifecycle.confirm(req, owner, None, now), reactivate_dialer,
+        race(lambda: confirmation.confirm(req, owner, None, now), reactivate_dialer,
              first_starts=round_number % 2 == 0)
         assert Subscription.get_by_id(phone.id).status == "cancellation_pending"
         assert Subscription.get_by_id(dialer.id).status == "cancellation_pending", \

@@ -2,7 +2,7 @@
 account's size (no query per number, call log or recording)."""
 import pytest
 
-from tests.helpers import ANSWERS, STEP_NAMES, complete_steps, request_id_on, step_url, subscription
+from tests.helpers import STEP_NAMES, answers, complete_steps, request_id_on, step_url, subscription
 from wizard.demo import add_activity
 from wizard.models import Account, PhoneNumber
 
@@ -28,7 +28,7 @@ def test_step_views_stay_under_the_query_bound(app, owner, count_queries, name):
         assert owner.get(step_url(sub, name)).status_code == 200
     with count_queries() as fragment:
         assert owner.get(step_url(sub, name), htmx=True).status_code == 200
-    form = dict(ANSWERS[name], request_id=request_id_on(owner.get(step_url(sub, name))))
+    form = dict(answers(sub, name), request_id=request_id_on(owner.get(step_url(sub, name))))
     with count_queries() as submit:
         assert owner.post(step_url(sub, name), form).status_code == 303
     print(f"queries {name}: page={page.count} fragment={fragment.count} post={submit.count}")

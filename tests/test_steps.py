@@ -4,7 +4,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 from wizard import ROOT
-from wizard.cancel import steps as wizard_steps
+from wizard import steps as wizard_steps
 
 STEPS = wizard_steps.steps_for("smrtphone")
 

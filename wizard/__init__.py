@@ -1,12 +1,13 @@
 """The smrtPhone cancellation wizard: a Flask app built by create_app()."""
 import os
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
 from . import config, db, formatting, htmx, queue
+from .refusals import Refusal
 from .extensions import csrf, htmx as htmx_ext, login_manager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,8 +77,6 @@ def create_app(test_config=None):
 
     @app.get("/")
     def index():
-        from flask import redirect, url_for
-
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return redirect(auth.views.home_for(current_user))
@@ -114,6 +113,11 @@ def register_error_pages(app):
         return render_error(
             400, "This form has expired or was not sent from this site. "
                  "Please reload the page and try again. Nothing was changed.")
+
+    @app.errorhandler(Refusal)
+    def refused(exc):
+        # A domain function said no, having changed nothing.
+        return render_error(exc.status, str(exc))
 
     for code in (400, 403, 404, 405, 409):
         app.register_error_handler(

@@ -15,9 +15,10 @@ def open_database(url):
     """Return an unconnected peewee database for `url` (sqlite:/// or postgresql://)."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
+        # A file, never ":memory:": each request closes its connection, and
+        # an in-memory database would vanish with it.
         path = url[len("sqlite:///"):]
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return SqliteDatabase(
             path,
             pragmas={

@@ -19,6 +19,7 @@ from .models import (
     CallLog,
     PhoneNumber,
     Plan,
+    Product,
     Recording,
     Subscription,
     User,
@@ -26,19 +27,19 @@ from .models import (
 
 PLANS = [
     # product, code, name, price per seat (cents), rank
-    ("smrtphone", "phone-starter", "Starter", 2500, 1),
-    ("smrtphone", "phone-pro", "Pro", 4000, 2),
-    ("smrtphone", "phone-business", "Business", 6000, 3),
-    ("smrtdialer", "dialer-single", "Single-line dialer", 5000, 1),
-    ("smrtdialer", "dialer-multi", "Multi-line dialer", 9000, 2),
+    (Product.SMRTPHONE, "phone-starter", "Starter", 2500, 1),
+    (Product.SMRTPHONE, "phone-pro", "Pro", 4000, 2),
+    (Product.SMRTPHONE, "phone-business", "Business", 6000, 3),
+    (Product.SMRTDIALER, "dialer-single", "Single-line dialer", 5000, 1),
+    (Product.SMRTDIALER, "dialer-multi", "Multi-line dialer", 9000, 2),
 ]
 
 ACME_NUMBERS = [
-    ("+16175550101", "Main office", "none"),
-    ("+16175550102", "Sales line", "none"),
-    ("+16175550103", "Listings hotline", "requested"),
-    ("+16175550104", "Old marketing line", "ported"),
-    ("+16175550105", "Support", "none"),
+    ("+16175550101", "Main office", PhoneNumber.NOT_PORTING),
+    ("+16175550102", "Sales line", PhoneNumber.NOT_PORTING),
+    ("+16175550103", "Listings hotline", PhoneNumber.PORT_REQUESTED),
+    ("+16175550104", "Old marketing line", PhoneNumber.PORTED),
+    ("+16175550105", "Support", PhoneNumber.NOT_PORTING),
 ]
 
 
@@ -60,15 +61,15 @@ def create_account(name, owner_email, password_hash, plans, *, owner_name, crm_n
     account = Account.create(name=name, timezone="America/New_York",
                              credit_balance_cents=credit_cents, crm_name=crm_name, created_at=now)
     User.create(email=owner_email, name=owner_name, password_hash=password_hash(owner_email),
-                role="owner", account=account)
+                role=User.OWNER, account=account)
     for email, person, role in staff:
         User.create(email=email, name=person, password_hash=password_hash(email), role=role,
                     account=account)
     period_end = (now + timedelta(days=19)).replace(hour=23, minute=59, second=0, microsecond=0)
-    Subscription.create(account=account, product="smrtphone", plan=plans["phone-pro"], seats=5,
+    Subscription.create(account=account, product=Product.SMRTPHONE, plan=plans["phone-pro"], seats=5,
                         price_cents=5 * plans["phone-pro"].price_cents_per_seat,
                         current_period_end=period_end)
-    Subscription.create(account=account, product="smrtdialer", plan=plans["dialer-single"], seats=2,
+    Subscription.create(account=account, product=Product.SMRTDIALER, plan=plans["dialer-single"], seats=2,
                         price_cents=2 * plans["dialer-single"].price_cents_per_seat,
                         current_period_end=period_end)
     for e164, label, port in numbers:
@@ -160,18 +161,19 @@ def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recor
         acme = create_account(
             "Acme Realty", "owner@acme.test", password_hash, plans, owner_name="Olivia Owens",
             crm_name="Follow Up Boss", credit_cents=4250, numbers=ACME_NUMBERS,
-            staff=[("admin@acme.test", "Alex Admin", "admin"),
-                   ("agent@acme.test", "Avery Agent", "agent")],
+            staff=[("admin@acme.test", "Alex Admin", User.ADMIN),
+                   ("agent@acme.test", "Avery Agent", User.AGENT)],
             now=now,
         )
         birch = create_account(
             "Birch Homes", "owner@birch.test", password_hash, plans, owner_name="Ben Birch",
             credit_cents=0,
-            numbers=[("+12125550140", "Front desk", "none"), ("+12125550141", "Leads", "none")],
+            numbers=[("+12125550140", "Front desk", PhoneNumber.NOT_PORTING),
+                     ("+12125550141", "Leads", PhoneNumber.NOT_PORTING)],
             now=now,
         )
         User.create(email="success@smrtphone.test", name="Casey Success",
-                    password_hash=password_hash("success@smrtphone.test"), role="success")
+                    password_hash=password_hash("success@smrtphone.test"), role=User.SUCCESS)
         add_activity(acme, recordings_dir, call_logs=call_logs, recordings=recordings,
                      invoices=invoices, now=now)
         add_activity(birch, recordings_dir, call_logs=min(call_logs, 50),

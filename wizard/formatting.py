@@ -1,4 +1,5 @@
-"""Template filters: money and dates as an owner reads them."""
+"""Template filters and helpers: money and dates as an owner reads them, and
+the accessibility attributes of a form field."""
 from zoneinfo import ZoneInfo
 
 
@@ -28,8 +29,24 @@ def filesize(n):
         n /= 1024
 
 
+def aria_attrs(field, hint_id=""):
+    """The attributes that tie a field to its error and hint, for screen readers.
+
+    The one place that builds them: the macros in _macros.html render them on
+    inputs (as keyword arguments) and on fieldsets (with `xmlattr`).
+    """
+    described_by = ([f"{field.id}-error"] if field.errors else []) + ([hint_id] if hint_id else [])
+    attrs = {}
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    return attrs
+
+
 def init_app(app):
     app.add_template_filter(money)
     app.add_template_filter(local_date)
     app.add_template_filter(iso_date)
     app.add_template_filter(filesize)
+    app.add_template_global(aria_attrs)

@@ -4,6 +4,7 @@ Money is integer cents. Every time is timezone-aware UTC in Python and stored
 as naive UTC in the database (UTCDateTimeField), so SQLite and PostgreSQL hold
 the same values.
 """
+import json
 from datetime import timezone
 
 from flask_login import UserMixin
@@ -15,13 +16,17 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    fn,
 )
 
 from .db import database, locked
 
-PRODUCTS = {"smrtphone": "smrtPhone", "smrtdialer": "smrtDialer"}
-ROLES = ("owner", "admin", "agent", "success")
+
+class Product:
+    """The two products, as stored in `product` columns and as owners read them."""
+
+    SMRTPHONE = "smrtphone"
+    SMRTDIALER = "smrtdialer"
+    NAMES = {SMRTPHONE: "smrtPhone", SMRTDIALER: "smrtDialer"}
 
 
 class UTCDateTimeField(DateTimeField):
@@ -55,9 +60,10 @@ class Account(BaseModel):
     created_at = UTCDateTimeField()
 
     def owner(self):
+        """The Account Owner (the first, should there ever be two)."""
         return (
             User.select()
-            .where((User.account == self) & (User.role == "owner"))
+            .where((User.account == self) & (User.role == User.OWNER))
             .order_by(User.id)
             .first()
         )
@@ -79,69 +85,134 @@ class Account(BaseModel):
             .order_by(Subscription.product.desc(), Subscription.id)
         )
 
+    def open_requests(self):
+        """The account's open cancellation requests, by subscription id."""
+        return {
+            r.subscription_id: r
+            for r in CancellationRequest.select().where(
+                (CancellationRequest.account == self)
+                & (CancellationRequest.status == CancellationRequest.OPEN))
+        }
+
 
 class User(UserMixin, BaseModel):
+    # Roles. Customer Success staff (SUCCESS) belong to no account.
+    OWNER, ADMIN, AGENT, SUCCESS = "owner", "admin", "agent", "success"
+
     email = CharField(unique=True)
     name = CharField()
     password_hash = CharField()
-    role = CharField()  # one of ROLES; "success" users have no account
+    role = CharField()
     account = ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
+
+    @classmethod
+    def by_id(cls, user_id):
+        return cls.get_or_none(cls.id == user_id)
+
+    @classmethod
+    def by_email(cls, email):
+        return cls.get_or_none(cls.email == email)
 
     @property
     def is_owner(self):
-        return self.role == "owner" and self.account_id is not None
+        return self.role == self.OWNER and self.account_id is not None
 
     @property
     def is_success_staff(self):
-        return self.role == "success"
+        return self.role == self.SUCCESS
+
+    def owns(self, subscription):
+        """The article: only the Account Owner may cancel (and so reactivate)."""
+        return self.is_owner and self.account_id == subscription.account_id
 
 
 class Plan(BaseModel):
-    product = CharField()  # smrtphone | smrtdialer
+    product = CharField()  # a Product
     code = CharField(unique=True)
     name = CharField()
     price_cents_per_seat = IntegerField()
     rank = IntegerField()  # order within the product, cheapest first
 
+    @classmethod
+    def catalogue(cls, product):
+        """The plans of `product`, cheapest first."""
+        return list(cls.select().where(cls.product == product).order_by(cls.rank, cls.id))
+
 
 class Subscription(BaseModel):
-    # active -> cancellation_pending (confirmed) -> ended (paid period over);
-    # reactivation returns it to active. A purge deletes the row.
-    STATUSES = ("active", "cancellation_pending", "ended")
+    # ACTIVE -> CANCELLATION_PENDING (confirmed) -> ENDED (paid period over);
+    # reactivation returns it to ACTIVE. A purge deletes the row.
+    ACTIVE, CANCELLATION_PENDING, ENDED = "active", "cancellation_pending", "ended"
 
     account = ForeignKeyField(Account, backref="subscription_set", on_delete="CASCADE")
-    product = CharField()  # smrtphone | smrtdialer
+    product = CharField()  # a Product
     plan = ForeignKeyField(Plan)
     seats = IntegerField(default=1)
     price_cents = IntegerField()  # per billing period, all seats
-    status = CharField(default="active")
+    status = CharField(default=ACTIVE)
     # End of the period already paid for; when cancelled, the service end date.
     current_period_end = UTCDateTimeField()
     cancellation_requested_at = UTCDateTimeField(null=True)
     cancellation_requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     ended_at = UTCDateTimeField(null=True)
 
+    @classmethod
+    def by_id(cls, subscription_id):
+        return cls.get_or_none(cls.id == subscription_id)
+
     @property
     def product_name(self):
-        return PRODUCTS[self.product]
+        return Product.NAMES[self.product]
+
+    @property
+    def is_smrtphone(self):
+        return self.product == Product.SMRTPHONE
 
     @property
     def is_active(self):
-        return self.status == "active"
+        return self.status == self.ACTIVE
+
+    @property
+    def is_cancellation_pending(self):
+        return self.status == self.CANCELLATION_PENDING
+
+    @property
+    def has_ended(self):
+        return self.status == self.ENDED
 
     @classmethod
     def active(cls, account_id, product):
         """The account's active subscription to `product`, or None."""
         return cls.select().where((cls.account == account_id) & (cls.product == product)
-                                  & (cls.status == "active")).first()
+                                  & (cls.status == cls.ACTIVE)).first()
+
+    def waits_for_smrtphone(self, phone):
+        """smrtDialer works only beside an active smrtPhone: True when this is
+        smrtDialer and `phone` (the account's smrtPhone, or None) is not active."""
+        return self.product == Product.SMRTDIALER and (phone is None or not phone.is_active)
 
     def dialer_stays_cancelled(self):
         """For smrtPhone: is smrtDialer there but cancelled? (It is reactivated
         separately, as the article says.)"""
-        if self.product != "smrtphone":
+        if not self.is_smrtphone:
             return False
-        dialer = self.account.subscription("smrtdialer")
+        dialer = self.account.subscription(Product.SMRTDIALER)
         return dialer is not None and not dialer.is_active
+
+    def open_request(self):
+        """The subscription's open cancellation request, or None."""
+        return CancellationRequest.get_or_none(CancellationRequest.open_for == self)
+
+    def request_posted(self, posted_id):
+        """The request of this subscription whose id a form posted, or None.
+
+        `posted_id` is untrusted text: anything but a short run of ASCII digits
+        is no request at all (and never reaches the database as a huge number).
+        """
+        if not (posted_id.isascii() and posted_id.isdigit() and len(posted_id) <= 9):
+            return None
+        return CancellationRequest.get_or_none((CancellationRequest.id == int(posted_id))
+                                               & (CancellationRequest.subscription == self))
 
     def latest_request(self, status):
         """The subscription's most recent cancellation request in `status`."""
@@ -164,12 +235,21 @@ class Subscription(BaseModel):
 
 
 class PhoneNumber(BaseModel):
-    PORT_OUT = ("none", "requested", "ported")
+    # Port-out status: a number ported out is no longer ours to lose.
+    NOT_PORTING, PORT_REQUESTED, PORTED = "none", "requested", "ported"
 
     account = ForeignKeyField(Account, backref="numbers", on_delete="CASCADE")
     e164 = CharField(unique=True)
     label = CharField(default="")
-    port_out_status = CharField(default="none")
+    port_out_status = CharField(default=NOT_PORTING)
+
+    @property
+    def is_ported(self):
+        return self.port_out_status == self.PORTED
+
+    @property
+    def port_requested(self):
+        return self.port_out_status == self.PORT_REQUESTED
 
     @property
     def display(self):
@@ -226,9 +306,10 @@ class CancellationRequest(BaseModel):
     that start at once converge on one row.
     """
 
-    # kept: the owner chose Keep my account; retained: accepted an offer;
-    # superseded: left open while smrtPhone's cancellation took its product too.
-    STATUSES = ("open", "kept", "retained", "confirmed", "superseded")
+    # KEPT: the owner chose Keep my account; RETAINED: accepted an offer;
+    # SUPERSEDED: left open while smrtPhone's cancellation took its product too.
+    OPEN, KEPT, RETAINED, CONFIRMED, SUPERSEDED = (
+        "open", "kept", "retained", "confirmed", "superseded")
 
     account = ForeignKeyField(Account, backref="cancellation_requests", on_delete="CASCADE")
     subscription = ForeignKeyField(Subscription, backref="cancellation_requests", on_delete="CASCADE")
@@ -239,7 +320,7 @@ class CancellationRequest(BaseModel):
     started_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     started_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
-    status = CharField(default="open")
+    status = CharField(default=OPEN)
     consequences_seen_at = UTCDateTimeField(null=True)
     offers_declined_at = UTCDateTimeField(null=True)
     closed_at = UTCDateTimeField(null=True)
@@ -250,9 +331,38 @@ class CancellationRequest(BaseModel):
     # (smrtDialer may have been cancelled on its own before).
     cancelled_products = CharField(default="")
 
+    @classmethod
+    def latest(cls, limit):
+        """The most recent requests with their accounts, newest first, answers loaded."""
+        rows = list(cls.select(cls, Account).join(Account)
+                    .order_by(cls.started_at.desc(), cls.id.desc()).limit(limit))
+        return cls.prefetch_answers(rows)
+
+    def refreshed(self):
+        """This request as the database holds it now."""
+        return type(self).get_by_id(self.id)
+
     @property
     def is_open(self):
-        return self.status == "open"
+        return self.status == self.OPEN
+
+    @property
+    def is_confirmed(self):
+        return self.status == self.CONFIRMED
+
+    @property
+    def product_name(self):
+        return Product.NAMES[self.product]
+
+    def products_cancelled(self):
+        """What confirming cancelled, smrtPhone first."""
+        return self.cancelled_products.split()
+
+    def accepted_offer(self):
+        """The offer decision that ended this request, or None."""
+        return (OfferDecision.select()
+                .where((OfferDecision.request == self) & OfferDecision.accepted)
+                .first())
 
     def acknowledged_versions(self):
         """Return {statement key: text version} of what was acknowledged."""
@@ -319,6 +429,12 @@ class AuditEvent(BaseModel):
     at = UTCDateTimeField(index=True)
     ip = CharField(null=True)
 
+    @classmethod
+    def record(cls, kind, account=None, actor=None, ip=None, now=None, **detail):
+        """Write one event; `detail` is kept as JSON."""
+        return cls.create(account=account, actor=actor, kind=kind, ip=ip, at=now,
+                          detail=json.dumps(detail, sort_keys=True, default=str))
+
 
 class PurgeSchedule(BaseModel):
     """When an account's data is to be erased, and how far the erasure got.
@@ -333,12 +449,12 @@ class PurgeSchedule(BaseModel):
     account it erases.
     """
 
-    STATUSES = ("scheduled", "running", "done", "cancelled")
+    SCHEDULED, RUNNING, DONE, CANCELLED = "scheduled", "running", "done", "cancelled"
 
     account_id = IntegerField(unique=True)
     request_id = IntegerField(null=True)
     due_at = UTCDateTimeField()
-    status = CharField(default="scheduled")
+    status = CharField(default=SCHEDULED)
     generation = IntegerField(default=1)
     lease_expires_at = UTCDateTimeField(null=True)
     claimed_by = CharField(null=True)
@@ -351,6 +467,20 @@ class PurgeSchedule(BaseModel):
     class Meta:
         # The sweep's question: what is due and not done, and whose lease ran out.
         indexes = ((("status", "due_at"), False), (("status", "lease_expires_at"), False))
+
+    @classmethod
+    def for_account(cls, account_id):
+        """The account's purge schedule (an account has at most one), or None."""
+        return cls.get_or_none(cls.account_id == account_id)
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.SCHEDULED
+
+    @property
+    def has_started(self):
+        """Running or done: the account is being, or has been, erased."""
+        return self.status in (self.RUNNING, self.DONE)
 
 
 class ErasureRecord(BaseModel):
@@ -373,15 +503,17 @@ class OutboxMessage(BaseModel):
     cleared once it is sent: it is the last personal data we hold.
     """
 
+    # HELD: written but not to be sent yet (the erasure notice, until verified);
+    # VOID: no longer true (a reminder after reactivation).
+    HELD, PENDING, SENDING, SENT, VOID = "held", "pending", "sending", "sent", "void"
+
     dedupe_key = CharField(unique=True)
     kind = CharField()
     account_id = IntegerField(null=True)
     to_address = CharField(null=True)
     subject = CharField()
     body = TextField()
-    # held: written but not to be sent yet (the erasure notice, until verified);
-    # void: no longer true (a reminder after reactivation).
-    status = CharField(default="pending")  # held | pending | sending | sent | void
+    status = CharField(default=PENDING)
     attempts = IntegerField(default=0)
     lease_expires_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField()
@@ -389,6 +521,12 @@ class OutboxMessage(BaseModel):
 
     class Meta:
         indexes = ((("status", "created_at"), False),)
+
+    @classmethod
+    def pending_for(cls, account_id):
+        """Ids of the account's messages waiting to be sent."""
+        return [m.id for m in cls.select(cls.id).where(
+            (cls.account_id == account_id) & (cls.status == cls.PENDING))]
 
 
 class SchemaVersion(BaseModel):
@@ -416,6 +554,3 @@ MODELS = [
     OutboxMessage,
 ]
 
-
-def count_for_account(model, account):
-    return model.select(fn.COUNT(model.id)).where(model.account == account).scalar()

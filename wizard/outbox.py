@@ -9,12 +9,13 @@ from datetime import timedelta
 
 from . import formatting
 from .db import transaction
-from .models import PRODUCTS, OutboxMessage, PurgeSchedule
+from .models import OutboxMessage, Product, PurgeSchedule
 
 SEND_LEASE = timedelta(minutes=5)
 
 
-def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None, status="pending"):
+def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None,
+            status=OutboxMessage.PENDING):
     """Queue a message unless one with this key exists; return its row.
 
     The row's `is_new` says whether this call queued it.
@@ -39,7 +40,8 @@ def _date(moment, account):
 
 def cancellation_confirmed(req, subscription, owner, now, base_url):
     account = subscription.account
-    products = " and ".join(PRODUCTS[p] for p in req.cancelled_products.split()) or subscription.product_name
+    products = (" and ".join(Product.NAMES[p] for p in req.products_cancelled())
+                or subscription.product_name)
     lines = [
         f"Hello {owner.name},",
         "",
@@ -91,9 +93,9 @@ def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
 
 def void_reminders(account_id):
     """Reminders not yet sent stop being true when the account is reactivated."""
-    OutboxMessage.update(status="void").where(
+    OutboxMessage.update(status=OutboxMessage.VOID).where(
         (OutboxMessage.account_id == account_id) & (OutboxMessage.kind.startswith("reminder_"))
-        & OutboxMessage.status.in_(("pending", "sending"))).execute()
+        & OutboxMessage.status.in_((OutboxMessage.PENDING, OutboxMessage.SENDING))).execute()
 
 
 def _still_true(message):
@@ -107,7 +109,7 @@ def _still_true(message):
     _, schedule_id, generation = message.dedupe_key.split(":")
     return PurgeSchedule.select().where(
         (PurgeSchedule.id == int(schedule_id)) & (PurgeSchedule.generation == int(generation))
-        & (PurgeSchedule.status == "scheduled")).exists()
+        & (PurgeSchedule.status == PurgeSchedule.SCHEDULED)).exists()
 
 
 def reactivation_confirmed(account, subscription, owner, now, base_url, event_id):
@@ -138,31 +140,35 @@ def erasure_complete(schedule, email, name, now):
     ]
     # Held until the erasure is verified (see release_erasure_notice).
     return compose(erasure_notice_key(schedule), "erasure_complete", email,
-                   "Your smrtPhone data has been erased", "\n".join(lines), now, status="held")
+                   "Your smrtPhone data has been erased", "\n".join(lines), now, status=OutboxMessage.HELD)
 
 
 def erasure_notice_key(schedule):
     return f"erasure-complete:{schedule.id}:{schedule.generation}"
 
 
-def release_erasure_notice(schedule):
-    """Let the held notice go; return it (None if the account had no owner)."""
-    OutboxMessage.update(status="pending").where(
-        (OutboxMessage.dedupe_key == erasure_notice_key(schedule))
-        & (OutboxMessage.status == "held")).execute()
+def erasure_notice(schedule):
+    """The erasure notice of `schedule`, or None (the account had no owner)."""
     return OutboxMessage.get_or_none(OutboxMessage.dedupe_key == erasure_notice_key(schedule))
 
 
-def claim(message_id, now):
+def release_erasure_notice(schedule):
+    """Let the held notice go; return it (None if the account had no owner)."""
+    OutboxMessage.update(status=OutboxMessage.PENDING).where(
+        (OutboxMessage.dedupe_key == erasure_notice_key(schedule))
+        & (OutboxMessage.status == OutboxMessage.HELD)).execute()
+    return erasure_notice(schedule)
+
+
+def claim_message(message_id, now):
     """Take a message to send; None if it is sent or another sender holds it."""
     with transaction():
         taken = (
-            OutboxMessage.update(status="sending", lease_expires_at=now + SEND_LEASE,
+            OutboxMessage.update(status=OutboxMessage.SENDING, lease_expires_at=now + SEND_LEASE,
                                  attempts=OutboxMessage.attempts + 1)
             .where(
                 (OutboxMessage.id == message_id)
-                & ((OutboxMessage.status == "pending")
-                   | ((OutboxMessage.status == "sending") & (OutboxMessage.lease_expires_at < now)))
+                & _waiting(now)
             )
             .execute()
         )
@@ -170,7 +176,7 @@ def claim(message_id, now):
             return None
         message = OutboxMessage.get_by_id(message_id)
         if not _still_true(message):
-            OutboxMessage.update(status="void").where(OutboxMessage.id == message_id).execute()
+            OutboxMessage.update(status=OutboxMessage.VOID).where(OutboxMessage.id == message_id).execute()
             return None
         return message
 
@@ -181,7 +187,7 @@ def mark_sent(message, now):
     The erasure notice then loses its address and text: they were the last
     personal data kept of the erased account.
     """
-    changes = {"status": "sent", "sent_at": now, "lease_expires_at": None}
+    changes = {"status": OutboxMessage.SENT, "sent_at": now, "lease_expires_at": None}
     if message.kind == "erasure_complete":
         changes.update(to_address=None, body="")
     with transaction():
@@ -189,18 +195,23 @@ def mark_sent(message, now):
             OutboxMessage.update(**changes)
             # The key too: ids can be reused once a purge deleted messages.
             .where((OutboxMessage.id == message.id) & (OutboxMessage.dedupe_key == message.dedupe_key)
-                   & (OutboxMessage.status == "sending")
+                   & (OutboxMessage.status == OutboxMessage.SENDING)
                    & (OutboxMessage.attempts == message.attempts))
             .execute()
         )
+
+
+def _waiting(now):
+    """Messages to send: pending, or being sent by a sender whose lease ran out."""
+    return ((OutboxMessage.status == OutboxMessage.PENDING)
+            | ((OutboxMessage.status == OutboxMessage.SENDING) & (OutboxMessage.lease_expires_at < now)))
 
 
 def unsent(now, limit=500):
     """Messages waiting to be sent, or whose sender died."""
     return (
         OutboxMessage.select(OutboxMessage.id)
-        .where((OutboxMessage.status == "pending")
-               | ((OutboxMessage.status == "sending") & (OutboxMessage.lease_expires_at < now)))
+        .where(_waiting(now))
         .order_by(OutboxMessage.id)
         .limit(limit)
     )

@@ -1,5 +1,9 @@
 """Erase a cancelled account for good: plain functions, no RQ.
 
+Every transition of an account's PurgeSchedule lives here: confirming arms
+it (`arm`), reactivating disarms it (`disarm`), and the purge job claims it
+(`claim_schedule`), runs it and marks it done.
+
 The purge claims its schedule row with a conditional UPDATE (so a second job,
 or a job for an older generation, does nothing), then erases the account's
 data stage by stage in bounded batches. Each batch deletes rows, adds what
@@ -15,6 +19,7 @@ import logging
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from . import outbox
@@ -32,6 +37,7 @@ from .models import (
     OfferDecision,
     OutboxMessage,
     PhoneNumber,
+    Product,
     PurgeSchedule,
     Recording,
     Subscription,
@@ -50,6 +56,10 @@ class LostLease(Exception):
 
 class NotErased(Exception):
     """Verification found data left; the purge will be run again."""
+
+
+class Started(Exception):
+    """The erasure is running or done: it can no longer be disarmed."""
 
 
 def _requests_of(account_id):
@@ -79,7 +89,64 @@ STAGES = (
 )
 
 
-def claim(schedule_id, generation, worker, now):
+@dataclass(frozen=True)
+class QueuedPurge:
+    """Which purge job an RQ queue may hold: the account and the generation."""
+
+    account_id: int
+    generation: int
+
+
+def arm(account_id, request_id, due_at, now):
+    """Schedule the account's erasure, re-arming a schedule cancelled before.
+
+    Runs in the caller's transaction (confirm's). A schedule that is running
+    or done is never re-armed: that account is being, or has been, erased.
+    """
+    rearmed = (
+        PurgeSchedule.update(
+            status=PurgeSchedule.SCHEDULED, due_at=due_at, request_id=request_id,
+            generation=PurgeSchedule.generation + 1, lease_expires_at=None, claimed_by=None,
+            attempts=0, checkpoint="{}", started_at=None, finished_at=None, updated_at=now,
+        )
+        .where((PurgeSchedule.account_id == account_id)
+               & (PurgeSchedule.status == PurgeSchedule.CANCELLED))
+        .execute()
+    )
+    if not rearmed:
+        PurgeSchedule.create(account_id=account_id, request_id=request_id, due_at=due_at,
+                             status=PurgeSchedule.SCHEDULED, generation=1, updated_at=now)
+
+
+def _cancel(where, now):
+    """Cancel the schedules matching `where`, bumping their generation so that
+    any job already queued for them finds nothing to claim; return how many."""
+    return (PurgeSchedule
+            .update(status=PurgeSchedule.CANCELLED, generation=PurgeSchedule.generation + 1,
+                    lease_expires_at=None, updated_at=now)
+            .where(where)
+            .execute())
+
+
+def disarm(account_id, now):
+    """Cancel the account's scheduled erasure; return the QueuedPurge it superseded.
+
+    Runs in the caller's transaction (reactivation's). Returns None when there
+    was nothing scheduled. Raises `Started` when the erasure is running or
+    done: too late to stop it. The UPDATE is conditional on 'scheduled', as
+    the claim is, so when the two race exactly one of them changes the row.
+    """
+    if _cancel((PurgeSchedule.account_id == account_id)
+               & (PurgeSchedule.status == PurgeSchedule.SCHEDULED), now):
+        schedule = PurgeSchedule.for_account(account_id)
+        return QueuedPurge(account_id, schedule.generation - 1)
+    schedule = PurgeSchedule.for_account(account_id)
+    if schedule is not None and schedule.has_started:
+        raise Started(f"purge of account {account_id} has started")
+    return None
+
+
+def claim_schedule(schedule_id, generation, worker, now):
     """Take the purge for `worker`; return the schedule, or None if not ours to run.
 
     Claimable: a scheduled purge of this generation that is due, or a running
@@ -89,14 +156,15 @@ def claim(schedule_id, generation, worker, now):
     with transaction():
         taken = (
             PurgeSchedule.update(
-                status="running", lease_expires_at=now + LEASE, claimed_by=worker,
+                status=PurgeSchedule.RUNNING, lease_expires_at=now + LEASE, claimed_by=worker,
                 attempts=PurgeSchedule.attempts + 1, updated_at=now,
             )
             .where(
                 (PurgeSchedule.id == schedule_id)
                 & (PurgeSchedule.generation == generation)
-                & (((PurgeSchedule.status == "scheduled") & (PurgeSchedule.due_at <= now))
-                   | ((PurgeSchedule.status == "running") & (PurgeSchedule.lease_expires_at < now)))
+                & (((PurgeSchedule.status == PurgeSchedule.SCHEDULED) & (PurgeSchedule.due_at <= now))
+                   | ((PurgeSchedule.status == PurgeSchedule.RUNNING)
+                      & (PurgeSchedule.lease_expires_at < now)))
             )
             .execute()
         )
@@ -107,10 +175,9 @@ def claim(schedule_id, generation, worker, now):
             PurgeSchedule.update(started_at=now).where(PurgeSchedule.id == schedule_id).execute()
             schedule.started_at = now
         # Belt and braces: never erase an account whose smrtPhone is active.
-        if Subscription.active(schedule.account_id, "smrtphone") is not None:
+        if Subscription.active(schedule.account_id, Product.SMRTPHONE) is not None:
             log.error("Purge %s claimed for an active account; cancelling it", schedule_id)
-            PurgeSchedule.update(status="cancelled", generation=PurgeSchedule.generation + 1,
-                                 lease_expires_at=None).where(PurgeSchedule.id == schedule_id).execute()
+            _cancel(PurgeSchedule.id == schedule_id, now)
             return None
         return schedule
 
@@ -120,7 +187,7 @@ def _renew(schedule, worker, now, **changes):
     kept = (
         PurgeSchedule.update(lease_expires_at=now + LEASE, updated_at=now, **changes)
         .where((PurgeSchedule.id == schedule.id) & (PurgeSchedule.generation == schedule.generation)
-               & (PurgeSchedule.status == "running") & (PurgeSchedule.claimed_by == worker))
+               & (PurgeSchedule.status == PurgeSchedule.RUNNING) & (PurgeSchedule.claimed_by == worker))
         .execute()
     )
     if not kept:
@@ -212,7 +279,7 @@ def _finish(schedule, worker, now, counts, recordings_dir):
             counts=json.dumps(counts, sort_keys=True), started_at=schedule.started_at,
             finished_at=now, verified=True, verification=json.dumps(left, sort_keys=True),
         )
-        PurgeSchedule.update(status="done", finished_at=now, lease_expires_at=None,
+        PurgeSchedule.update(status=PurgeSchedule.DONE, finished_at=now, lease_expires_at=None,
                              updated_at=now).where(PurgeSchedule.id == schedule.id).execute()
         outbox.release_erasure_notice(schedule)
         return record

@@ -21,7 +21,10 @@ _connection = None
 
 
 def init(redis_url):
-    """Say which Redis to use (the app factory and the jobs call this)."""
+    """Say which Redis to use (the app factory and the jobs call this).
+
+    Safe to call again: the connection is kept while the URL is the same.
+    """
     global _redis_url, _connection
     if redis_url != _redis_url:
         _redis_url, _connection = redis_url, None
@@ -38,8 +41,9 @@ def _queue():
     return Queue(QUEUE_NAME, connection=connection())
 
 
-def purge_job_id(schedule):
-    return f"purge-account-{schedule.account_id}-g{schedule.generation}"
+def purge_job_id(purge):
+    """The label of the job that purges `purge` (a PurgeSchedule or a QueuedPurge)."""
+    return f"purge-account-{purge.account_id}-g{purge.generation}"
 
 
 def enqueue_purge(schedule, now=False):
@@ -55,9 +59,12 @@ def enqueue_purge(schedule, now=False):
         return None
 
 
-def cancel_purge(account_id, generation):
-    """Best effort: drop the queued purge of an old generation (its claim would fail anyway)."""
-    job_id = f"purge-account-{account_id}-g{generation}"
+def cancel_purge(superseded):
+    """Best effort: drop the queued job of a superseded purge (a QueuedPurge, or
+    None for none); its claim would fail anyway."""
+    if superseded is None:
+        return
+    job_id = purge_job_id(superseded)
     try:
         job = Job.fetch(job_id, connection=connection())
         job.cancel()
@@ -76,10 +83,8 @@ def enqueue_mail(message_id):
 
 def enqueue_account_work(account_id):
     """After a commit: enqueue the account's armed purge and its unsent emails."""
-    schedule = PurgeSchedule.get_or_none((PurgeSchedule.account_id == account_id)
-                                         & (PurgeSchedule.status == "scheduled"))
-    if schedule is not None:
+    schedule = PurgeSchedule.for_account(account_id)
+    if schedule is not None and schedule.is_scheduled:
         enqueue_purge(schedule)
-    for message in OutboxMessage.select(OutboxMessage.id).where(
-            (OutboxMessage.account_id == account_id) & (OutboxMessage.status == "pending")):
-        enqueue_mail(message.id)
+    for message_id in OutboxMessage.pending_for(account_id):
+        enqueue_mail(message_id)

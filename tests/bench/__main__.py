@@ -21,7 +21,7 @@ from peewee import PostgresqlDatabase
 
 from tests import postgres
 from tests.bench.seed import seed_big_account, seed_schedules
-from wizard import ROOT, clock, migrations, sweep
+from wizard import ROOT, clock, due, migrations
 from wizard.db import init_database
 from wizard.demo import create_account, ensure_plans
 from wizard.models import MODELS, PurgeSchedule, SchemaVersion, Subscription
@@ -102,7 +102,7 @@ def bench_sweep_query(url, label):
         seed_schedules(db, 1_000_000, 100, now)
         db.execute_sql('ANALYZE "purgeschedule"')
         log(f"  seeded 1,000,000 schedules in {time.perf_counter() - started:.1f}s")
-        query = sweep.due_purges(now)
+        query = due.due_purges(now)
         sql, params = query.sql()
         explain = "EXPLAIN ANALYZE " if label == "postgres" else "EXPLAIN QUERY PLAN "
         plan = [" ".join(str(c) for c in row) for row in db.execute_sql(explain + sql, params)]

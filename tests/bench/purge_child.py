@@ -16,7 +16,7 @@ def main(url, schedule_id, recordings_dir):
     db = init_database(url)
     with db.connection_context():
         started = time.perf_counter()
-        schedule = purge.claim(int(schedule_id), 1, "bench", clock.now())
+        schedule = purge.claim_schedule(int(schedule_id), 1, "bench", clock.now())
         if schedule is None:
             raise SystemExit("schedule not claimable")
         record = purge.run(schedule, "bench", clock.now, recordings_dir, batch_size=5000)

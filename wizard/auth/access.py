@@ -2,7 +2,6 @@
 from flask import abort
 from flask_login import current_user
 
-from .. import lifecycle
 from ..models import Subscription
 
 
@@ -12,11 +11,9 @@ def owned_subscription(subscription_id, refusal):
     Another account's subscription is a 404 (its existence is not ours to
     reveal); an admin or agent of the right account gets 403 with `refusal`.
     """
-    sub = Subscription.get_or_none(Subscription.id == subscription_id)
+    sub = Subscription.by_id(subscription_id)
     if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
         abort(404)
-    try:
-        lifecycle.check_owner(current_user, sub)
-    except lifecycle.NotAllowed:
+    if not current_user.owns(sub):
         abort(403, description=refusal)
     return sub

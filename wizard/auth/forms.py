@@ -8,6 +8,3 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[InputRequired("Please enter your password."), Length(max=200)])
     next = HiddenField()
 
-
-class LogoutForm(FlaskForm):
-    pass

@@ -5,14 +5,13 @@ once (`g.phone`): it drives the "Cancellation scheduled" banner on every page,
 and once the paid period is over it closes the account to everything but
 Products, reactivation and the closed-account page.
 """
-from flask import (
-    Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import clock, lifecycle, queue
+from .. import actions, clock, queue, reactivation
 from ..auth import access
-from ..models import CancellationRequest, PurgeSchedule
+from ..models import CancellationRequest, Product, PurgeSchedule
+from ..refusals import AlreadyActive
 from .forms import ReactivateForm
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -29,8 +28,8 @@ def load_account_state():
     g.phone = None
     if not current_user.is_authenticated or current_user.account_id is None:
         return None
-    g.phone = current_user.account.subscription("smrtphone")
-    if g.phone is not None and g.phone.status == "ended" and request.endpoint not in OPEN_WHEN_CLOSED \
+    g.phone = current_user.account.subscription(Product.SMRTPHONE)
+    if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:
         return redirect(url_for("billing.closed"), code=303)
     return None
@@ -39,11 +38,11 @@ def load_account_state():
 @bp.app_context_processor
 def cancellation_banner():
     phone = g.get("phone")
-    if phone is None or phone.status != "cancellation_pending":
+    if phone is None or not phone.is_cancellation_pending:
         return {"banner": None}
     # Offer the way back only while it is open (not past the deadline, say).
     can_reactivate = (current_user.is_owner
-                      and lifecycle.reactivation_for(phone, clock.now()).allowed)
+                      and reactivation.reactivation_for(phone, clock.now()).allowed)
     return {"banner": {"service_ends_at": phone.current_period_end,
                        "timezone": current_user.account.timezone,
                        "reactivate_url": url_for("billing.reactivate", subscription_id=phone.id),
@@ -64,34 +63,15 @@ def products():
     if current_user.account is None:
         abort(404)
     account = current_user.account
-    now = clock.now()
     subscriptions = list(account.subscriptions())
-    phone = next((s for s in subscriptions if s.product == "smrtphone"), None)
-    open_requests = {
-        r.subscription_id: r
-        for r in CancellationRequest.select().where(
-            (CancellationRequest.account == account) & (CancellationRequest.status == "open")
-        )
-    }
-    actions = {}
-    for sub in subscriptions:
-        if not current_user.is_owner:
-            continue
-        if sub.is_active:
-            # smrtDialer works only beside an active smrtPhone.
-            if sub.product == "smrtphone" or (phone is not None and phone.is_active):
-                actions[sub.id] = ("cancel", None)
-        else:
-            verdict = lifecycle.reactivation_for(sub, now)
-            actions[sub.id] = ("reactivate", None) if verdict.allowed else ("blocked", verdict.reason)
     return render_template(
         "billing/products.html",
         account=account,
         subscriptions=subscriptions,
-        open_requests=open_requests,
+        open_requests=account.open_requests(),
         owner=account.owner(),
         can_cancel=current_user.is_owner,
-        actions=actions,
+        actions=actions.actions_for(current_user, subscriptions, clock.now()),
     )
 
 
@@ -104,14 +84,9 @@ def reactivate(subscription_id):
     form = ReactivateForm()
     now = clock.now()
     if request.method == "POST":  # CSRFProtect has checked the token
-        try:
-            lifecycle.reactivate(sub, current_user, request.remote_addr, now,
-                                 base_url=current_app.config["BASE_URL"])
-        except (lifecycle.AlreadyActive, lifecycle.CannotReactivate) as exc:
-            abort(409, description=str(exc))
-        schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == sub.account_id)
-        if sub.product == "smrtphone" and schedule is not None:
-            queue.cancel_purge(sub.account_id, schedule.generation - 1)
+        done = reactivation.reactivate(sub, current_user, request.remote_addr, now,
+                                       base_url=current_app.config["BASE_URL"])
+        queue.cancel_purge(done.superseded_purge)
         queue.enqueue_account_work(sub.account_id)
         message = f"Welcome back: {sub.product_name} is active again."
         if sub.dialer_stays_cancelled():
@@ -119,8 +94,8 @@ def reactivate(subscription_id):
         flash(message, "success")
         return redirect(url_for("billing.products"), code=303)
     if sub.is_active:
-        abort(409, description=f"{sub.product_name} is already active.")
-    verdict = lifecycle.reactivation_for(sub, now)
+        raise AlreadyActive(sub)
+    verdict = reactivation.reactivation_for(sub, now)
     return render_template("billing/reactivate.html", subscription=sub, verdict=verdict,
                            form=form, now=now, dialer_cancelled=sub.dialer_stays_cancelled(),
                            ), (200 if verdict.allowed else 409)
@@ -131,10 +106,10 @@ def reactivate(subscription_id):
 def closed():
     """The closed account: what happened, what happens next, the way back."""
     phone = g.get("phone")
-    if phone is None or phone.status != "ended":
+    if phone is None or not phone.has_ended:
         return redirect(url_for("billing.products"))
-    req = phone.latest_request("confirmed")
-    schedule = PurgeSchedule.get_or_none(PurgeSchedule.account_id == phone.account_id)
-    verdict = lifecycle.reactivation_for(phone, clock.now())
-    return render_template("billing/closed.html", phone=phone, req=req, schedule=schedule,
-                           verdict=verdict, account=current_user.account)
+    return render_template("billing/closed.html", phone=phone,
+                           req=phone.latest_request(CancellationRequest.CONFIRMED),
+                           schedule=PurgeSchedule.for_account(phone.account_id),
+                           verdict=reactivation.reactivation_for(phone, clock.now()),
+                           account=current_user.account)

@@ -1,15 +1,29 @@
 """Forms of the cancellation wizard. Every form carries the request id it was
-drawn for, so a form from a stale tab or a closed request is refused."""
+drawn for, so a form from a stale tab or a closed request is refused.
+
+A step of wizard/steps.py names its form class here; `for_step` builds it.
+Each step form is built by its `for_request(req, **kwargs)`, which shows
+the request's saved answers again (Back, reload, another device).
+"""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
-from .. import policy
+from .. import lifecycle, policy
+
+
+def for_step(step, req, **kwargs):
+    """Build the form of `step` for `req` (None before the first Continue)."""
+    return STEP_FORMS[step.form].for_request(req, **kwargs)
 
 
 class StepForm(FlaskForm):
     request_id = HiddenField()
+
+    @classmethod
+    def for_request(cls, req, **kwargs):
+        return cls(**kwargs)
 
 
 class ContinueForm(StepForm):
@@ -24,24 +38,26 @@ class KeepForm(StepForm):
     pass
 
 
-def acknowledge_form(statements, **kwargs):
-    """Build a form with one required checkbox per statement."""
+class AcknowledgeForm(StepForm):
+    """One required checkbox per statement of the request's product."""
 
-    class AcknowledgeForm(StepForm):
-        pass
+    @classmethod
+    def for_request(cls, req, **kwargs):
+        statements = lifecycle.statements_for(req.product)
 
-    for statement in statements:
-        setattr(
-            AcknowledgeForm,
-            statement.key,
-            BooleanField(
+        class Form(cls):
+            pass
+
+        for statement in statements:
+            setattr(Form, statement.key, BooleanField(
                 statement.text,
                 validators=[DataRequired("Please tick this box to confirm you understand.")],
-            ),
-        )
-    form = AcknowledgeForm(**kwargs)
-    form.statements = statements
-    return form
+            ))
+        if lifecycle.acknowledged(req):
+            kwargs = {**{key: True for key in req.acknowledged_versions()}, **kwargs}
+        form = Form(**kwargs)
+        form.statements = statements
+        return form
 
 
 class ReasonField(RadioField):
@@ -55,6 +71,13 @@ class ReasonField(RadioField):
 
 
 class SurveyForm(StepForm):
+    @classmethod
+    def for_request(cls, req, **kwargs):
+        survey = req.survey() if req else None
+        if survey:
+            kwargs = {"reason": survey.reason, "comment": survey.comment, **kwargs}
+        return cls(**kwargs)
+
     reason = ReasonField(
         "What made you decide to leave?",
         choices=[SelectChoice(value, label) for value, label in policy.SURVEY_REASONS],
@@ -70,8 +93,11 @@ class SurveyForm(StepForm):
     )
 
 
-
 class OptionsForm(StepForm):
     """One submit button per offer (name="choice"), plus "none" to go on."""
 
     choice = StringField(validators=[InputRequired("Please choose an option.")])
+
+
+STEP_FORMS = {form.__name__: form for form in (
+    ContinueForm, AcknowledgeForm, SurveyForm, OptionsForm, ConfirmForm)}

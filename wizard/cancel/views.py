@@ -6,15 +6,16 @@ next step's panel with HX-Push-Url). Progress lives in the CancellationRequest
 row, so the wizard resumes on any device. Nothing here is written on a GET.
 """
 from flask import (
-    Blueprint, abort, flash, make_response, redirect, render_template, request, url_for,
+    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+    url_for,
 )
 from flask_login import current_user, login_required
 
-from .. import clock, htmx, lifecycle, queue
+from .. import clock, confirmation, htmx, lifecycle, queue, steps as wizard_steps
 from ..auth import access
-from ..models import CancellationRequest, OfferDecision
-from . import steps as wizard_steps
-from .forms import KeepForm
+from ..models import CancellationRequest, Product
+from ..refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
+from . import forms
 
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
 
@@ -40,9 +41,9 @@ def go_to(sub, step, message=None):
 
 def not_cancellable(sub):
     """Answer for a subscription with no open request that is not active."""
-    if sub.latest_request("confirmed"):
+    if sub.latest_request(CancellationRequest.CONFIRMED):
         return htmx.vary(redirect(url_for("cancel.done", subscription_id=sub.id), code=303))
-    abort(409, description=f"{sub.product_name} is already cancelled; there is nothing to cancel.")
+    abort(409, description=f"{AlreadyCancelled(sub)} There is nothing to cancel.")
 
 
 def render_step(sub, steps, step, req, form, status=200, push=False):
@@ -54,7 +55,7 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
         previous=steps[steps.index(step) - 1] if steps.index(step) else None,
         req=req,
         form=form,
-        keep_form=KeepForm(request_id=req.id if req else ""),
+        keep_form=forms.KeepForm(request_id=req.id if req else ""),
         **step.context(sub, req, clock.now()),
     )
     if htmx.wants_fragment():
@@ -71,22 +72,27 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
 def start(subscription_id):
     """Send the owner to where their cancellation stands."""
     sub = owned_subscription(subscription_id)
-    steps = wizard_steps.steps_for(sub.product)
-    req = lifecycle.open_request(sub)
+    req = sub.open_request()
     if req is None and not sub.is_active:
         return not_cancellable(sub)
-    return go_to(sub, wizard_steps.first_incomplete(steps, req))
+    return go_to(sub, wizard_steps.first_incomplete(wizard_steps.steps_for(sub.product, req), req))
 
 
 @bp.route("/<id:subscription_id>/<name>", methods=["GET", "POST"])
 @login_required
 def step(subscription_id, name):
+    """Show one step of the wizard (GET), or save it and move on (POST).
+
+    Steps whose predecessors are incomplete send the owner to the first
+    incomplete one. A POST must carry the id of the open request (see
+    check_post). Posting the last step confirms the cancellation.
+    """
     sub = owned_subscription(subscription_id)
-    steps = wizard_steps.steps_for(sub.product)
+    req = sub.open_request()
+    steps = wizard_steps.steps_for(sub.product, req)
     current = wizard_steps.find(steps, name)
     if current is None:
         abort(404)
-    req = lifecycle.open_request(sub)
 
     if request.method == "POST":
         refusal = check_post(sub, steps, current, req)
@@ -101,7 +107,7 @@ def step(subscription_id, name):
             "Please complete this step first." if request.method == "POST" else None,
         )
 
-    form = current.make_form(req, request_id=req.id if req else "")
+    form = forms.for_step(current, req, request_id=req.id if req else "")
     if request.method == "GET":
         return render_step(sub, steps, current, req, form)
     if not form.validate():
@@ -111,25 +117,29 @@ def step(subscription_id, name):
     try:
         if req is None:
             req = lifecycle.start_or_resume(sub, current_user, now, client_ip())
-        current.save(req, form, current_user, client_ip(), now)
-    except lifecycle.Incomplete as exc:
-        return go_to(sub, wizard_steps.find(steps, exc.step_name), str(exc))
-    except lifecycle.NotAllowed as exc:
-        abort(403, description=str(exc))
-    except (lifecycle.AlreadyCancelled, lifecycle.RequestClosed) as exc:
-        abort(409, description=str(exc))
+        if current is steps[-1]:
+            confirmation.confirm(req, current_user, client_ip(), now,
+                                 base_url=current_app.config["BASE_URL"])
+        else:
+            current.save(req, form.data, current_user, client_ip(), now)
+    except Incomplete as exc:
+        back = wizard_steps.find(steps, exc.step_name) or wizard_steps.first_incomplete(steps, req)
+        return go_to(sub, back, str(exc))
 
-    req = CancellationRequest.get_by_id(req.id)
-    if req.status == "confirmed":
+    req = req.refreshed()
+    if req.is_confirmed:
         queue.enqueue_account_work(sub.account_id)
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
-    if req.status == "retained":
+    if req.status == CancellationRequest.RETAINED:
         return htmx.leave_to(url_for("cancel.follow_up", subscription_id=sub.id))
+    # The answer just saved may change which steps apply.
+    steps = wizard_steps.steps_for(sub.product, req)
     following = steps[steps.index(current) + 1]
     if htmx.wants_fragment():
         # formdata=None: the next step's form must not read this POST's fields.
         return render_step(sub, steps, following, req,
-                           following.make_form(req, formdata=None, request_id=req.id), push=True)
+                           forms.for_step(following, req, formdata=None, request_id=req.id),
+                           push=True)
     return go_to(sub, following)
 
 
@@ -149,19 +159,14 @@ def check_post(sub, steps, current, req):
         if req is None and not sub.is_active:
             return not_cancellable(sub)
         return None
-    stale = None
-    if posted.isascii() and posted.isdigit() and len(posted) <= 9:
-        stale = CancellationRequest.get_or_none(
-            (CancellationRequest.id == int(posted)) & (CancellationRequest.subscription == sub)
-        )
-    if (stale is not None and current.name == "confirm" and req is None
-            and stale == sub.latest_request("confirmed")):
+    stale = sub.request_posted(posted)
+    if (stale is not None and current is steps[-1] and req is None
+            and stale == sub.latest_request(CancellationRequest.CONFIRMED)):
         # A second click on Confirm: the cancellation already happened once.
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
     if stale is not None and not stale.is_open:
-        abort(409, description="This cancellation request has already ended. "
-                               "Start again from Products if you still wish to cancel.")
-    abort(409, description="This form is out of date. Please reload the page and try again.")
+        raise RequestClosed()
+    raise StaleForm()
 
 
 @bp.post("/<id:subscription_id>/keep")
@@ -169,19 +174,15 @@ def check_post(sub, steps, current, req):
 def keep(subscription_id):
     """End the request: the owner keeps their account."""
     sub = owned_subscription(subscription_id)
-    form = KeepForm()
-    req = lifecycle.open_request(sub)
+    form = forms.KeepForm()
+    req = sub.open_request()
     posted = form.request_id.data or ""
     if req is not None:
         if posted not in ("", str(req.id)):
-            abort(409, description="This form is out of date. Please reload the page and try again.")
-        try:
-            lifecycle.keep_account(req, current_user, client_ip(), clock.now())
-        except lifecycle.RequestClosed as exc:
-            abort(409, description=str(exc))
+            raise StaleForm()
+        lifecycle.keep_account(req, current_user, client_ip(), clock.now())
     elif not sub.is_active:
-        abort(409, description=f"{sub.product_name} is already cancelled. "
-                               "To keep it, reactivate it from Products.")
+        abort(409, description=f"{AlreadyCancelled(sub)} To keep it, reactivate it from Products.")
     flash(f"Good news: your {sub.product_name} subscription stays active. Nothing was cancelled.",
           "success")
     return htmx.leave_to(url_for("billing.products"))
@@ -190,12 +191,13 @@ def keep(subscription_id):
 @bp.get("/<id:subscription_id>/done")
 @login_required
 def done(subscription_id):
+    """The confirmation: what was cancelled, until when it works, the way back."""
     sub = owned_subscription(subscription_id)
-    req = sub.latest_request("confirmed")
+    req = sub.latest_request(CancellationRequest.CONFIRMED)
     if req is None:
         abort(404)
     # Name smrtDialer only if this cancellation took it too.
-    dialer_cancelled = req.product == "smrtphone" and "smrtdialer" in req.cancelled_products.split()
+    dialer_cancelled = sub.is_smrtphone and Product.SMRTDIALER in req.products_cancelled()
     return render_template("cancel/done.html", subscription=sub, req=req,
                            dialer_cancelled=dialer_cancelled)
 
@@ -203,13 +205,10 @@ def done(subscription_id):
 @bp.get("/<id:subscription_id>/follow-up")
 @login_required
 def follow_up(subscription_id):
+    """After an accepted offer: the account stays, and who follows up."""
     sub = owned_subscription(subscription_id)
-    req = sub.latest_request("retained")
+    req = sub.latest_request(CancellationRequest.RETAINED)
     if req is None:
         abort(404)
-    decision = (
-        OfferDecision.select()
-        .where((OfferDecision.request == req) & (OfferDecision.accepted == True))  # noqa: E712
-        .first()
-    )
-    return render_template("cancel/follow_up.html", subscription=sub, req=req, decision=decision)
+    return render_template("cancel/follow_up.html", subscription=sub, req=req,
+                           decision=req.accepted_offer())

@@ -1,14 +1,40 @@
-"""What the periodic sweep finds due, read from the database (the truth).
+"""What has come due, read from the database (the truth), and the work the
+periodic sweep does in it: end services whose paid period is over, compose
+the erasure reminders, and find the purges to (re)enqueue.
 
-Redis may restart without its data, and a worker killed mid-job is not
-redelivered by RQ; the sweep, run every few minutes, puts that right.
+The sweep job itself (jobs/sweep.py) calls these and then enqueues. Redis may
+restart without its data, and a worker killed mid-job is not redelivered by
+RQ; the sweep, run every few minutes, puts that right.
 """
 from datetime import timedelta
 
 from . import outbox
-from .models import Account, CancellationRequest, PurgeSchedule
+from .db import locked, transaction
+from .models import Account, CancellationRequest, PurgeSchedule, Subscription
 
 REMINDER_DAYS = (30, 7)
+
+
+def end_services(now):
+    """End every cancelled subscription whose paid period is over; return how many.
+
+    Safe to run twice: only cancellation-pending rows past their end change.
+    """
+    with transaction():
+        # Lock in id order first, as every writer of subscriptions does.
+        due = [s.id for s in locked(
+            Subscription.select(Subscription.id)
+            .where((Subscription.status == Subscription.CANCELLATION_PENDING)
+                   & (Subscription.current_period_end <= now))
+            .order_by(Subscription.id))]
+        if not due:
+            return 0
+        return (
+            Subscription.update(status=Subscription.ENDED, ended_at=now)
+            .where(Subscription.id.in_(due)
+                   & (Subscription.status == Subscription.CANCELLATION_PENDING))
+            .execute()
+        )
 
 
 def due_purges(now, limit=1000):
@@ -16,7 +42,7 @@ def due_purges(now, limit=1000):
     return (
         PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
                              PurgeSchedule.due_at)
-        .where((PurgeSchedule.status == "scheduled") & (PurgeSchedule.due_at <= now))
+        .where((PurgeSchedule.status == PurgeSchedule.SCHEDULED) & (PurgeSchedule.due_at <= now))
         .order_by(PurgeSchedule.due_at)
         .limit(limit)
     )
@@ -27,13 +53,13 @@ def abandoned_purges(now, limit=1000):
     return (
         PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
                              PurgeSchedule.due_at)
-        .where((PurgeSchedule.status == "running") & (PurgeSchedule.lease_expires_at < now))
+        .where((PurgeSchedule.status == PurgeSchedule.RUNNING) & (PurgeSchedule.lease_expires_at < now))
         .order_by(PurgeSchedule.lease_expires_at)
         .limit(limit)
     )
 
 
-def queue_reminders(now, base_url):
+def compose_reminders(now, base_url):
     """Compose the 30- and 7-day erasure reminders now due; return how many are new.
 
     Each reminder has its own window (30 days down to 7, then 7 down to 0),
@@ -45,7 +71,7 @@ def queue_reminders(now, base_url):
     for days, next_days in windows:
         schedules = (
             PurgeSchedule.select()
-            .where((PurgeSchedule.status == "scheduled")
+            .where((PurgeSchedule.status == PurgeSchedule.SCHEDULED)
                    & (PurgeSchedule.due_at <= now + timedelta(days=days))
                    & (PurgeSchedule.due_at > now + timedelta(days=next_days)))
         )

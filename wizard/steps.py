@@ -1,0 +1,170 @@
+"""The wizard as data: the ordered steps of each product's cancellation.
+
+A step names its URL segment, its title, the partial that renders it, the
+form it posts (a class in wizard/cancel/forms.py, by name), whether it is
+complete for a request, what saving it does, what to tell an owner who
+skipped it, and whether it applies to a request at all (`condition`).
+
+Everything else is computed from these lists: the pages' "Step n of N",
+Back, the first incomplete step a visitor is sent to, where an owner stopped
+(for Customer Success), and what confirm re-checks. So adding a step is one
+entry here plus a form and a partial.
+
+The last step of each list finishes the wizard: posting it confirms the
+cancellation (wizard/confirmation.py), which first re-checks every earlier
+step of the list. Its `save` is None.
+
+No Flask here: a save gets the form's data as a dict, and whatever else it
+needs as arguments.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from . import lifecycle, policy
+from .models import Product
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    template: str
+    form: str  # the name of a form class in wizard/cancel/forms.py
+    is_complete: Callable  # (CancellationRequest or None) -> bool
+    save: Optional[Callable]  # (request, answers: dict, user, ip, now) -> None
+    unfinished: str = ""  # why confirm sends the owner back here
+    context: Callable = lambda subscription, req, now: {}  # extra template values
+    condition: Callable = lambda req: True  # (CancellationRequest or None) -> bool
+
+
+def _done_if(check):
+    return lambda req: req is not None and check(req)
+
+
+def _consequences_context(subscription, req, now):
+    return {"facts": lifecycle.consequences(subscription, now)}
+
+
+def _options_context(subscription, req, now):
+    survey = req.survey()
+    return {
+        "offers": lifecycle.offers_for_request(req),
+        "lead": policy.REASON_LEADS.get(survey.reason) if survey else None,
+    }
+
+
+def _dialer_context(subscription, req, now):
+    return {"phone": subscription.account.subscription(Product.SMRTPHONE)}
+
+
+def _save_consequences(req, answers, user, ip, now):
+    lifecycle.mark_consequences_seen(req, now)
+
+
+def _save_acknowledgements(req, answers, user, ip, now):
+    accepted = [s.key for s in lifecycle.statements_for(req.product) if answers.get(s.key) is True]
+    lifecycle.record_acknowledgements(req, user, accepted, ip, now)
+
+
+def _save_survey(req, answers, user, ip, now):
+    lifecycle.record_survey(req, answers["reason"], answers["comment"], now)
+
+
+def _save_options(req, answers, user, ip, now):
+    if answers["choice"] == "none":
+        lifecycle.decline_offers(req, user, now)
+    else:
+        lifecycle.accept_offer(req, user, answers["choice"], ip, now)
+
+
+ACKNOWLEDGE = Step(
+    "acknowledge", "Acknowledge", "cancel/_acknowledge.html", "AcknowledgeForm",
+    _done_if(lifecycle.acknowledged), _save_acknowledgements,
+    unfinished="Please acknowledge every statement.",
+)
+
+SURVEY = Step(
+    "survey", "Tell us why", "cancel/_survey.html", "SurveyForm",
+    _done_if(lifecycle.survey_answered), _save_survey,
+    unfinished="Please answer the survey.",
+)
+
+_CONFIRMED = _done_if(lambda req: req.is_confirmed)
+
+SMRTPHONE_STEPS = (
+    Step(
+        "consequences", "What will happen", "cancel/_consequences.html", "ContinueForm",
+        _done_if(lifecycle.consequences_seen), _save_consequences,
+        unfinished="Please read what will happen first.",
+        context=_consequences_context,
+    ),
+    ACKNOWLEDGE,
+    SURVEY,
+    Step(
+        "options", "Before you go", "cancel/_options.html", "OptionsForm",
+        _done_if(lifecycle.offers_declined), _save_options,
+        unfinished="Please look at the options before you go.",
+        context=_options_context,
+    ),
+    Step(
+        "confirm", "Confirm", "cancel/_confirm.html", "ConfirmForm", _CONFIRMED, None,
+        context=_consequences_context,
+    ),
+)
+
+# Cancelling smrtDialer alone: the same machinery, a shorter list.
+SMRTDIALER_STEPS = (
+    Step(
+        "consequences", "What will happen", "cancel/_dialer_consequences.html", "ContinueForm",
+        _done_if(lifecycle.consequences_seen), _save_consequences,
+        unfinished="Please read what will happen first.",
+        context=_dialer_context,
+    ),
+    ACKNOWLEDGE,
+    SURVEY,
+    Step(
+        "confirm", "Confirm", "cancel/_dialer_confirm.html", "ConfirmForm", _CONFIRMED, None,
+        context=_dialer_context,
+    ),
+)
+
+STEPS_BY_PRODUCT = {Product.SMRTPHONE: SMRTPHONE_STEPS, Product.SMRTDIALER: SMRTDIALER_STEPS}
+
+
+def steps_for(product, req=None):
+    """Return the steps of `product`'s wizard that apply to `req`, in order.
+
+    `req` is None before the owner's first Continue.
+    """
+    return [s for s in STEPS_BY_PRODUCT[product] if s.condition(req)]
+
+
+def find(steps, name):
+    return next((s for s in steps if s.name == name), None)
+
+
+def first_incomplete(steps, req):
+    """Return the first step not yet complete (the last step if all are)."""
+    return next((s for s in steps if not s.is_complete(req)), steps[-1])
+
+
+def reachable(steps, req, step):
+    """True when every step before `step` is complete."""
+    return steps.index(step) <= steps.index(first_incomplete(steps, req))
+
+
+def first_unfinished(req):
+    """The first step before the last that `req` has not completed, or None.
+
+    Confirm calls this: whatever list `req` has, every step before the
+    last must be complete before the cancellation can be confirmed.
+    """
+    steps = steps_for(req.product, req)
+    return next((s for s in steps[:-1] if not s.is_complete(req)), None)
+
+
+def where_stopped(req):
+    """The title of the step an open request waits at (None once it has ended)."""
+    if not req.is_open:
+        return None
+    return first_incomplete(steps_for(req.product, req), req).title
