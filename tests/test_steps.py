@@ -3,7 +3,9 @@ import os
 from dataclasses import replace
 from types import SimpleNamespace
 
-from wizard import ROOT
+import pytest
+
+from wizard import ROOT, clock
 from wizard import steps as wizard_steps
 
 STEPS = wizard_steps.steps_for("smrtphone")
@@ -66,3 +68,52 @@ def test_steps_for_leaves_out_a_step_whose_condition_fails(monkeypatch):
     monkeypatch.setitem(wizard_steps.STEPS_BY_PRODUCT, "smrtphone", (*STEPS[:2], hidden, *STEPS[3:]))
     names = [s.name for s in wizard_steps.steps_for("smrtphone")]
     assert names == ["consequences", "acknowledge", "options", "confirm"]
+
+
+def test_a_step_added_to_the_list_is_shown_numbered_and_required_before_confirm(
+        app, owner, sign_in, monkeypatch):
+    """One entry in a copy of the list, a form (an existing one) and a partial:
+    no other change, and the wizard shows, numbers, requires and re-checks it."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from tests.helpers import complete_steps, open_request, post_step, step_url, subscription, text
+    from wizard import confirmation, refusals
+    from wizard.models import AuditEvent, PurgeSchedule
+
+    read = set()  # the throw-away step's own record of who completed it
+    extra = wizard_steps.Step(
+        "extra", "One more thing", "cancel/_extra.html", "ContinueForm",
+        is_complete=lambda req: req is not None and req.id in read,
+        save=lambda req, answers, user, ip, now: read.add(req.id),
+        unfinished="Please read one more thing first.",
+    )
+    listed = wizard_steps.STEPS_BY_PRODUCT["smrtphone"]
+    monkeypatch.setitem(wizard_steps.STEPS_BY_PRODUCT, "smrtphone", (*listed[:-1], extra, listed[-1]))
+    monkeypatch.setattr(app, "jinja_loader", ChoiceLoader([DictLoader({
+        "cancel/_extra.html": '{% from "_macros.html" import step_form %}'
+                              "<p>A new thing to read.</p>{{ step_form(form, subscription, step) }}",
+    }), app.jinja_loader]))
+
+    sub = subscription()
+    complete_steps(owner, sub, "extra")
+    page = text(owner.get(step_url(sub, "extra")))
+    total = len(listed) + 1
+    assert f"Step {total - 1} of {total}" in page and "A new thing to read." in page
+    assert "<li>One more thing</li>" in text(owner.get(step_url(sub, "consequences")))
+    assert "<td>One more thing</td>" in text(sign_in("success").get("/success/"))
+
+    # Confirm is out of reach until the new step is done, by the page and by the domain.
+    assert owner.get(step_url(sub, "confirm")).location.endswith(step_url(sub, "extra"))
+    response = owner.post(step_url(sub, "confirm"), {"request_id": str(open_request(sub).id)})
+    assert response.location.endswith(step_url(sub, "extra"))
+    events = AuditEvent.select().count()
+    with pytest.raises(refusals.Incomplete) as refused:
+        confirmation.confirm(open_request(sub), sub.account.owner(), None, clock.now())
+    assert refused.value.step_name == "extra"
+    assert str(refused.value) == "Please read one more thing first."
+    assert subscription().status == "active" and PurgeSchedule.select().count() == 0
+    assert AuditEvent.select().count() == events
+
+    assert post_step(owner, sub, "extra").location.endswith(step_url(sub, "confirm"))
+    assert post_step(owner, sub, "confirm").location.endswith(f"/cancel/{sub.id}/done")
+    assert subscription().status == "cancellation_pending"

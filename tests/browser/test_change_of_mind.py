@@ -2,7 +2,7 @@
 real browser with and without JavaScript."""
 from playwright.sync_api import expect
 
-from tests.browser.test_cancel_journey import sign_in
+from tests.browser.test_cancel_journey import expect_step, sign_in
 from wizard.db import database
 from wizard.models import Subscription
 
@@ -58,7 +58,7 @@ def test_cancel_see_the_banner_reactivate_then_smrtdialer_alone(page, live_serve
     assert statuses() == {"smrtphone": "active", "smrtdialer": "active"}
 
     page.get_by_role("link", name="Cancel Subscription: smrtDialer").click()
-    expect(page.locator(".progress")).to_have_text("Step 1 of 4")
+    expect_step(page, "consequences", "smrtdialer")
     read_and_acknowledge(page)
     answer_survey(page, "Not using it enough")
     confirm(page)
