@@ -48,6 +48,17 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
         assert User.select().count() == 5
 
 
+def test_the_plan_catalogue_lists_a_products_plans_cheapest_first(app):
+    from wizard.models import Plan, Product
+
+    # Stored in another order than their rank, so the order is the catalogue's doing.
+    Plan.create(product=Product.SMRTPHONE, code="phone-free", name="Free", price_cents_per_seat=0,
+                rank=0)
+    assert [p.name for p in Plan.catalogue(Product.SMRTPHONE)] == ["Free", "Starter", "Pro", "Business"]
+    assert [p.name for p in Plan.catalogue(Product.SMRTDIALER)] == [
+        "Single-line dialer", "Multi-line dialer"]
+
+
 def test_migrate_is_recorded_and_idempotent(app):
     with database.connection_context():
         assert [v.version for v in SchemaVersion.select()] == [m[0] for m in migrations.MIGRATIONS]
