@@ -77,6 +77,19 @@ def _save_options(req, answers, user, ip, now):
         lifecycle.accept_offer(req, user, answers["choice"], ip, now)
 
 
+def consequences_step(template, context):
+    """What will happen: the same step for both products, each with its page."""
+    return Step("consequences", "What will happen", template, "ContinueForm",
+                _done_if(lifecycle.consequences_seen), _save_consequences,
+                unfinished="Please read what will happen first.", context=context)
+
+
+def confirm_step(template, context):
+    """The last step: posting it confirms (see the module's docstring)."""
+    return Step("confirm", "Confirm", template, "ConfirmForm",
+                _done_if(lambda req: req.is_confirmed), None, context=context)
+
+
 ACKNOWLEDGE = Step(
     "acknowledge", "Acknowledge", "cancel/_acknowledge.html", "AcknowledgeForm",
     _done_if(lifecycle.acknowledged), _save_acknowledgements,
@@ -89,15 +102,8 @@ SURVEY = Step(
     unfinished="Please answer the survey.",
 )
 
-_CONFIRMED = _done_if(lambda req: req.is_confirmed)
-
 SMRTPHONE_STEPS = (
-    Step(
-        "consequences", "What will happen", "cancel/_consequences.html", "ContinueForm",
-        _done_if(lifecycle.consequences_seen), _save_consequences,
-        unfinished="Please read what will happen first.",
-        context=_consequences_context,
-    ),
+    consequences_step("cancel/_consequences.html", _consequences_context),
     ACKNOWLEDGE,
     SURVEY,
     Step(
@@ -106,26 +112,15 @@ SMRTPHONE_STEPS = (
         unfinished="Please look at the options before you go.",
         context=_options_context,
     ),
-    Step(
-        "confirm", "Confirm", "cancel/_confirm.html", "ConfirmForm", _CONFIRMED, None,
-        context=_consequences_context,
-    ),
+    confirm_step("cancel/_confirm.html", _consequences_context),
 )
 
 # Cancelling smrtDialer alone: the same machinery, a shorter list.
 SMRTDIALER_STEPS = (
-    Step(
-        "consequences", "What will happen", "cancel/_dialer_consequences.html", "ContinueForm",
-        _done_if(lifecycle.consequences_seen), _save_consequences,
-        unfinished="Please read what will happen first.",
-        context=_dialer_context,
-    ),
+    consequences_step("cancel/_dialer_consequences.html", _dialer_context),
     ACKNOWLEDGE,
     SURVEY,
-    Step(
-        "confirm", "Confirm", "cancel/_dialer_confirm.html", "ConfirmForm", _CONFIRMED, None,
-        context=_dialer_context,
-    ),
+    confirm_step("cancel/_dialer_confirm.html", _dialer_context),
 )
 
 STEPS_BY_PRODUCT = {Product.SMRTPHONE: SMRTPHONE_STEPS, Product.SMRTDIALER: SMRTDIALER_STEPS}
