@@ -2,7 +2,7 @@
 import re
 
 from wizard import policy
-from wizard.models import Account, CancellationRequest, Subscription
+from wizard.models import MODELS, Account, CancellationRequest, Subscription
 
 ACK_ALL = {s.key: "y" for s in policy.SMRTPHONE_STATEMENTS}
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
@@ -19,6 +19,11 @@ STEP_NAMES = list(ANSWERS)
 
 def text(response):
     return response.get_data(as_text=True)
+
+
+def all_rows():
+    """Every row of every table, as plain values: compare two to see that nothing changed."""
+    return {m.__name__: list(m.select().order_by(m._meta.primary_key).tuples()) for m in MODELS}
 
 
 def subscription(product="smrtphone", account="Acme Realty"):
