@@ -1,0 +1,267 @@
+"""Guarantees the wizard makes, each in a test that fails if it is broken.
+
+Every test here takes the `app` fixture (directly or through `owner` or
+`sign_in`), so it runs on SQLite and on PostgreSQL. What a test checks is
+read back with queries written here, not with the code under test.
+"""
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import pytest
+
+from tests.helpers import (
+    ANSWERS, DIALER_ANSWERS,
+    all_rows, cancel_smrtphone, complete_steps, open_request, post_step, request_id_on, step_url,
+    subscription, text,
+)
+from wizard import clock, lifecycle, policy, purge
+from wizard.cancel.steps import STEPS_BY_PRODUCT
+from wizard.models import (
+    Account, Acknowledgement, Agent, AuditEvent, BillingRecord, CallFlow, CallLog,
+    CancellationRequest, ErasureRecord, OfferDecision, OutboxMessage, PhoneNumber, Plan,
+    PurgeSchedule, Recording, Subscription, SurveyResponse, User,
+)
+from jobs.purge import run_purge
+from jobs.sweep import sweep
+
+
+# -- reading the database and the disk, independently of the code under test ----------
+
+def rows_of(account_id):
+    """Every row that belongs to `account_id`, per table, as plain values.
+
+    Written out here on purpose (not wizard.purge.STAGES), so a purge that
+    selects the wrong rows cannot also hide it from this test.
+    """
+    requests = CancellationRequest.select(CancellationRequest.id).where(
+        CancellationRequest.account == account_id)
+    queries = {
+        "accounts": Account.select().where(Account.id == account_id),
+        "users": User.select().where(User.account == account_id),
+        "subscriptions": Subscription.select().where(Subscription.account == account_id),
+        "phone_numbers": PhoneNumber.select().where(PhoneNumber.account == account_id),
+        "agents": Agent.select().where(Agent.account == account_id),
+        "call_flows": CallFlow.select().where(CallFlow.account == account_id),
+        "call_logs": CallLog.select().where(CallLog.account == account_id),
+        "recordings": Recording.select().where(Recording.account == account_id),
+        "billing_records": BillingRecord.select().where(BillingRecord.account == account_id),
+        "cancellation_requests": CancellationRequest.select().where(
+            CancellationRequest.account == account_id),
+        "acknowledgements": Acknowledgement.select().where(Acknowledgement.request.in_(requests)),
+        "survey_responses": SurveyResponse.select().where(SurveyResponse.request.in_(requests)),
+        "offer_decisions": OfferDecision.select().where(OfferDecision.request.in_(requests)),
+        "audit_events": AuditEvent.select().where(AuditEvent.account == account_id),
+        "emails": OutboxMessage.select().where(OutboxMessage.account_id == account_id),
+    }
+    return {name: list(query.order_by(query.model.id).tuples()) for name, query in queries.items()}
+
+
+def counts(rows):
+    return {name: len(values) for name, values in rows.items()}
+
+
+def shared_rows():
+    """Rows of no account: the plans and Customer Success staff."""
+    return {"plans": list(Plan.select().order_by(Plan.id).tuples()),
+            "staff": list(User.select().where(User.account.is_null()).order_by(User.id).tuples())}
+
+
+def files_under(folder):
+    """{path relative to folder: sha256 of its bytes} of every file below `folder`."""
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def account(name):
+    return Account.get(Account.name == name)
+
+
+def owner_of(name):
+    return User.get((User.account == account(name)) & (User.role == "owner"))
+
+
+def purge_now(schedule):
+    """Move the clock past the schedule's due time and run its purge job."""
+    clock.FROZEN = schedule.due_at + timedelta(minutes=1)
+    return run_purge(schedule.id, schedule.generation)
+
+
+def confirm_page_count(browser, sub):
+    page = browser.get(step_url(sub, "confirm"))
+    assert page.status_code == 200
+    match = re.search(r"<dt>Phone numbers lost</dt>\s*<dd>(\d+) of (\d+)</dd>", text(page))
+    assert match, "the confirm step names the numbers lost"
+    return f"{match.group(1)} of {match.group(2)}"
+
+
+# -- 2. the purge leaves every other account alone -------------------------------------------
+
+def walk_birch_through_the_wizard(sign_in):
+    """Birch's owner cancels smrtDialer alone and stops smrtPhone's wizard before
+    confirming: requests, acknowledgements, surveys, an offer decision, audit
+    events and an email of Birch's own."""
+    birch = sign_in("other_owner")
+    dialer = subscription("smrtdialer", account="Birch Homes")
+    for name, answers in DIALER_ANSWERS.items():
+        response = post_step(birch, dialer, name, answers)
+        assert response.status_code == 303, (name, text(response)[:500])
+    phone = subscription("smrtphone", account="Birch Homes")
+    complete_steps(birch, phone, "confirm")
+    assert subscription("smrtdialer", account="Birch Homes").status == "cancellation_pending"
+    assert open_request(phone) is not None
+
+
+def test_the_purge_leaves_every_other_account_alone(app, owner, sign_in):
+    recordings = app.config["RECORDINGS_DIR"]
+    walk_birch_through_the_wizard(sign_in)
+    acme, birch = account("Acme Realty").id, account("Birch Homes").id
+    birch_before = rows_of(birch)
+    assert all(counts(birch_before).values()), f"Birch has rows in every table: {counts(birch_before)}"
+    shared_before = shared_rows()
+    birch_files = files_under(os.path.join(recordings, str(birch)))
+    assert len(birch_files) == counts(birch_before)["recordings"] > 0
+
+    cancel_smrtphone(owner)
+    assert purge_now(PurgeSchedule.get()) != "not claimed"
+    assert PurgeSchedule.get().status == "done"
+    assert not any(counts(rows_of(acme)).values()), "Acme itself was erased"
+
+    birch_after = rows_of(birch)
+    assert counts(birch_after) == counts(birch_before)
+    assert birch_after == birch_before, "Birch's rows are unchanged, not only as many"
+    assert shared_rows() == shared_before
+    assert files_under(os.path.join(recordings, str(birch))) == birch_files
+
+
+# -- 3. a due purge of an account that is active again erases nothing ---------------------
+
+def test_a_due_purge_of_an_account_active_again_erases_nothing(app, owner):
+    recordings = app.config["RECORDINGS_DIR"]
+    acme = account("Acme Realty").id
+    sub = cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    # Active again, but not through reactivation: the schedule is still armed.
+    Subscription.update(status="active").where(Subscription.id == sub.id).execute()
+    assert PurgeSchedule.get().status == "scheduled"
+    before, files_before = rows_of(acme), files_under(os.path.join(recordings, str(acme)))
+    assert len(files_before) == 6
+
+    assert purge_now(schedule) == "not claimed"
+
+    assert rows_of(acme) == before
+    assert files_under(os.path.join(recordings, str(acme))) == files_before
+    assert PurgeSchedule.get().status == "cancelled"
+    assert ErasureRecord.select().count() == 0
+    assert not OutboxMessage.select().where(OutboxMessage.kind == "erasure_complete").exists()
+    assert run_purge(schedule.id, schedule.generation) == "not claimed", "and it stays cancelled"
+    assert rows_of(acme) == before
+
+
+# -- 6. leases: no second worker inside a live one; a lost one stops its worker -----------------
+
+class Stalled(Exception):
+    """Stands for a worker that stops (a long pause) in the middle of a purge."""
+
+
+def test_a_live_lease_keeps_other_workers_out_and_a_lost_lease_stops_its_worker(app, owner):
+    recordings = app.config["RECORDINGS_DIR"]
+    acme = account("Acme Realty").id
+    cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    before = rows_of(acme)
+    t0 = schedule.due_at + timedelta(minutes=1)
+
+    held = purge.claim(schedule.id, schedule.generation, "worker-a", t0)
+    assert held is not None
+    ticks = iter(range(100))
+
+    def a_clock():  # worker A erases two batches, then stalls
+        if next(ticks) == 2:
+            raise Stalled
+        return t0
+
+    with pytest.raises(Stalled):
+        purge.run(held, "worker-a", a_clock, recordings, batch_size=2)
+    midway, files_midway = rows_of(acme), files_under(os.path.join(recordings, str(acme)))
+    assert len(midway["recordings"]) == len(before["recordings"]) - 4 == 2
+    assert len(files_midway) == 2
+    lease_end = PurgeSchedule.get_by_id(schedule.id).lease_expires_at
+    assert lease_end == t0 + purge.LEASE
+
+    # Inside A's lease, nobody else may claim the purge.
+    for moment in (t0, t0 + purge.LEASE / 2, lease_end - timedelta(seconds=1)):
+        assert purge.claim(schedule.id, schedule.generation, "worker-b", moment) is None, moment
+    row = PurgeSchedule.get_by_id(schedule.id)
+    assert (row.status, row.claimed_by, row.attempts, row.lease_expires_at) == \
+        ("running", "worker-a", 1, lease_end)
+
+    # Once it has expired, B takes over ...
+    later = lease_end + timedelta(seconds=1)
+    taken = purge.claim(schedule.id, schedule.generation, "worker-b", later)
+    assert taken is not None
+    assert PurgeSchedule.get_by_id(schedule.id).claimed_by == "worker-b"
+
+    # ... and A, waking up, can neither renew nor erase anything more.
+    with pytest.raises(purge.LostLease):
+        purge._renew(held, "worker-a", later)
+    with pytest.raises(purge.LostLease):
+        purge.run(held, "worker-a", lambda: later, recordings, batch_size=2)
+    assert rows_of(acme) == midway
+    assert files_under(os.path.join(recordings, str(acme))) == files_midway
+    assert PurgeSchedule.get_by_id(schedule.id).claimed_by == "worker-b"
+
+    # B finishes, with exact counts across both workers.
+    record = purge.run(taken, "worker-b", lambda: later, recordings, batch_size=2)
+    assert record.verified
+    assert not any(counts(rows_of(acme)).values())
+    erased = json.loads(record.counts)
+    for table in ("recordings", "call_logs", "agents", "phone_numbers", "users", "accounts"):
+        assert erased[table] == len(before[table]), table
+
+
+# -- 7. the purge deletes no file outside the account's own folder ----------------------------
+
+OUTSIDE_PATHS = {
+    "up-out-of-recordings": lambda acme, birch, birch_file, tmp: f"../{birch}/x.wav",
+    "through-the-account-into-birch": lambda acme, birch, birch_file, tmp: f"{acme}/../{birch_file}",
+    "into-birchs-folder": lambda acme, birch, birch_file, tmp: birch_file,
+    "absolute": lambda acme, birch, birch_file, tmp: str(tmp / "elsewhere" / "x.wav"),
+    "folder-named-like-the-account": lambda acme, birch, birch_file, tmp: f"{acme}0/x.wav",
+}
+
+
+@pytest.mark.parametrize("kind", OUTSIDE_PATHS)
+def test_the_purge_never_deletes_a_file_outside_the_accounts_folder(app, owner, tmp_path, kind):
+    recordings = app.config["RECORDINGS_DIR"]
+    acme, birch = account("Acme Realty"), account("Birch Homes").id
+    birch_file = Recording.select().where(Recording.account == birch).order_by(Recording.id).first().path
+    relative = OUTSIDE_PATHS[kind](acme.id, birch, birch_file, tmp_path)
+    target = os.path.normpath(os.path.join(recordings, relative))
+    assert os.path.commonpath([target, os.path.join(recordings, str(acme.id))]) != \
+        os.path.join(recordings, str(acme.id)), "the path really leads outside Acme's folder"
+    if not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(b"not Acme's")
+    with open(target, "rb") as f:
+        content = f.read()
+    Recording.create(account=acme, path=relative, size_bytes=len(content), created_at=clock.now())
+
+    cancel_smrtphone(owner)
+    assert purge_now(PurgeSchedule.get()) != "not claimed"
+
+    assert PurgeSchedule.get().status == "done"
+    assert not os.path.exists(os.path.join(recordings, str(acme.id))), "Acme's own files went"
+    assert os.path.exists(target), f"{relative} was deleted"
+    with open(target, "rb") as f:
+        assert f.read() == content
