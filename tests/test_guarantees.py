@@ -167,6 +167,37 @@ def test_a_due_purge_of_an_account_active_again_erases_nothing(app, owner):
     assert rows_of(acme) == before
 
 
+# -- 5. confirm re-checks every earlier answer ------------------------------------------------
+
+@pytest.mark.parametrize("missing", ["consequences", "acknowledge", "survey", "options"])
+def test_confirm_refuses_a_request_missing_an_earlier_answer(app, missing):
+    owner, phone, now = owner_of("Acme Realty"), subscription(), clock.now()
+    req = lifecycle.start_or_resume(phone, owner, now)
+    if missing != "consequences":
+        lifecycle.mark_consequences_seen(req, now)
+    if missing != "acknowledge":
+        lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS],
+                                          "127.0.0.1", now)
+    if missing != "survey":
+        lifecycle.record_survey(req, "other", "", now)
+    if missing != "options":
+        lifecycle.decline_offers(req, owner, now)
+    before = all_rows()
+    events = AuditEvent.select().count()
+
+    with pytest.raises(lifecycle.Incomplete) as refused:
+        lifecycle.confirm(req, owner, "127.0.0.1", now)
+
+    assert refused.value.step_name == missing
+    assert all_rows() == before
+    assert [s.status for s in Subscription.select().where(Subscription.account == phone.account_id)] \
+        == ["active", "active"]
+    assert PurgeSchedule.select().count() == 0
+    assert OutboxMessage.select().count() == 0
+    assert AuditEvent.select().count() == events
+    assert CancellationRequest.get_by_id(req.id).status == "open"
+
+
 # -- 6. leases: no second worker inside a live one; a lost one stops its worker -----------------
 
 class Stalled(Exception):
@@ -265,3 +296,61 @@ def test_the_purge_never_deletes_a_file_outside_the_accounts_folder(app, owner, 
     assert os.path.exists(target), f"{relative} was deleted"
     with open(target, "rb") as f:
         assert f.read() == content
+
+
+# -- 10. confirming twice -------------------------------------------------------------------
+
+def test_confirm_called_twice_confirms_once(app):
+    owner, phone, now = owner_of("Acme Realty"), subscription(), clock.now()
+    req = lifecycle.start_or_resume(phone, owner, now)
+    lifecycle.mark_consequences_seen(req, now)
+    lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS],
+                                      "127.0.0.1", now)
+    lifecycle.record_survey(req, "other", "", now)
+    lifecycle.decline_offers(req, owner, now)
+
+    first = lifecycle.confirm(req, owner, "127.0.0.1", now)
+    after_first = all_rows()
+    clock.FROZEN = now + timedelta(seconds=5)
+    again = lifecycle.confirm(req, owner, "127.0.0.1", clock.now())  # `req` as read before
+
+    assert (again.id, again.status) == (first.id, "confirmed")
+    assert again.confirmed_at == first.confirmed_at == now
+    assert again.reactivation_deadline == first.reactivation_deadline
+    assert all_rows() == after_first, "the second call wrote nothing"
+    assert AuditEvent.select().where(AuditEvent.kind == "cancellation.confirmed").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == "cancellation_confirmed").count() == 1
+    assert PurgeSchedule.get().generation == 1
+
+
+# -- 11. reminders are voided at the moment of reactivation -----------------------------------
+
+def test_reactivation_voids_a_pending_reminder_at_once(owner, redis_url):
+    cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    clock.FROZEN = schedule.due_at - timedelta(days=29)
+    assert sweep()["reminders"] == 1  # composed and queued; no worker runs
+    reminder = OutboxMessage.get(OutboxMessage.kind == "reminder_30")
+    assert reminder.status == "pending"
+
+    lifecycle.reactivate(subscription(), owner_of("Acme Realty"), "127.0.0.1", clock.now())
+
+    assert subscription().status == "active"
+    assert OutboxMessage.get_by_id(reminder.id).status == "void"
+
+
+# -- 12. the domain refuses an unknown survey reason -----------------------------------------
+
+def test_the_domain_refuses_an_unknown_survey_reason(app):
+    owner, now = owner_of("Acme Realty"), clock.now()
+    req = lifecycle.start_or_resume(subscription(), owner, now)
+    with pytest.raises(lifecycle.Incomplete) as refused:
+        lifecycle.record_survey(req, "free_money", "", now)
+    assert refused.value.step_name == "survey"
+    assert SurveyResponse.select().count() == 0
+
+    lifecycle.record_survey(req, "other", "first answer", now)
+    stored = list(SurveyResponse.select().tuples())
+    with pytest.raises(lifecycle.Incomplete):
+        lifecycle.record_survey(req, "free_money", "", now + timedelta(minutes=1))
+    assert list(SurveyResponse.select().tuples()) == stored, "an earlier answer stays as it was"
