@@ -104,6 +104,27 @@ def confirm_page_count(browser, sub):
     return f"{match.group(1)} of {match.group(2)}"
 
 
+# -- 1. the survey comment on the Customer Success page is escaped ----------------------
+
+@pytest.mark.parametrize("comment, escaped", [
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ("<b>bold</b>", "&lt;b&gt;bold&lt;/b&gt;"),
+    ('"><img src=x onerror=alert(1)>', "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"),
+], ids=["script", "bold", "attribute-breakout"])
+def test_the_survey_comment_is_escaped_on_the_customer_success_page(owner, sign_in, comment, escaped):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    assert post_step(owner, sub, "survey", {"reason": "other", "comment": comment}).status_code == 303
+    assert SurveyResponse.get().comment == comment, "stored as typed"
+
+    page = sign_in("success").get("/success/")
+    assert page.status_code == 200
+    body = text(page)
+    assert "Acme Realty" in body
+    assert escaped in body
+    assert comment not in body, "the comment must never reach the page as markup"
+
+
 # -- 2. the purge leaves every other account alone -------------------------------------------
 
 def walk_birch_through_the_wizard(sign_in):
@@ -165,6 +186,142 @@ def test_a_due_purge_of_an_account_active_again_erases_nothing(app, owner):
     assert not OutboxMessage.select().where(OutboxMessage.kind == "erasure_complete").exists()
     assert run_purge(schedule.id, schedule.generation) == "not claimed", "and it stays cancelled"
     assert rows_of(acme) == before
+
+
+# -- 4. every POST refuses a missing or foreign CSRF token ------------------------------------
+
+def _form_for(browser, sub, name, answers):
+    """The step's form as the page draws it, filled in with `answers`."""
+    page = browser.get(step_url(sub, name))
+    assert page.status_code == 200, (name, page.status_code)
+    data = dict(answers)
+    data["request_id"] = request_id_on(page)
+    return data
+
+
+def _phone_step(name):
+    def setup(browser):
+        sub = subscription()
+        complete_steps(browser, sub, name)
+        return step_url(sub, name), _form_for(browser, sub, name, ANSWERS[name])
+    return setup
+
+
+def _dialer_step(name):
+    def setup(browser):
+        dialer = subscription("smrtdialer")
+        for earlier in list(DIALER_ANSWERS)[:list(DIALER_ANSWERS).index(name)]:
+            assert post_step(browser, dialer, earlier, DIALER_ANSWERS[earlier]).status_code == 303
+        return step_url(dialer, name), _form_for(browser, dialer, name, DIALER_ANSWERS[name])
+    return setup
+
+
+def _keep(browser):
+    sub = subscription()
+    complete_steps(browser, sub, "survey")
+    return f"/cancel/{sub.id}/keep", {"request_id": str(open_request(sub).id)}
+
+
+def _reactivate(browser):
+    sub = cancel_smrtphone(browser)  # cancelled, so reactivating is possible
+    assert lifecycle.reactivation_for(subscription(), clock.now()).allowed
+    return f"/billing/reactivate/{sub.id}", {}
+
+
+def _logout(browser):
+    return "/auth/logout", {}
+
+
+def _login(browser):
+    browser.get("/auth/login")  # a session (and CSRF token) of its own
+    return "/auth/login", {"email": "owner@acme.test", "password": "owner-pass"}
+
+
+@dataclass(frozen=True)
+class Post:
+    """A POST endpoint and how to bring the app to where posting it would act."""
+
+    endpoint: str
+    setup: Callable  # (browser) -> (url, form data that would succeed with a good token)
+    step: tuple = None  # (product, step name) for cancel.step
+    signed_in: bool = True
+
+    def __str__(self):
+        return "/".join(self.step) if self.step else self.endpoint
+
+
+# Every POST endpoint of the app, in one place: add new ones here
+# (test_every_post_endpoint_is_in_the_csrf_list fails until you do).
+POSTS = [
+    *[Post("cancel.step", _phone_step(name), ("smrtphone", name))
+      for name in ("consequences", "acknowledge", "survey", "options", "confirm")],
+    *[Post("cancel.step", _dialer_step(name), ("smrtdialer", name)) for name in DIALER_ANSWERS],
+    Post("cancel.keep", _keep),
+    Post("billing.reactivate", _reactivate),
+    Post("auth.logout", _logout),
+    Post("auth.login", _login, signed_in=False),
+]
+
+
+def test_every_post_endpoint_is_in_the_csrf_list(app):
+    posted = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    assert posted == {p.endpoint for p in POSTS}
+    steps = {(product, s.name) for product, steps in STEPS_BY_PRODUCT.items() for s in steps}
+    assert steps == {p.step for p in POSTS if p.endpoint == "cancel.step"}
+
+
+def signed_in_as(browser):
+    """Who the browser's session is signed in as (None if nobody)."""
+    response = browser.get("/billing/products")
+    if response.status_code == 302:
+        return None
+    assert response.status_code == 200
+    return re.search(r'<span class="who">([^<]*)</span>', text(response)).group(1)
+
+
+def state(browser):
+    return all_rows(), signed_in_as(browser)
+
+
+def post_with_token(browser, url, data, token, htmx):
+    """Post as a browser would, but with `token` (None: no token at all)."""
+    data, headers = dict(data), {}
+    if token is not None:
+        if htmx:
+            headers["X-CSRFToken"] = token
+        else:
+            data["csrf_token"] = token
+    return browser.post(url, data, htmx=htmx, csrf=False, headers=headers)
+
+
+@pytest.mark.parametrize("token", ["missing", "same-owner-other-session", "other-account-session"])
+@pytest.mark.parametrize("post", POSTS, ids=str)
+def test_every_post_refuses_a_missing_or_foreign_csrf_token(app, browser, sign_in, post, token):
+    from tests.conftest import DEMO_LOGINS
+
+    if post.signed_in:
+        browser.login(*DEMO_LOGINS["owner"])
+    url, data = post.setup(browser)
+    foreign = None
+    if token != "missing":
+        other = sign_in("owner" if token == "same-owner-other-session" else "other_owner")
+        foreign = other.token
+        assert foreign and foreign != browser.token
+        # The foreign token is good in its own session (a signed-in POST to
+        # /auth/login passes CSRF and is redirected home; a bad token is a 400).
+        assert other.post("/auth/login", {}).status_code == 302
+    before = state(browser)
+
+    for htmx in (False, True):
+        response = post_with_token(browser, url, data, foreign, htmx)
+        assert response.status_code == 400, (url, htmx, response.status_code)
+        assert "This form has expired or was not sent from this site" in text(response)
+    assert state(browser) == before, "a refused post changes nothing"
+
+    # The same post with the session's own token would have acted.
+    response = browser.post(url, data)
+    assert response.status_code == 303, (url, response.status_code, text(response)[:500])
+    assert state(browser) != before
 
 
 # -- 5. confirm re-checks every earlier answer ------------------------------------------------
@@ -296,6 +453,60 @@ def test_the_purge_never_deletes_a_file_outside_the_accounts_folder(app, owner, 
     assert os.path.exists(target), f"{relative} was deleted"
     with open(target, "rb") as f:
         assert f.read() == content
+
+
+# -- 8. the confirm step counts the numbers lost ----------------------------------------------
+
+def test_the_confirm_step_says_how_many_numbers_are_lost(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    statuses = sorted(n.port_out_status for n in PhoneNumber.select().where(
+        PhoneNumber.account == sub.account_id))
+    assert statuses == ["none", "none", "none", "ported", "requested"]
+    # The ported number is kept; the one whose port-out is only requested is lost.
+    assert confirm_page_count(owner, sub) == "4 of 5"
+
+    PhoneNumber.update(port_out_status="ported").where(PhoneNumber.e164 == "+16175550101").execute()
+    assert confirm_page_count(owner, sub) == "3 of 5"
+
+
+# -- 9. no reactivation is offered while the purge runs ---------------------------------------
+
+@pytest.mark.parametrize("phone_status", ["ended", "cancellation_pending"])
+def test_no_reactivation_is_offered_while_the_purge_runs(owner, phone_status):
+    sub = cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    # The purge may start at its due time, which is also the last moment to reactivate.
+    clock.FROZEN = schedule.due_at
+    if phone_status == "ended":  # as usual by then: the paid period is over
+        assert lifecycle.end_services(clock.now()) == 2
+    assert subscription().status == phone_status
+    # Where the way back is offered until the purge starts:
+    pages = ["/billing/products", "/billing/closed" if phone_status == "ended" else f"/cancel/{sub.id}/done"]
+    for url in pages:
+        assert f'href="/billing/reactivate/{sub.id}"' in text(owner.get(url)), url
+
+    assert purge.claim(schedule.id, schedule.generation, "worker", clock.now()) is not None
+    assert PurgeSchedule.get().status == "running"
+
+    page = owner.get(f"/billing/reactivate/{sub.id}")
+    assert page.status_code == 409
+    body = text(page)
+    assert "Your data is being permanently erased" in body
+    assert 'action="/billing/reactivate/' not in body
+    assert "Reactivate smrtPhone</button>" not in body
+    for url in pages:
+        response = owner.get(url)
+        assert response.status_code == 200, url
+        body = text(response)
+        assert "/billing/reactivate/" not in body, url
+        assert "Reactivate</a>" not in body, url
+        if phone_status == "cancellation_pending":
+            assert "Cancellation scheduled: service ends" in body, url
+        if url != f"/cancel/{sub.id}/done":
+            assert "Your data is being permanently erased" in body, url
+    assert owner.post(f"/billing/reactivate/{sub.id}", {}).status_code == 409
+    assert subscription().status == phone_status
 
 
 # -- 10. confirming twice -------------------------------------------------------------------
