@@ -15,7 +15,7 @@ from tests.helpers import cancel_smrtphone, subscription
 from tests.jobs_support import (
     confirm_through_domain, counts_of, new_account, rq_queue, run_worker,
 )
-from wizard import clock, lifecycle, purge, queue
+from wizard import clock, lifecycle, outbox, purge, queue
 from wizard.demo import ensure_plans
 from wizard.models import (
     Account, ErasureRecord, OutboxMessage, PurgeSchedule, Subscription, User,
@@ -249,13 +249,59 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
             f"round {round_number}: smrtDialer active beside a cancelled smrtPhone"
 
 
-def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url):
-    from wizard import outbox
-
+def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, recordings, app, monkeypatch):
     cancel_smrtphone(owner)
     schedule = PurgeSchedule.get()
-    notice = outbox.erasure_complete(schedule, "owner@acme.test", "Olivia Owens", clock.now())
-    assert notice.status == "held"
-    assert notice.id not in [m.id for m in outbox.unsent(clock.now())]
-    clock.FROZEN = clock.now() + timedelta(hours=1)
-    assert sweep()["messages"] == 1  # the confirmation only
+    acme = schedule.account_id
+    job_id = queue.purge_job_id(schedule)
+
+    # A real leftover: an email for the account written while the purge runs,
+    # after the purge has erased the account's emails (here: as it captures the
+    # owner's address for the notice, just before erasing the users).
+    capture = purge._capture_owner_notice
+    late = []
+
+    def capture_while_an_email_arrives(schedule, now):
+        capture(schedule, now)
+        if not late:
+            late.append(outbox.compose(f"late:{acme}", "cancellation_confirmed", "owner@acme.test",
+                                       "Late", "", now, account_id=acme))
+
+    monkeypatch.setattr(purge, "_capture_owner_notice", capture_while_an_email_arrives)
+
+    clock.FROZEN = schedule.due_at + timedelta(minutes=1)
+    assert sweep()["purges"] == 1
+    run_worker(redis_url)  # the purge: everything goes but the late email, so verification fails
+    assert late, "the purge reached its users"
+    assert job_id in rq_queue(redis_url).failed_job_registry.get_job_ids(), "NotErased"
+    running = PurgeSchedule.get()
+    assert running.status == "running"
+    assert ErasureRecord.select().count() == 0
+    assert Account.get_or_none(Account.id == acme) is None
+    assert OutboxMessage.select().where(OutboxMessage.account_id == acme).count() == 1
+    notice = OutboxMessage.get(OutboxMessage.kind == "erasure_complete")
+    assert notice.status == "held" and notice.to_address == "owner@acme.test"
+
+    # While the erasure is unverified, sweeps and workers leave the notice held.
+    for minutes in (2, 5, 10):
+        clock.FROZEN = schedule.due_at + timedelta(minutes=minutes)
+        assert clock.now() < running.lease_expires_at
+        assert sweep()["purges"] == 0
+        assert notice.id not in [m.id for m in outbox.unsent(clock.now())]
+        run_worker(redis_url)
+        assert OutboxMessage.get_by_id(notice.id).status == "held"
+    assert not [f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith("erasure_complete.eml")]
+
+    # Once the lease has run out the sweep hands the purge on; this time
+    # nothing is left, the erasure is verified, and only then is the notice sent.
+    clock.FROZEN = running.lease_expires_at + timedelta(seconds=1)
+    assert sweep()["purges"] == 1
+    run_worker(redis_url)  # the purge, which releases and queues the notice
+    run_worker(redis_url)  # the notice
+    record = ErasureRecord.get()
+    assert record.verified and PurgeSchedule.get().status == "done"
+    assert not any(counts_of(acme, recordings).values())
+    sent = OutboxMessage.get_by_id(notice.id)
+    assert (sent.status, sent.to_address) == ("sent", None)
+    assert sent.sent_at >= record.finished_at
+    assert len([f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith("erasure_complete.eml")]) == 1
