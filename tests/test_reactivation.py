@@ -1,10 +1,12 @@
 """After confirming: the banner, service end, reactivation, smrtDialer alone."""
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import NOW
 from tests.helpers import (
     text,
-    cancel_smrtdialer, cancel_smrtphone, step_url, subscription,
+    all_rows, cancel_smrtdialer, cancel_smrtphone, step_url, subscription,
 )
 from wizard import clock, lifecycle
 from wizard.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
@@ -173,13 +175,38 @@ def test_smrtdialer_is_reactivated_while_smrtphone_is_active(owner):
     assert subscription("smrtdialer").status == "active"
 
 
-def test_smrtdialer_cannot_be_reactivated_without_an_active_smrtphone(owner):
-    cancel_smrtphone(owner)
-    dialer = subscription("smrtdialer")
+@pytest.mark.parametrize("phone_status", ["cancellation_pending", "ended"])
+def test_smrtdialer_cannot_be_reactivated_without_an_active_smrtphone(owner, phone_status):
+    # smrtDialer cancelled on its own first, then smrtPhone: each has its own
+    # confirmed request, and smrtDialer is not "already active" or past any deadline.
+    dialer = cancel_smrtdialer(owner)
+    clock.FROZEN = NOW + timedelta(days=1)
+    phone = cancel_smrtphone(owner)
+    if phone_status == "ended":
+        clock.FROZEN = phone.current_period_end + timedelta(minutes=1)
+        assert lifecycle.end_services(clock.now()) == 2
+    assert subscription().status == subscription("smrtdialer").status == phone_status
+    assert lifecycle.reactivation_for(subscription(), clock.now()).allowed, "smrtPhone could come back"
+    rule = "Reactivate smrtPhone first: smrtDialer works only with an active smrtPhone account."
+    before = all_rows()
+
+    page = owner.get(f"/billing/reactivate/{dialer.id}")
+    assert page.status_code == 409
+    assert rule in text(page)
+    assert 'action="/billing/reactivate/' not in text(page)
     response = reactivate(owner, dialer)
     assert response.status_code == 409
-    assert "Reactivate smrtPhone first" in text(response)
-    assert "Reactivate smrtPhone first" in text(owner.get("/billing/products"))
+    assert rule in text(response)
+    products = owner.get("/billing/products")
+    assert products.status_code == 200
+    assert rule in text(products)
+    assert f'href="/billing/reactivate/{dialer.id}"' not in text(products)
+    assert all_rows() == before, "nothing changed"
+
+    # That rule alone stood in the way: with smrtPhone active, smrtDialer comes back.
+    assert reactivate(owner, phone).status_code == 303
+    assert reactivate(owner, dialer).status_code == 303
+    assert subscription("smrtdialer").status == "active"
 
 
 def test_smrtdialer_cannot_be_cancelled_alone_when_smrtphone_is_cancelled(owner):
