@@ -28,7 +28,13 @@ def test_every_page_shows_the_banner_until_the_service_ends(owner, sign_in):
 
 
 def test_no_banner_without_a_cancellation(owner):
-    assert "Cancellation scheduled" not in text(owner.get("/billing/products"))
+    response = owner.get("/billing/products")
+    assert response.status_code == 200
+    body = text(response)
+    assert "Subscriptions of Acme Realty" in body
+    assert f'href="/cancel/{subscription().id}/"' in body
+    assert "Cancellation scheduled" not in body
+    assert 'class="banner"' not in body
 
 
 def test_reactivating_smrtphone_cancels_the_purge_and_leaves_smrtdialer_cancelled(owner):
@@ -223,9 +229,17 @@ def test_the_banner_stops_offering_reactivation_after_the_deadline(owner):
         Subscription.id == sub.id).execute()
     cancel_smrtphone(owner)
     clock.FROZEN = NOW + timedelta(days=91)
-    body = text(owner.get("/billing/products"))
-    assert "Cancellation scheduled: service ends" in body
+    response = owner.get("/billing/products")
+    assert response.status_code == 200
+    body = text(response)
+    assert "Cancellation scheduled: service ends Sunday, April 25, 2027." in body
+    # The Products row says why instead of offering the way back.
+    assert "The 90 days to change your mind ended on Wednesday, February 24, 2027" in body
     assert "/billing/reactivate/" not in body
+    assert "Changed your mind?" not in body
+    page = owner.get(f"/billing/reactivate/{sub.id}")
+    assert page.status_code == 409
+    assert "The 90 days to change your mind ended on Wednesday, February 24, 2027" in text(page)
 
 
 def test_cancelling_smrtphone_closes_an_open_smrtdialer_wizard(owner):
@@ -258,10 +272,16 @@ def test_an_old_confirm_form_does_not_pretend_a_new_request_is_confirmed(owner):
 
 def test_the_done_page_names_smrtdialer_only_when_it_was_cancelled_too(owner):
     sub = subscription()
-    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
-    assert "and, with it, smrtDialer" in body
-    reactivate(owner, sub)  # smrtDialer stays cancelled; a day later, cancel smrtPhone again
-    clock.FROZEN = NOW + timedelta(days=1)
-    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
+    response = owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done")
+    assert response.status_code == 200
+    body = text(response)
+    assert "We have received your request to cancel smrtPhone and, with it, smrtDialer." in body
+    assert "must be reactivated separately" in body
+    assert reactivate(owner, sub).status_code == 303  # smrtDialer stays cancelled
+    clock.FROZEN = NOW + timedelta(days=1)  # a day later, cancel smrtPhone again
+    response = owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done")
+    assert response.status_code == 200
+    body = text(response)
+    assert "We have received your request to cancel smrtPhone." in body
     assert "and, with it, smrtDialer" not in body
     assert "must be reactivated separately" not in body
