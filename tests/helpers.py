@@ -7,7 +7,7 @@ step, by the step's name, and the step list says where that step is.
 import re
 
 from wizard import policy, steps as wizard_steps
-from wizard.models import Account, CancellationRequest, Product, Subscription
+from wizard.models import MODELS, Account, CancellationRequest, Product, Subscription
 
 ACK_ALL = {s.key: "y" for s in policy.SMRTPHONE_STATEMENTS}
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
@@ -41,6 +41,11 @@ def progress(name, product=Product.SMRTPHONE):
 
 def text(response):
     return response.get_data(as_text=True)
+
+
+def all_rows():
+    """Every row of every table, as plain values: compare two to see that nothing changed."""
+    return {m.__name__: list(m.select().order_by(m._meta.primary_key).tuples()) for m in MODELS}
 
 
 def subscription(product=Product.SMRTPHONE, account="Acme Realty"):

@@ -1,12 +1,14 @@
 """After confirming: the banner, service end, reactivation, smrtDialer alone."""
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import NOW
 from tests.helpers import (
     text,
-    cancel_smrtdialer, cancel_smrtphone, progress, step_url, subscription,
+    all_rows, cancel_smrtdialer, cancel_smrtphone, progress, step_url, subscription,
 )
-from wizard import clock, due
+from wizard import clock, due, reactivation
 from wizard.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
 
 
@@ -26,7 +28,13 @@ def test_every_page_shows_the_banner_until_the_service_ends(owner, sign_in):
 
 
 def test_no_banner_without_a_cancellation(owner):
-    assert "Cancellation scheduled" not in text(owner.get("/billing/products"))
+    response = owner.get("/billing/products")
+    assert response.status_code == 200
+    body = text(response)
+    assert "Subscriptions of Acme Realty" in body
+    assert f'href="/cancel/{subscription().id}/"' in body
+    assert "Cancellation scheduled" not in body
+    assert 'class="banner"' not in body
 
 
 def test_reactivating_smrtphone_cancels_the_purge_and_leaves_smrtdialer_cancelled(owner):
@@ -173,13 +181,38 @@ def test_smrtdialer_is_reactivated_while_smrtphone_is_active(owner):
     assert subscription("smrtdialer").status == "active"
 
 
-def test_smrtdialer_cannot_be_reactivated_without_an_active_smrtphone(owner):
-    cancel_smrtphone(owner)
-    dialer = subscription("smrtdialer")
+@pytest.mark.parametrize("phone_status", ["cancellation_pending", "ended"])
+def test_smrtdialer_cannot_be_reactivated_without_an_active_smrtphone(owner, phone_status):
+    # smrtDialer cancelled on its own first, then smrtPhone: each has its own
+    # confirmed request, and smrtDialer is not "already active" or past any deadline.
+    dialer = cancel_smrtdialer(owner)
+    clock.FROZEN = NOW + timedelta(days=1)
+    phone = cancel_smrtphone(owner)
+    if phone_status == "ended":
+        clock.FROZEN = phone.current_period_end + timedelta(minutes=1)
+        assert due.end_services(clock.now()) == 2
+    assert subscription().status == subscription("smrtdialer").status == phone_status
+    assert reactivation.reactivation_for(subscription(), clock.now()).allowed, "smrtPhone could come back"
+    rule = "Reactivate smrtPhone first: smrtDialer works only with an active smrtPhone account."
+    before = all_rows()
+
+    page = owner.get(f"/billing/reactivate/{dialer.id}")
+    assert page.status_code == 409
+    assert rule in text(page)
+    assert 'action="/billing/reactivate/' not in text(page)
     response = reactivate(owner, dialer)
     assert response.status_code == 409
-    assert "Reactivate smrtPhone first" in text(response)
-    assert "Reactivate smrtPhone first" in text(owner.get("/billing/products"))
+    assert rule in text(response)
+    products = owner.get("/billing/products")
+    assert products.status_code == 200
+    assert rule in text(products)
+    assert f'href="/billing/reactivate/{dialer.id}"' not in text(products)
+    assert all_rows() == before, "nothing changed"
+
+    # That rule alone stood in the way: with smrtPhone active, smrtDialer comes back.
+    assert reactivate(owner, phone).status_code == 303
+    assert reactivate(owner, dialer).status_code == 303
+    assert subscription("smrtdialer").status == "active"
 
 
 def test_smrtdialer_cannot_be_cancelled_alone_when_smrtphone_is_cancelled(owner):
@@ -196,9 +229,17 @@ def test_the_banner_stops_offering_reactivation_after_the_deadline(owner):
         Subscription.id == sub.id).execute()
     cancel_smrtphone(owner)
     clock.FROZEN = NOW + timedelta(days=91)
-    body = text(owner.get("/billing/products"))
-    assert "Cancellation scheduled: service ends" in body
+    response = owner.get("/billing/products")
+    assert response.status_code == 200
+    body = text(response)
+    assert "Cancellation scheduled: service ends Sunday, April 25, 2027." in body
+    # The Products row says why instead of offering the way back.
+    assert "The 90 days to change your mind ended on Wednesday, February 24, 2027" in body
     assert "/billing/reactivate/" not in body
+    assert "Changed your mind?" not in body
+    page = owner.get(f"/billing/reactivate/{sub.id}")
+    assert page.status_code == 409
+    assert "The 90 days to change your mind ended on Wednesday, February 24, 2027" in text(page)
 
 
 def test_cancelling_smrtphone_closes_an_open_smrtdialer_wizard(owner):
@@ -230,10 +271,16 @@ def test_an_old_confirm_form_does_not_pretend_a_new_request_is_confirmed(owner):
 
 def test_the_done_page_names_smrtdialer_only_when_it_was_cancelled_too(owner):
     sub = subscription()
-    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
-    assert "and, with it, smrtDialer" in body
-    reactivate(owner, sub)  # smrtDialer stays cancelled; a day later, cancel smrtPhone again
-    clock.FROZEN = NOW + timedelta(days=1)
-    body = text(owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done"))
+    response = owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done")
+    assert response.status_code == 200
+    body = text(response)
+    assert "We have received your request to cancel smrtPhone and, with it, smrtDialer." in body
+    assert "must be reactivated separately" in body
+    assert reactivate(owner, sub).status_code == 303  # smrtDialer stays cancelled
+    clock.FROZEN = NOW + timedelta(days=1)  # a day later, cancel smrtPhone again
+    response = owner.get(f"/cancel/{cancel_smrtphone(owner).id}/done")
+    assert response.status_code == 200
+    body = text(response)
+    assert "We have received your request to cancel smrtPhone." in body
     assert "and, with it, smrtDialer" not in body
     assert "must be reactivated separately" not in body
