@@ -13,6 +13,7 @@ def sweep():
     with job_context() as settings:
         now = clock.now()
         ended = due.end_services(now)
+        plan_changes = due.apply_plan_changes(now)
         reminders = due.compose_reminders(now, settings["BASE_URL"])
         purges = list(due.due_purges(now)) + list(due.abandoned_purges(now))
         messages = [m.id for m in outbox.unsent(now)]
@@ -20,7 +21,7 @@ def sweep():
         queue.enqueue_purge(schedule, now=True)
     for message_id in messages:
         queue.enqueue_mail(message_id)
-    summary = {"services_ended": ended, "reminders": reminders, "purges": len(purges),
-               "messages": len(messages)}
+    summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,
+               "purges": len(purges), "messages": len(messages)}
     log.info("Sweep: %s", summary)
     return summary

@@ -225,6 +225,29 @@ def _reactivate(browser):
     return f"/billing/reactivate/{sub.id}", {}
 
 
+def _change_plan(browser):
+    sub = subscription()
+    business = Plan.get(Plan.code == "phone-business")
+    return f"/billing/plans/{sub.id}/{business.code}", {
+        "seats": str(sub.seats), "request_id": "", "drawn_plan": str(sub.plan_id),
+        "drawn_seats": str(sub.seats)}
+
+
+def _undo_plan_change(browser):
+    from wizard import plans
+
+    sub = subscription()
+    plans.change(sub, Plan.get(Plan.code == "phone-starter"), sub.seats, owner_of("Acme Realty"),
+                 None, clock.now())  # a downgrade, scheduled: something to undo
+    return f"/billing/plans/{sub.id}/undo", {}
+
+
+def _dialer_instead(browser):
+    phone = subscription()
+    complete_steps(browser, phone, "options")
+    return f"/cancel/{subscription('smrtdialer').id}/instead", {"request_id": str(open_request(phone).id)}
+
+
 def _logout(browser):
     return "/auth/logout", {}
 
@@ -254,6 +277,9 @@ POSTS = [
     *[Post("cancel.step", _dialer_step(name), ("smrtdialer", name)) for name in DIALER_STEP_NAMES],
     Post("cancel.keep", _keep),
     Post("billing.reactivate", _reactivate),
+    Post("billing.change_plan", _change_plan),
+    Post("billing.undo_plan_change", _undo_plan_change),
+    Post("cancel.dialer_instead", _dialer_instead),
     Post("auth.logout", _logout),
     Post("auth.login", _login, signed_in=False),
 ]

@@ -182,15 +182,19 @@ def test_offers_follow_the_survey_reason(owner):
     complete_steps(owner, sub, "survey")
     post_step(owner, sub, "survey", {"reason": "support_experience", "comment": ""})
     body = text(owner.get(step_url(sub, "options")))
-    assert 'value="book_call"' in body
-    assert 'value="change_plan"' not in body
+    assert 'id="offer-book_call"' in body
+    assert 'id="offer-change_plan"' not in body
     assert "No thanks, continue to cancel" in body
 
     post_step(owner, sub, "survey", {"reason": "too_expensive", "comment": ""})
     body = text(owner.get(step_url(sub, "options")))
     for key in ("change_plan", "adjust_dialer", "book_call"):
-        assert f'value="{key}"' in body
-    assert body.index('value="change_plan"') < body.index('value="book_call"')
+        assert f'id="offer-{key}"' in body
+    assert body.index('id="offer-change_plan"') < body.index('id="offer-book_call"')
+    # The plan offers open their plans pages, tied to this request.
+    req = open_request(sub)
+    assert f'href="/billing/plans/{sub.id}?request={req.id}"' in body
+    assert f'href="/billing/plans/{subscription("smrtdialer").id}?request={req.id}"' in body
 
 
 def test_changing_the_survey_answer_means_seeing_the_offers_again(owner):
@@ -222,7 +226,7 @@ def test_adjust_smrtdialer_is_not_offered_without_an_active_smrtdialer(owner):
         Subscription.id == subscription("smrtdialer").id).execute()
     sub = subscription()
     complete_steps(owner, sub, "options")
-    assert 'value="adjust_dialer"' not in text(owner.get(step_url(sub, "options")))
+    assert 'id="offer-adjust_dialer"' not in text(owner.get(step_url(sub, "options")))
     response = post_step(owner, sub, "options", {"choice": "adjust_dialer"})
     assert response.status_code == 303
     assert response.location.endswith(step_url(sub, "options"))

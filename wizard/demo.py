@@ -26,12 +26,12 @@ from .models import (
 )
 
 PLANS = [
-    # product, code, name, price per seat (cents), rank
-    (Product.SMRTPHONE, "phone-starter", "Starter", 2500, 1),
-    (Product.SMRTPHONE, "phone-pro", "Pro", 4000, 2),
-    (Product.SMRTPHONE, "phone-business", "Business", 6000, 3),
-    (Product.SMRTDIALER, "dialer-single", "Single-line dialer", 5000, 1),
-    (Product.SMRTDIALER, "dialer-multi", "Multi-line dialer", 9000, 2),
+    # product, code, name, price per seat (cents), rank, most seats allowed
+    (Product.SMRTPHONE, "phone-starter", "Starter", 2500, 1, 5),
+    (Product.SMRTPHONE, "phone-pro", "Pro", 4000, 2, 25),
+    (Product.SMRTPHONE, "phone-business", "Business", 6000, 3, 100),
+    (Product.SMRTDIALER, "dialer-single", "Single-line dialer", 5000, 1, 5),
+    (Product.SMRTDIALER, "dialer-multi", "Multi-line dialer", 9000, 2, 25),
 ]
 
 ACME_NUMBERS = [
@@ -44,12 +44,15 @@ ACME_NUMBERS = [
 
 
 def ensure_plans():
+    """Create the plan catalogue, or bring it up to date; return {code: plan}."""
     plans = {}
-    for product, code, name, price, rank in PLANS:
-        plan, _ = Plan.get_or_create(
-            code=code,
-            defaults=dict(product=product, name=name, price_cents_per_seat=price, rank=rank),
-        )
+    for product, code, name, price, rank, max_seats in PLANS:
+        values = dict(product=product, name=name, price_cents_per_seat=price, rank=rank,
+                      max_seats=max_seats)
+        plan, created = Plan.get_or_create(code=code, defaults=values)
+        if not created and any(getattr(plan, k) != v for k, v in values.items()):
+            Plan.update(**values).where(Plan.id == plan.id).execute()
+            plan = Plan.get_by_id(plan.id)
         plans[code] = plan
     return plans
 
@@ -145,6 +148,7 @@ DEMO_PASSWORDS = {
 def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recordings=300,
               invoices=12):
     """Create the demo accounts unless they exist; return True if it created them."""
+    ensure_plans()  # a catalogue from an older version gains what it lacks
     if User.select().where(User.email == "owner@acme.test").exists():
         return False
 

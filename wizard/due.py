@@ -1,6 +1,7 @@
 """What has come due, read from the database (the truth), and the work the
-periodic sweep does in it: end services whose paid period is over, compose
-the erasure reminders, and find the purges to (re)enqueue.
+periodic sweep does in it: end services whose paid period is over, make
+scheduled plan changes, compose the erasure reminders, and find the purges
+to (re)enqueue.
 
 The sweep job itself (jobs/sweep.py) calls these and then enqueues. Redis may
 restart without its data, and a worker killed mid-job is not redelivered by
@@ -8,9 +9,9 @@ RQ; the sweep, run every few minutes, puts that right.
 """
 from datetime import timedelta
 
-from . import outbox
+from . import outbox, plans
 from .db import locked, transaction
-from .models import Account, CancellationRequest, PurgeSchedule, Subscription
+from .models import Account, CancellationRequest, PlanChange, PurgeSchedule, Subscription
 
 REMINDER_DAYS = (30, 7)
 
@@ -35,6 +36,14 @@ def end_services(now):
                    & (Subscription.status == Subscription.CANCELLATION_PENDING))
             .execute()
         )
+
+
+def apply_plan_changes(now, limit=500):
+    """Make the scheduled plan changes whose time has come; return how many applied."""
+    due = (PlanChange.select(PlanChange.id)
+           .where((PlanChange.status == PlanChange.SCHEDULED) & (PlanChange.effective_at <= now))
+           .order_by(PlanChange.effective_at).limit(limit))
+    return sum(plans.apply_scheduled(change.id, now) == PlanChange.APPLIED for change in due)
 
 
 def due_purges(now, limit=1000):

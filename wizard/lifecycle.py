@@ -22,13 +22,14 @@ from .models import (
     AuditEvent,
     CancellationRequest,
     OfferDecision,
+    OfferShown,
     PhoneNumber,
     Product,
     Recording,
     Subscription,
     SurveyResponse,
 )
-from .refusals import AlreadyCancelled, Incomplete, RequestClosed, require_owner
+from .refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm, require_owner
 
 
 # -- what cancelling would do -------------------------------------------------
@@ -209,6 +210,15 @@ def record_survey(req, reason, comment, now):
             SurveyResponse.create(request=fresh, reason=reason, comment=comment, answered_at=now)
         # A new reason may mean new offers: they must be seen again.
         _touch(fresh, now, offers_declined_at=None)
+        if fresh.product == Product.SMRTPHONE:  # smrtDialer's wizard has no offers step
+            _record_offers_shown(fresh)
+
+
+def _record_offers_shown(req):
+    """Store the offers the options step will show for the answer just given."""
+    OfferShown.delete().where(OfferShown.request == req).execute()
+    OfferShown.insert_many([dict(request=req.id, offer=offer.key, position=position)
+                            for position, offer in enumerate(offers_for_request(req))]).execute()
 
 
 def offers_for_request(req):
@@ -240,10 +250,13 @@ def _close(req, status, now):
 
 
 def accept_offer(req, user, offer_key, ip, now):
-    """Record an accepted offer and end the request: the account stays.
+    """Record an accepted offer and end the request as saved: the account stays.
 
-    Customer Success follows up on the decision (the offers' effects are #4).
+    An offer that acts (a plan change) calls this inside its own transaction,
+    so the change and the request's end commit together.
     """
+    if not survey_answered(req):
+        raise Incomplete("Please answer the survey first.", "survey")
     if offer_key not in {o.key for o in offers_for_request(req)}:
         raise Incomplete("That option is not available.", "options")
     with transaction():
@@ -253,6 +266,29 @@ def accept_offer(req, user, offer_key, ip, now):
             raise RequestClosed()
         AuditEvent.record("cancellation.offer_accepted", fresh.account_id, user, ip, now,
                           request=fresh.id, offer=offer_key)
+
+
+def cancel_dialer_instead(req, dialer, user, ip, now):
+    """Answer "Adjust smrtDialer" with "Cancel only smrtDialer"; return the new request.
+
+    In one transaction: the smrtPhone request ends as saved by that offer,
+    and smrtDialer's own wizard opens (or resumes) with the survey answer
+    carried over, so it is not asked twice.
+    """
+    require_owner(user, dialer)
+    if (dialer.account_id != req.account_id or dialer.product != Product.SMRTDIALER
+            or req.product != Product.SMRTPHONE):
+        raise StaleForm()
+    with transaction():
+        accept_offer(req, user, "adjust_dialer", ip, now)
+        survey = req.survey()
+        dialer_request = start_or_resume(dialer, user, now, ip)
+        if not SurveyResponse.update(reason=survey.reason, comment=survey.comment, answered_at=now) \
+                .where(SurveyResponse.request == dialer_request).execute():
+            SurveyResponse.create(request=dialer_request, reason=survey.reason,
+                                  comment=survey.comment, answered_at=now)
+        _touch(dialer_request, now, survey_carried_from=req.id)
+        return dialer_request.refreshed()
 
 
 def keep_account(req, user, ip, now):

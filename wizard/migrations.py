@@ -36,10 +36,24 @@ def _cancelled_products(db, migrator):
                                 CancellationRequest.cancelled_products))
 
 
+def _offers_that_act(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import CancellationRequest, OfferShown, Plan, PlanChange
+
+    if not any(c.name == "max_seats" for c in db.get_columns("plan")):
+        run(migrator.add_column("plan", "max_seats", Plan.max_seats))
+    if not any(c.name == "survey_carried_from" for c in db.get_columns("cancellationrequest")):
+        run(migrator.add_column("cancellationrequest", "survey_carried_from",
+                                CancellationRequest.survey_carried_from))
+    db.create_tables([OfferShown, PlanChange], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
     (3, "what a cancellation cancelled", _cancelled_products),
+    (4, "offers that act: plan changes, offers shown, seat limits", _offers_that_act),
 ]
 
 

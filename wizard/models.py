@@ -46,6 +46,18 @@ class UTCDateTimeField(DateTimeField):
         return value
 
 
+def posted_id_value(posted_id):
+    """An id a form or URL sent, as an int, or None when it is not one.
+
+    The text is untrusted: anything but a short run of ASCII digits is no id
+    at all (and never reaches the database as a huge number).
+    """
+    if not isinstance(posted_id, str) or not (
+            posted_id.isascii() and posted_id.isdigit() and len(posted_id) <= 9):
+        return None
+    return int(posted_id)
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -84,6 +96,17 @@ class Account(BaseModel):
             .where(Subscription.account == self)
             .order_by(Subscription.product.desc(), Subscription.id)
         )
+
+    def agents_in_use(self):
+        return Agent.select().where(Agent.account == self).count()
+
+    def request_posted(self, posted_id):
+        """The account's cancellation request whose id a form posted, or None."""
+        request_id = posted_id_value(posted_id)
+        if request_id is None:
+            return None
+        return CancellationRequest.get_or_none((CancellationRequest.id == request_id)
+                                               & (CancellationRequest.account == self))
 
     def open_requests(self):
         """The account's open cancellation requests, by subscription id."""
@@ -132,6 +155,11 @@ class Plan(BaseModel):
     name = CharField()
     price_cents_per_seat = IntegerField()
     rank = IntegerField()  # order within the product, cheapest first
+    max_seats = IntegerField(default=100)  # the most seats the plan allows
+
+    @classmethod
+    def by_code(cls, code):
+        return cls.get_or_none(cls.code == code)
 
     @classmethod
     def catalogue(cls, product):
@@ -204,14 +232,11 @@ class Subscription(BaseModel):
         return CancellationRequest.get_or_none(CancellationRequest.open_for == self)
 
     def request_posted(self, posted_id):
-        """The request of this subscription whose id a form posted, or None.
-
-        `posted_id` is untrusted text: anything but a short run of ASCII digits
-        is no request at all (and never reaches the database as a huge number).
-        """
-        if not (posted_id.isascii() and posted_id.isdigit() and len(posted_id) <= 9):
+        """The request of this subscription whose id a form posted, or None."""
+        request_id = posted_id_value(posted_id)
+        if request_id is None:
             return None
-        return CancellationRequest.get_or_none((CancellationRequest.id == int(posted_id))
+        return CancellationRequest.get_or_none((CancellationRequest.id == request_id)
                                                & (CancellationRequest.subscription == self))
 
     def latest_request(self, status):
@@ -330,6 +355,9 @@ class CancellationRequest(BaseModel):
     # What confirming really cancelled: "smrtphone smrtdialer", or one product
     # (smrtDialer may have been cancelled on its own before).
     cancelled_products = CharField(default="")
+    # A smrtDialer request started from smrtPhone's "Cancel only smrtDialer"
+    # offer: the request whose survey answer it carries (not asked twice).
+    survey_carried_from = IntegerField(null=True)
 
     @classmethod
     def latest(cls, limit):
@@ -413,12 +441,79 @@ class SurveyResponse(BaseModel):
     answered_at = UTCDateTimeField()
 
 
+class OfferShown(BaseModel):
+    """An offer the request's options step shows, in its place (0 first).
+
+    Written with the survey answer that decides them, so Customer Success can
+    compare what was shown with what was accepted.
+    """
+
+    request = ForeignKeyField(CancellationRequest, backref="offers_shown", on_delete="CASCADE")
+    offer = CharField()
+    position = IntegerField()
+
+    class Meta:
+        indexes = ((("request", "offer"), True),)
+
+
 class OfferDecision(BaseModel):
     request = ForeignKeyField(CancellationRequest, backref="offer_decisions", on_delete="CASCADE")
     offer = CharField()  # an offer key, or "none" for "No thanks, continue to cancel"
     accepted = BooleanField()
     user = ForeignKeyField(User, null=True, on_delete="SET NULL")
     decided_at = UTCDateTimeField()
+
+
+class PlanChange(BaseModel):
+    """A change of a subscription's plan or seats: made now, or scheduled.
+
+    An upgrade (a higher monthly price) is APPLIED at once, the difference
+    for the rest of the period charged pro rata (`prorated_cents`). A
+    downgrade is SCHEDULED for the end of the period; until then the owner
+    may undo it (UNDONE), and a subscription no longer active by then lets it
+    LAPSE. `pending_for` holds the subscription while the change is
+    scheduled (unique: one pending change per subscription), as
+    CancellationRequest.open_for does.
+    """
+
+    SCHEDULED, APPLIED, UNDONE, LAPSED = "scheduled", "applied", "undone", "lapsed"
+
+    account = ForeignKeyField(Account, backref="plan_changes", on_delete="CASCADE")
+    subscription = ForeignKeyField(Subscription, backref="plan_changes", on_delete="CASCADE")
+    pending_for = ForeignKeyField(Subscription, null=True, unique=True, column_name="pending_for_id",
+                                  on_delete="CASCADE")
+    from_plan = ForeignKeyField(Plan)
+    from_seats = IntegerField()
+    from_price_cents = IntegerField()
+    to_plan = ForeignKeyField(Plan)
+    to_seats = IntegerField()
+    to_price_cents = IntegerField()
+    prorated_cents = IntegerField(default=0)
+    effective_at = UTCDateTimeField()
+    status = CharField()
+    # The cancellation request this change saved (an accepted offer), if any.
+    request = ForeignKeyField(CancellationRequest, null=True, on_delete="SET NULL")
+    made_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = UTCDateTimeField()
+    decided_at = UTCDateTimeField(null=True)  # applied, undone or lapsed
+
+    class Meta:
+        indexes = ((("status", "effective_at"), False),)
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.SCHEDULED
+
+    @classmethod
+    def pending(cls, subscription_id):
+        """The subscription's scheduled change, or None."""
+        return cls.get_or_none(cls.pending_for == subscription_id)
+
+    @classmethod
+    def pending_for_account(cls, account_id):
+        """{subscription id: scheduled change} of an account's subscriptions."""
+        return {c.subscription_id: c for c in cls.select(cls, Plan).join(Plan, on=cls.to_plan)
+                .where((cls.account == account_id) & (cls.status == cls.SCHEDULED))}
 
 
 class AuditEvent(BaseModel):
@@ -547,7 +642,9 @@ MODELS = [
     CancellationRequest,
     Acknowledgement,
     SurveyResponse,
+    OfferShown,
     OfferDecision,
+    PlanChange,
     AuditEvent,
     PurgeSchedule,
     ErasureRecord,

@@ -63,6 +63,31 @@ def cancellation_confirmed(req, subscription, owner, now, base_url):
                    f"Your {products} cancellation is confirmed", "\n".join(lines), now, account.id)
 
 
+def plan_changed(change, subscription, owner, sentence, now, base_url):
+    """The owner's record of a plan change: `sentence` says what and when."""
+    account = subscription.account
+    lines = [f"Hello {owner.name},", "", sentence]
+    if change.status == change.SCHEDULED:
+        lines += ["", f"To undo it before then: {base_url}/billing/products"]
+    lines += ["", "Thank you for staying with smrtPhone."]
+    subject = (f"Your {subscription.product_name} plan change is scheduled"
+               if change.status == change.SCHEDULED else f"Your {subscription.product_name} plan has changed")
+    return compose(f"plan-change:{change.id}", "plan_changed", owner.email, subject,
+                   "\n".join(lines), now, account.id)
+
+
+def plan_change_undone(change, subscription, owner, now, base_url):
+    account = subscription.account
+    lines = [f"Hello {owner.name},", "",
+             f"As you asked, your {subscription.product_name} plan stays as it is: "
+             f"{subscription.plan.name}, {subscription.seats} seat{'' if subscription.seats == 1 else 's'}, "
+             f"{formatting.money(subscription.price_cents)} a month.",
+             "", f"Products: {base_url}/billing/products"]
+    return compose(f"plan-change-undone:{change.id}", "plan_change_undone", owner.email,
+                   f"Your {subscription.product_name} plan stays as it is", "\n".join(lines), now,
+                   account.id)
+
+
 def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
     """The reminder of the `window`-day window (30 or 7) before erasure.
 

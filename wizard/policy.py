@@ -9,8 +9,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .models import Product
+
 GRACE_PERIOD = timedelta(days=90)
 COMMENT_MAX_LENGTH = 1000
+# A billing period, for charging an upgrade pro rata and for a period that
+# starts anew (reactivation after the service ended).
+BILLING_PERIOD = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class Offer:
     title: str
     text: str
     needs_dialer: bool = False
+    # The product whose plans the offer opens (None: it is answered in the step).
+    changes_plan_of: str = None
 
 
 OFFERS = {
@@ -94,12 +101,14 @@ OFFERS = {
             "Change your plan",
             "Downgrade, upgrade or customize your smrtPhone plan so it fits how "
             "your team works today.",
+            changes_plan_of=Product.SMRTPHONE,
         ),
         Offer(
             "adjust_dialer",
             "Adjust smrtDialer",
             "Keep smrtPhone and use fewer smrtDialer seats, or cancel only smrtDialer.",
             needs_dialer=True,
+            changes_plan_of=Product.SMRTDIALER,
         ),
         Offer(
             "book_call",

@@ -7,10 +7,9 @@ cancelled (the article: it must be reactivated by hand) and may be
 reactivated whenever smrtPhone is active.
 """
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Optional
 
-from . import formatting, outbox, purge
+from . import formatting, outbox, policy, purge
 from .db import transaction
 from .models import AuditEvent, CancellationRequest, Product, PurgeSchedule, Subscription
 from .refusals import AlreadyActive, CannotReactivate, require_owner
@@ -19,10 +18,6 @@ ERASING = ("Your data is being permanently erased, so this account can no longer
            "reactivated. You are always welcome to start fresh with a new account.")
 SMRTPHONE_FIRST = ("Reactivate smrtPhone first: smrtDialer works only with "
                    "an active smrtPhone account.")
-
-# A subscription whose paid period ended starts a new one this long.
-NEW_PERIOD = timedelta(days=30)
-
 
 @dataclass
 class Reactivation:
@@ -90,7 +85,7 @@ def reactivate(subscription, user, ip, now, base_url=""):
             outbox.void_reminders(fresh.account_id)
         period_end = fresh.current_period_end
         if period_end <= now:
-            period_end = now + NEW_PERIOD
+            period_end = now + policy.BILLING_PERIOD
         changed = (
             Subscription.update(status=Subscription.ACTIVE, current_period_end=period_end,
                                 cancellation_requested_at=None, cancellation_requested_by=None,

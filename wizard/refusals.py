@@ -68,3 +68,31 @@ def require_owner(user, subscription):
     """Raise NotAllowed unless `user` is the owner of the subscription's account."""
     if not user.owns(subscription):
         raise NotAllowed()
+
+
+class NotValid(Refusal):
+    """A value the owner chose cannot be used; `field` names where to say so."""
+
+    status = 422
+
+    def __init__(self, message, field):
+        super().__init__(message)
+        self.field = field
+
+
+class NotActive(Refusal):
+    """The subscription is not active, so its plan cannot change."""
+
+    def __init__(self, subscription):
+        super().__init__(f"{subscription.product_name} is not active, so its plan cannot change.")
+
+
+class PlanChanged(Refusal):
+    """The form was drawn for a plan the subscription no longer has."""
+
+    message = ("Your plan has changed since this page was shown. "
+               "Please look at it again. Nothing was changed.")
+
+
+class NothingToUndo(Refusal):
+    message = "There is no plan change waiting to be undone."

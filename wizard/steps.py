@@ -17,11 +17,12 @@ step of the list. Its `save` is None.
 No Flask here: a save gets the form's data as a dict, and whatever else it
 needs as arguments.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from . import lifecycle, policy
 from .models import Product
+from .refusals import Incomplete
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,13 @@ def _consequences_context(subscription, req, now):
 
 def _options_context(subscription, req, now):
     survey = req.survey()
+    offers = lifecycle.offers_for_request(req)
     return {
-        "offers": lifecycle.offers_for_request(req),
+        "offers": offers,
         "lead": policy.REASON_LEADS.get(survey.reason) if survey else None,
+        # An offer that changes a plan opens that product's plans page.
+        "plan_pages": {o.key: subscription.account.subscription(o.changes_plan_of).id
+                       for o in offers if o.changes_plan_of},
     }
 
 
@@ -71,10 +76,14 @@ def _save_survey(req, answers, user, ip, now):
 
 
 def _save_options(req, answers, user, ip, now):
-    if answers["choice"] == "none":
+    choice = answers["choice"]
+    if choice == "none":
         lifecycle.decline_offers(req, user, now)
+    elif choice in policy.OFFERS and not policy.OFFERS[choice].changes_plan_of:
+        lifecycle.accept_offer(req, user, choice, ip, now)
     else:
-        lifecycle.accept_offer(req, user, answers["choice"], ip, now)
+        # A plan offer is accepted on its own page, where the change is made.
+        raise Incomplete("That option is not available.", "options")
 
 
 def consequences_step(template, context):
@@ -115,11 +124,12 @@ SMRTPHONE_STEPS = (
     confirm_step("cancel/_confirm.html", _consequences_context),
 )
 
-# Cancelling smrtDialer alone: the same machinery, a shorter list.
+# Cancelling smrtDialer alone: the same machinery, a shorter list. Its survey
+# is left out when smrtPhone's wizard already asked it ("Cancel only smrtDialer").
 SMRTDIALER_STEPS = (
     consequences_step("cancel/_dialer_consequences.html", _dialer_context),
     ACKNOWLEDGE,
-    SURVEY,
+    replace(SURVEY, condition=lambda req: req is None or req.survey_carried_from is None),
     confirm_step("cancel/_dialer_confirm.html", _dialer_context),
 )
 

@@ -1,5 +1,38 @@
 from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField
+from wtforms.validators import InputRequired, NumberRange
 
 
 class ReactivateForm(FlaskForm):
     """Reactivation asks for nothing but intent (and the CSRF token)."""
+
+
+class UndoPlanChangeForm(FlaskForm):
+    """Undoing a scheduled plan change asks for nothing but intent."""
+
+
+def seats_field():
+    return IntegerField(
+        "Seats",
+        validators=[InputRequired("Please enter a whole number of seats, 1 or more."),
+                    NumberRange(min=1, max=100000, message="Please enter a whole number of seats, 1 or more.")],
+    )
+
+
+class SeatsForm(FlaskForm):
+    """The number of seats to price (a GET: it changes nothing, so no token)."""
+
+    class Meta:
+        csrf = False
+
+    seats = seats_field()
+
+
+class PlanChangeForm(FlaskForm):
+    """Confirm the change. It carries the plan and seats the page was drawn for,
+    so a change made meanwhile (another tab) is refused, not applied on top."""
+
+    seats = HiddenField()
+    request_id = HiddenField()
+    drawn_plan = HiddenField()
+    drawn_seats = HiddenField()

@@ -8,11 +8,11 @@ Products, reactivation and the closed-account page.
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import actions, clock, queue, reactivation
+from .. import actions, clock, plans, queue, reactivation
 from ..auth import access
-from ..models import CancellationRequest, Product, PurgeSchedule
-from ..refusals import AlreadyActive
-from .forms import ReactivateForm
+from ..models import CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value
+from ..refusals import AlreadyActive, NotActive, NotValid, StaleForm
+from .forms import PlanChangeForm, ReactivateForm, SeatsForm, UndoPlanChangeForm
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
@@ -69,6 +69,8 @@ def products():
         account=account,
         subscriptions=subscriptions,
         open_requests=account.open_requests(),
+        pending_changes=PlanChange.pending_for_account(account.id),
+        undo_form=UndoPlanChangeForm(),
         owner=account.owner(),
         can_cancel=current_user.is_owner,
         actions=actions.actions_for(current_user, subscriptions, clock.now()),
@@ -113,3 +115,112 @@ def closed():
                            schedule=PurgeSchedule.for_account(phone.account_id),
                            verdict=reactivation.reactivation_for(phone, clock.now()),
                            account=current_user.account)
+
+
+# -- changing a plan -----------------------------------------------------------------------
+
+def plan_owner_subscription(subscription_id):
+    return access.owned_subscription(subscription_id, "Only the Account Owner can change a plan.")
+
+
+def offer_request(account, posted):
+    """The cancellation request an offer page was opened from, or None.
+
+    `posted` is the id the page was given (from the wizard's offers); one
+    that is not a request of this account is refused, not ignored.
+    """
+    if not posted:
+        return None
+    req = account.request_posted(posted)
+    if req is None:
+        raise StaleForm()
+    return req
+
+
+def back_url(sub, req):
+    if req is not None:
+        return url_for("cancel.step", subscription_id=req.subscription_id, name="options")
+    return url_for("billing.products")
+
+
+@bp.get("/plans/<id:subscription_id>")
+@login_required
+def plans_page(subscription_id):
+    """Every plan of the product beside the current one, each a way to switch."""
+    sub = plan_owner_subscription(subscription_id)
+    req = offer_request(sub.account, request.args.get("request", ""))
+    if not sub.is_active:
+        raise NotActive(sub)
+    return render_template("billing/plans.html", subscription=sub, req=req,
+                           rows=plans.catalogue(sub, clock.now()),
+                           pending=PlanChange.pending(sub.id), back=back_url(sub, req),
+                           dialer_alone=req is not None and req.product == Product.SMRTPHONE
+                           and not sub.is_smrtphone)
+
+
+@bp.route("/plans/<id:subscription_id>/<code>", methods=["GET", "POST"])
+@login_required
+def change_plan(subscription_id, code):
+    """Say exactly what switching to the plan `code` does and when; on POST, do it."""
+    sub = plan_owner_subscription(subscription_id)
+    plan = Plan.by_code(code)
+    if plan is None:
+        abort(404, description="There is no such plan.")
+    now = clock.now()
+    if request.method == "POST":
+        form = PlanChangeForm()
+        req = offer_request(sub.account, form.request_id.data or "")
+        seats = posted_id_value(form.seats.data or "")
+        drawn = (posted_id_value(form.drawn_plan.data or ""), posted_id_value(form.drawn_seats.data or ""))
+        try:
+            change, _ = plans.change(sub, plan, seats, current_user, request.remote_addr, now,
+                                     drawn_for=drawn, request=req,
+                                     base_url=current_app.config["BASE_URL"])
+        except NotValid as exc:
+            seats_form = SeatsForm(formdata=None, seats=seats)
+            return render_plan_change(sub, plan, req, seats_form, None, {exc.field: str(exc)})
+        queue.enqueue_account_work(sub.account_id)
+        flash(plans.describe(change, sub), "success")
+        return redirect(url_for("billing.products"), code=303)
+
+    req = offer_request(sub.account, request.args.get("request", ""))
+    if "seats" in request.args:  # the owner asked for another number of seats
+        seats_form = SeatsForm(request.args)
+        if not seats_form.validate():
+            return render_plan_change(sub, plan, req, seats_form, None, {})
+    else:
+        seats_form = SeatsForm(formdata=None, seats=min(sub.seats, plan.max_seats))
+    try:
+        offered = plans.quote(sub, plan, seats_form.seats.data, now)
+    except NotValid as exc:
+        return render_plan_change(sub, plan, req, seats_form, None, {exc.field: str(exc)})
+    return render_plan_change(sub, plan, req, seats_form, offered, {})
+
+
+def render_plan_change(sub, plan, req, seats_form, offered, errors):
+    """The plan's page: its quote and Confirm, or what stands in the way (422)."""
+    for field, message in errors.items():
+        if field == "seats":
+            seats_form.seats.errors = [message]
+    confirm_form = PlanChangeForm(formdata=None, seats=offered.seats if offered else "",
+                                  request_id=req.id if req else "", drawn_plan=sub.plan_id,
+                                  drawn_seats=sub.seats)
+    status = 200 if offered is not None else 422
+    return render_template("billing/plan_change.html", subscription=sub, plan=plan, req=req,
+                           seats_form=seats_form, confirm_form=confirm_form, quote=offered,
+                           plan_error=errors.get("plan"), back=url_for(
+                               "billing.plans_page", subscription_id=sub.id,
+                               **({"request": req.id} if req else {}))), status
+
+
+@bp.post("/plans/<id:subscription_id>/undo")
+@login_required
+def undo_plan_change(subscription_id):
+    """Undo a scheduled change: the plan stays as it is."""
+    sub = plan_owner_subscription(subscription_id)
+    change = plans.undo(sub, current_user, request.remote_addr, clock.now(),
+                        base_url=current_app.config["BASE_URL"])
+    queue.enqueue_account_work(sub.account_id)
+    flash(f"Done: the change to {change.to_plan.name} is undone. "
+          f"Your {sub.product_name} plan stays {sub.plan.name}.", "success")
+    return redirect(url_for("billing.products"), code=303)

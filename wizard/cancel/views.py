@@ -188,6 +188,18 @@ def keep(subscription_id):
     return htmx.leave_to(url_for("billing.products"))
 
 
+@bp.post("/<id:subscription_id>/instead")
+@login_required
+def dialer_instead(subscription_id):
+    """"Cancel only smrtDialer", from smrtPhone's offers: into smrtDialer's own wizard."""
+    dialer = owned_subscription(subscription_id)
+    req = dialer.account.request_posted(request.form.get("request_id", ""))
+    if req is None:
+        raise StaleForm()
+    lifecycle.cancel_dialer_instead(req, dialer, current_user, client_ip(), clock.now())
+    return go_to(dialer, wizard_steps.steps_for(dialer.product)[0])
+
+
 @bp.get("/<id:subscription_id>/done")
 @login_required
 def done(subscription_id):
