@@ -87,3 +87,33 @@ def test_a_database_from_before_migration_3_gains_its_column(app):
         assert migrations.migrate() == ["what a cancellation cancelled"]
         assert "cancelled_products" in [c.name for c in db.get_columns("cancellationrequest")]
         assert migrations.migrate() == []
+
+
+def test_a_database_from_before_migration_4_gains_plan_changes_and_seat_limits(app):
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
+    from peewee import SqliteDatabase
+
+    from wizard.demo import seed_demo
+    from wizard.models import OfferShown, Plan, PlanChange
+
+    db = database.obj
+    with database.connection_context():
+        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+        db.drop_tables([PlanChange, OfferShown])
+        sqlite = isinstance(db, SqliteDatabase)
+        if sqlite:  # SQLite drops a column by copying the table, which rows point at
+            db.pragma("foreign_keys", 0)
+        run(migrator.drop_column("plan", "max_seats"), migrator.drop_column(
+            "cancellationrequest", "survey_carried_from"))
+        if sqlite:
+            db.pragma("foreign_keys", 1)
+        SchemaVersion.delete().where(SchemaVersion.version == 4).execute()
+        assert [m[0] for m in migrations.pending()] == [4]
+        migrations.migrate()
+        assert "max_seats" in [c.name for c in db.get_columns("plan")]
+        assert db.table_exists("planchange") and db.table_exists("offershown")
+        # The demo's catalogue gains its limits on the next seed, even with accounts present.
+        Plan.update(max_seats=100).execute()
+        assert seed_demo("/nonexistent", password_method=TEST_PASSWORD_METHOD) is False
+        assert Plan.get(Plan.code == "phone-starter").max_seats == 5
+        assert migrations.migrate() == []

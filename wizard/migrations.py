@@ -39,10 +39,13 @@ def _cancelled_products(db, migrator):
 def _offers_that_act(db, migrator):
     from playhouse.migrate import migrate as run
 
-    from .models import CancellationRequest, OfferShown, Plan, PlanChange
+    from .models import CancellationRequest, OfferShown, PlanChange
 
     if not any(c.name == "max_seats" for c in db.get_columns("plan")):
-        run(migrator.add_column("plan", "max_seats", Plan.max_seats))
+        # Plain SQL: both databases add a NOT NULL column with a default in
+        # place, where peewee's SQLite migrator would copy the table, which
+        # subscriptions point at.
+        db.execute_sql("ALTER TABLE plan ADD COLUMN max_seats INTEGER NOT NULL DEFAULT 100")
     if not any(c.name == "survey_carried_from" for c in db.get_columns("cancellationrequest")):
         run(migrator.add_column("cancellationrequest", "survey_carried_from",
                                 CancellationRequest.survey_carried_from))
