@@ -113,3 +113,19 @@ def test_the_wizard_works_by_keyboard_alone(js_page, live_server):
     assert all(box.is_checked() for box in page.get_by_role("checkbox").all())
     page.keyboard.press("Enter")
     expect(page.locator(".progress")).to_have_text(progress("survey"))
+
+
+def test_the_plan_pages_pass_axe(js_page, live_server, axe_source):
+    page = js_page
+    sign_in(page, live_server)
+    page.goto(live_server + "/billing/plans/1")
+    check(page, axe_source, "plans")
+    page.goto(live_server + "/billing/plans/1/phone-starter")
+    check(page, axe_source, "switch to starter")
+    page.goto(live_server + "/billing/plans/1/phone-starter?seats=2")
+    expect(page.locator("#seats-error")).to_be_visible()
+    check(page, axe_source, "switch to starter, with an error")
+    page.goto(live_server + "/billing/plans/1/phone-starter")
+    page.get_by_role("button", name="Confirm the change").click()
+    expect(page.locator("#pending-smrtphone")).to_be_visible()
+    check(page, axe_source, "products with a scheduled change")
