@@ -68,7 +68,7 @@ def test_customer_success_staff_see_where_owners_stopped(sign_in):
     body = text(sign_in("success").get("/success/"))
     assert "Acme Realty" in body
     assert "Before you go" in body  # the step where the owner stopped
-    assert "too expensive" in body
+    assert "Too expensive" in body
     assert sign_in("owner").get("/success/").status_code == 403
 
 

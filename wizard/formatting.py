@@ -17,6 +17,28 @@ def local_date(moment, timezone_name="UTC"):
     return f"{local:%A, %B} {local.day}, {local.year}"
 
 
+def local_datetime(moment, timezone_name="UTC"):
+    """A UTC datetime as a day and a time: "Nov 26, 2026, 3:00 PM UTC"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    hour = local.hour % 12 or 12
+    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M %p} {local.tzname()}"
+
+
+def duration(span):
+    """A timedelta as people say it: "3 days 4 hours", "12 minutes", "under a minute"."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return "under a minute"
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts[:2])
+
+
 def iso_date(moment, timezone_name="UTC"):
     """For <time datetime="...">."""
     return "" if moment is None else moment.astimezone(ZoneInfo(timezone_name)).date().isoformat()
@@ -48,5 +70,7 @@ def init_app(app):
     app.add_template_filter(money)
     app.add_template_filter(local_date)
     app.add_template_filter(iso_date)
+    app.add_template_filter(local_datetime)
+    app.add_template_filter(duration)
     app.add_template_filter(filesize)
     app.add_template_global(aria_attrs)

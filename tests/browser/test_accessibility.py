@@ -129,3 +129,24 @@ def test_the_plan_pages_pass_axe(js_page, live_server, axe_source):
     page.get_by_role("button", name="Confirm the change").click()
     expect(page.locator("#pending-smrtphone")).to_be_visible()
     check(page, axe_source, "products with a scheduled change")
+
+
+def test_the_console_passes_axe(js_page, live_server, axe_source):
+    page = js_page
+    sign_in(page, live_server)  # the owner starts a request, so the pages have rows
+    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".progress")).to_have_text(progress("acknowledge"))
+    page.context.clear_cookies()
+    page.goto(live_server + "/auth/login")
+    page.get_by_label("Email").fill("success@smrtphone.test")
+    page.get_by_label("Password").fill("success-pass")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Cancellation requests")).to_be_visible()
+    check(page, axe_source, "requests")
+    page.goto(live_server + "/success/?first=2026-13-01")
+    check(page, axe_source, "requests, with a bad filter")
+    page.goto(live_server + "/success/requests/1")
+    check(page, axe_source, "one request")
+    page.goto(live_server + "/success/insights")
+    check(page, axe_source, "insights")
