@@ -17,6 +17,22 @@ def local_date(moment, timezone_name="UTC"):
     return f"{local:%A, %B} {local.day}, {local.year}"
 
 
+def local_time(moment, timezone_name="UTC"):
+    """A UTC datetime as a wall-clock time there: "9:30 AM"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
+def local_datetime(moment, timezone_name="UTC"):
+    """A UTC datetime as a date and time there: "Monday, November 30, 2026 at 9:30 AM EST"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local_date(moment, timezone_name)} at {local_time(moment, timezone_name)} {local:%Z}"
+
+
 def iso_date(moment, timezone_name="UTC"):
     """For <time datetime="...">."""
     return "" if moment is None else moment.astimezone(ZoneInfo(timezone_name)).date().isoformat()
@@ -48,5 +64,7 @@ def init_app(app):
     app.add_template_filter(money)
     app.add_template_filter(local_date)
     app.add_template_filter(iso_date)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_datetime)
     app.add_template_filter(filesize)
     app.add_template_global(aria_attrs)

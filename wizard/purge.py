@@ -30,6 +30,7 @@ from .models import (
     Agent,
     AuditEvent,
     BillingRecord,
+    Booking,
     CallFlow,
     CallLog,
     CancellationRequest,
@@ -79,6 +80,7 @@ STAGES = (
     ("acknowledgements", Acknowledgement, lambda a: Acknowledgement.request.in_(_requests_of(a))),
     ("survey_responses", SurveyResponse, lambda a: SurveyResponse.request.in_(_requests_of(a))),
     ("offer_decisions", OfferDecision, lambda a: OfferDecision.request.in_(_requests_of(a))),
+    ("calls", Booking, lambda a: Booking.account == a),
     ("cancellation_requests", CancellationRequest, lambda a: CancellationRequest.account == a),
     ("audit_events", AuditEvent, lambda a: AuditEvent.account == a),
     # Emails about the account (the erasure notice has no account_id: it is kept until sent).
