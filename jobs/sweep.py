@@ -14,13 +14,14 @@ def sweep():
         now = clock.now()
         ended = due.end_services(now)
         reminders = due.compose_reminders(now, settings["BASE_URL"])
+        call_reminders = due.compose_call_reminders(now)
         purges = list(due.due_purges(now)) + list(due.abandoned_purges(now))
         messages = [m.id for m in outbox.unsent(now)]
     for schedule in purges:
         queue.enqueue_purge(schedule, now=True)
     for message_id in messages:
         queue.enqueue_mail(message_id)
-    summary = {"services_ended": ended, "reminders": reminders, "purges": len(purges),
-               "messages": len(messages)}
+    summary = {"services_ended": ended, "reminders": reminders, "call_reminders": call_reminders,
+               "purges": len(purges), "messages": len(messages)}
     log.info("Sweep: %s", summary)
     return summary
