@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite bench lock clean
+.PHONY: install run test test-sqlite bench bench-slots lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -30,6 +30,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# The free-slots benchmark alone (seconds, not minutes).
+bench-slots: install
+	$(BIN)/python -m tests.bench slots
 
 # Re-lock the dependency tree after changing pyproject.toml.
 lock:

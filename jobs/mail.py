@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 from peewee import OperationalError
 
-from wizard import clock, outbox
+from wizard import clock, invitation, outbox
 
 from . import job_context
 
@@ -57,6 +57,11 @@ def as_email(message, sender):
     digest = hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32]
     email["Message-ID"] = f"<{digest}@smrtphone.test>"
     email.set_content(message.body)
+    if message.attachment_ics:
+        # A calendar invitation: text/calendar with its iTIP method, so mail
+        # programs offer to add, update or remove the event.
+        email.add_attachment(message.attachment_ics, subtype="calendar", filename="invite.ics",
+                             params={"method": invitation.method_of(message.attachment_ics)})
     return email
 
 

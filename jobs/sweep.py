@@ -15,6 +15,7 @@ def sweep():
         ended = due.end_services(now)
         plan_changes = due.apply_plan_changes(now)
         reminders = due.compose_reminders(now, settings["BASE_URL"])
+        call_reminders = due.compose_call_reminders(now)
         purges = list(due.due_purges(now)) + list(due.abandoned_purges(now))
         messages = [m.id for m in outbox.unsent(now)]
     for schedule in purges:
@@ -22,6 +23,6 @@ def sweep():
     for message_id in messages:
         queue.enqueue_mail(message_id)
     summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,
-               "purges": len(purges), "messages": len(messages)}
+               "call_reminders": call_reminders, "purges": len(purges), "messages": len(messages)}
     log.info("Sweep: %s", summary)
     return summary

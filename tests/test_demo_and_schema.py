@@ -8,7 +8,7 @@ from wizard.db import database
 from wizard.demo import seed_demo
 from wizard.models import (
     Account, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Recording, SchemaVersion,
-    Subscription, User,
+    StaffHours, StaffOverride, Subscription, User,
 )
 
 
@@ -35,7 +35,22 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
             "smrtphone": "active", "smrtdialer": "active"}
         assert {u.email: u.role for u in User.select()} == {
             "owner@acme.test": "owner", "admin@acme.test": "admin", "agent@acme.test": "agent",
-            "owner@birch.test": "owner", "success@smrtphone.test": "success"}
+            "owner@birch.test": "owner", "success@smrtphone.test": "success",
+            "morgan@smrtphone.test": "success"}
+        team = {u.email: u.timezone for u in User.select().where(User.role == "success")}
+        assert team == {"success@smrtphone.test": "America/New_York",
+                        "morgan@smrtphone.test": "Europe/London"}
+        hours = {(h.staff.email, h.weekday, str(h.starts), str(h.ends))
+                 for h in StaffHours.select(StaffHours, User).join(User)}
+        assert hours == ({("success@smrtphone.test", d, "09:00:00", "17:00:00") for d in range(5)}
+                         | {("morgan@smrtphone.test", d, "08:30:00", "12:30:00") for d in range(4)}
+                         | {("morgan@smrtphone.test", d, "13:30:00", "16:00:00") for d in range(4)})
+        overrides = sorted((o.staff.email, o.day.isoformat(), o.is_day_off)
+                           for o in StaffOverride.select(StaffOverride, User).join(User))
+        # From Thursday 26 November 2026: Casey's next Friday a week on is a
+        # day off; Morgan works other hours on the Wednesday after.
+        assert overrides == [("morgan@smrtphone.test", "2026-12-02", False),
+                             ("success@smrtphone.test", "2026-12-04", True)]
         for rec in Recording.select().where(Recording.account == acme).limit(20):
             path = os.path.join(recordings, rec.path)
             assert os.path.getsize(path) == rec.size_bytes
@@ -45,7 +60,8 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
         # Loading again changes nothing.
         assert seed_demo(recordings, password_method=TEST_PASSWORD_METHOD) is False
         assert CallLog.select().count() == 2000 + 50
-        assert User.select().count() == 5
+        assert User.select().count() == 6
+        assert StaffOverride.select().count() == 2 and StaffHours.select().count() == 13
 
 
 def test_the_plan_catalogue_lists_a_products_plans_cheapest_first(app):
@@ -116,4 +132,27 @@ def test_a_database_from_before_migration_4_gains_plan_changes_and_seat_limits(a
         Plan.update(max_seats=100).execute()
         assert seed_demo("/nonexistent", password_method=TEST_PASSWORD_METHOD) is False
         assert Plan.get(Plan.code == "phone-starter").max_seats == 5
+        assert migrations.migrate() == []
+
+
+def test_a_database_from_before_migration_5_gains_call_bookings(app):
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
+    from peewee import SqliteDatabase
+
+    from wizard.models import Booking, StaffHours, StaffOverride
+
+    db = database.obj
+    with database.connection_context():
+        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+        db.drop_tables([Booking, StaffOverride, StaffHours])
+        run(migrator.drop_column("user", "timezone"), migrator.drop_column("outboxmessage", "attachment_ics"))
+        SchemaVersion.delete().where(SchemaVersion.version == 5).execute()
+        assert [m[0] for m in migrations.pending()] == [5]
+        assert migrations.migrate() == [
+            "calls with Customer Success: staff hours, date overrides, bookings, invitations"]
+        assert "timezone" in [c.name for c in db.get_columns("user")]
+        assert "attachment_ics" in [c.name for c in db.get_columns("outboxmessage")]
+        assert {"booking", "staffhours", "staffoverride"} <= set(db.get_tables())
+        unique = [i for i in db.get_indexes("booking") if i.unique and "active_start" in i.columns]
+        assert [i.columns for i in unique] == [["staff_id", "active_start"]]
         assert migrations.migrate() == []

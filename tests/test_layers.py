@@ -15,8 +15,8 @@ from wizard import ROOT
 WIZARD = os.path.join(ROOT, "wizard")
 
 # Plain functions over models: no Flask, no RQ (jobs and views call them).
-DOMAIN = ("actions", "confirmation", "due", "lifecycle", "outbox", "policy", "purge",
-          "reactivation", "refusals", "steps")
+DOMAIN = ("actions", "availability", "booking", "confirmation", "due", "insights", "invitation",
+          "lifecycle", "outbox", "plans", "policy", "purge", "reactivation", "refusals", "steps")
 WEB_OR_QUEUE = ("flask", "flask_login", "flask_wtf", "flask_htmx", "wtforms", "werkzeug",
                 "rq", "redis")
 

@@ -1,15 +1,17 @@
-"""Demo data: two realty accounts and a Customer Success user.
+"""Demo data: two realty accounts and a Customer Success team of two.
 
-The logins are listed in the README. seed_demo() is idempotent: it does
-nothing when the demo accounts exist. Volumes can be lowered for tests.
+The logins are listed in the README. seed_demo() is idempotent: it creates
+the demo accounts when they do not exist, and each staff member (with their
+hours) when they do not exist. Volumes can be lowered for tests.
 """
 import os
 import random
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from werkzeug.security import generate_password_hash
 
-from . import clock
+from . import availability, clock
 from .db import database
 from .models import (
     Account,
@@ -21,6 +23,7 @@ from .models import (
     Plan,
     Product,
     Recording,
+    StaffHours,
     Subscription,
     User,
 )
@@ -142,16 +145,49 @@ DEMO_PASSWORDS = {
     "agent@acme.test": "agent-pass",
     "owner@birch.test": "owner-pass",
     "success@smrtphone.test": "success-pass",
+    "morgan@smrtphone.test": "success-pass",
 }
+
+MON_FRI, MON_THU = range(5), range(4)
+# email, name, time zone, weekly blocks (weekdays, from, to), and a date
+# override: (weekday, at least this many days ahead, its blocks; none = a day off).
+SUCCESS_TEAM = [
+    ("success@smrtphone.test", "Casey Success", "America/New_York",
+     [(MON_FRI, "09:00", "17:00")], (4, 7, [])),
+    ("morgan@smrtphone.test", "Morgan Reed", "Europe/London",
+     [(MON_THU, "08:30", "12:30"), (MON_THU, "13:30", "16:00")], (2, 3, [("10:00", "14:00")])),
+]
+
+
+def _next(weekday, after, today):
+    day = today + timedelta(days=after)
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def ensure_success_team(password_hash, now):
+    """Create each Customer Success staff member who does not exist, and give
+    those without weekly hours their hours and one date override in the
+    coming weeks (a demo from before hours existed gains them too); leave
+    staff who have hours alone."""
+    for email, name, tz, weekly, (weekday, after, blocks) in SUCCESS_TEAM:
+        staff = User.by_email(email)
+        if staff is None:
+            staff = User.create(email=email, name=name, password_hash=password_hash(email),
+                                role=User.SUCCESS, timezone=tz)
+        elif StaffHours.for_staff(staff):
+            continue
+        availability.set_weekly_hours(
+            staff, tz, [(day, starts, ends) for days, starts, ends in weekly for day in days])
+        today = now.astimezone(ZoneInfo(tz)).date()
+        availability.set_date_override(staff, _next(weekday, after, today), blocks)
 
 
 def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recordings=300,
               invoices=12):
-    """Create the demo accounts unless they exist; return True if it created them."""
-    ensure_plans()  # a catalogue from an older version gains what it lacks
-    if User.select().where(User.email == "owner@acme.test").exists():
-        return False
-
+    """Create the demo accounts unless they exist, and the Customer Success
+    team; return True if it created the accounts. The plan catalogue and the
+    team are brought up to date either way."""
+    ensure_plans()
     hashes = {}
 
     def password_hash(email):
@@ -160,6 +196,10 @@ def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recor
         return hashes[email]
 
     now = clock.now()
+    with database.atomic():
+        ensure_success_team(password_hash, now)
+    if User.select().where(User.email == "owner@acme.test").exists():
+        return False
     with database.atomic():
         plans = ensure_plans()
         acme = create_account(
@@ -176,8 +216,6 @@ def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recor
                      ("+12125550141", "Leads", PhoneNumber.NOT_PORTING)],
             now=now,
         )
-        User.create(email="success@smrtphone.test", name="Casey Success",
-                    password_hash=password_hash("success@smrtphone.test"), role=User.SUCCESS)
         add_activity(acme, recordings_dir, call_logs=call_logs, recordings=recordings,
                      invoices=invoices, now=now)
         add_activity(birch, recordings_dir, call_logs=min(call_logs, 50),

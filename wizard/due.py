@@ -1,7 +1,7 @@
 """What has come due, read from the database (the truth), and the work the
 periodic sweep does in it: end services whose paid period is over, make
-scheduled plan changes, compose the erasure reminders, and find the purges
-to (re)enqueue.
+scheduled plan changes, compose the erasure reminders and the call
+reminders, and find the purges to (re)enqueue.
 
 The sweep job itself (jobs/sweep.py) calls these and then enqueues. Redis may
 restart without its data, and a worker killed mid-job is not redelivered by
@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from . import outbox, plans
 from .db import locked, transaction
-from .models import Account, CancellationRequest, PlanChange, PurgeSchedule, Subscription
+from .models import Account, Booking, CancellationRequest, PlanChange, PurgeSchedule, Subscription
+from .policy import CALL_RULES
 
 REMINDER_DAYS = (30, 7)
 
@@ -93,4 +94,20 @@ def compose_reminders(now, base_url):
             deadline = req.reactivation_deadline if req else None
             message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url, deadline)
             composed += message.is_new
+    return composed
+
+
+def compose_call_reminders(now, rules=CALL_RULES):
+    """Compose the reminders of the booked calls that start within a day; return how many are new.
+
+    One per call and start (the outbox key names both), so a call moved to
+    another day is reminded again, and a cancelled one never. A call booked
+    or moved within the day before it starts gets none: its confirmation,
+    just sent, says the same.
+    """
+    composed = 0
+    for booking in Booking.reminders_due(now, rules.reminder_before):
+        if booking.updated_at > booking.start - rules.reminder_before:
+            continue
+        composed += outbox.call_reminder(booking, now).is_new
     return composed

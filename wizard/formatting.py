@@ -17,15 +17,6 @@ def local_date(moment, timezone_name="UTC"):
     return f"{local:%A, %B} {local.day}, {local.year}"
 
 
-def local_datetime(moment, timezone_name="UTC"):
-    """A UTC datetime as a day and a time: "Nov 26, 2026, 3:00 PM UTC"."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(timezone_name))
-    hour = local.hour % 12 or 12
-    return f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M %p} {local.tzname()}"
-
-
 def duration(span):
     """A timedelta as people say it: "3 days 4 hours", "12 minutes", "under a minute"."""
     seconds = int(span.total_seconds())
@@ -37,6 +28,22 @@ def duration(span):
         if count:
             parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
     return " ".join(parts[:2])
+
+
+def local_time(moment, timezone_name="UTC"):
+    """A UTC datetime as a wall-clock time there: "9:30 AM"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
+def local_datetime(moment, timezone_name="UTC"):
+    """A UTC datetime as a date and time there: "Monday, November 30, 2026 at 9:30 AM EST"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local_date(moment, timezone_name)} at {local_time(moment, timezone_name)} {local:%Z}"
 
 
 def iso_date(moment, timezone_name="UTC"):
@@ -70,7 +77,8 @@ def init_app(app):
     app.add_template_filter(money)
     app.add_template_filter(local_date)
     app.add_template_filter(iso_date)
-    app.add_template_filter(local_datetime)
     app.add_template_filter(duration)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_datetime)
     app.add_template_filter(filesize)
     app.add_template_global(aria_attrs)

@@ -52,11 +52,25 @@ def _offers_that_act(db, migrator):
     db.create_tables([OfferShown, PlanChange], safe=True)
 
 
+def _call_bookings(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import Booking, OutboxMessage, StaffHours, StaffOverride, User
+
+    db.create_tables([StaffHours, StaffOverride, Booking], safe=True)
+    if not any(c.name == "timezone" for c in db.get_columns("user")):
+        run(migrator.add_column("user", "timezone", User.timezone))
+    if not any(c.name == "attachment_ics" for c in db.get_columns("outboxmessage")):
+        run(migrator.add_column("outboxmessage", "attachment_ics", OutboxMessage.attachment_ics))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
     (3, "what a cancellation cancelled", _cancelled_products),
     (4, "offers that act: plan changes, offers shown, seat limits", _offers_that_act),
+    (5, "calls with Customer Success: staff hours, date overrides, bookings, invitations",
+     _call_bookings),
 ]
 
 

@@ -5,17 +5,19 @@ as naive UTC in the database (UTCDateTimeField), so SQLite and PostgreSQL hold
 the same values.
 """
 import json
-from datetime import timezone
+from datetime import datetime, time, timezone
 
 from flask_login import UserMixin
 from peewee import (
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
+    fn,
 )
 
 from .db import database, locked
@@ -40,8 +42,16 @@ class UTCDateTimeField(DateTimeField):
         return super().db_value(value)
 
     def python_value(self, value):
-        value = super().python_value(value)
-        if value is not None and hasattr(value, "tzinfo") and value.tzinfo is None:
+        if isinstance(value, str):
+            # SQLite hands back text. fromisoformat reads what we store
+            # ("2026-11-26 15:00:00[.ffffff]") many times faster than the
+            # strptime formats peewee tries, which matters when a query
+            # reads a thousand rows (call availability).
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
 
@@ -127,6 +137,9 @@ class User(UserMixin, BaseModel):
     password_hash = CharField()
     role = CharField()
     account = ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
+    # Customer Success staff only: the IANA time zone their hours are in
+    # (e.g. "Europe/London"). NULL for everyone else.
+    timezone = CharField(null=True)
 
     @classmethod
     def by_id(cls, user_id):
@@ -143,6 +156,11 @@ class User(UserMixin, BaseModel):
     @property
     def is_success_staff(self):
         return self.role == self.SUCCESS
+
+    @property
+    def staff_timezone(self):
+        """The time zone of a staff member's hours (UTC when none was set)."""
+        return self.timezone or "UTC"
 
     def owns(self, subscription):
         """The article: only the Account Owner may cancel (and so reactivate)."""
@@ -613,6 +631,8 @@ class OutboxMessage(BaseModel):
     lease_expires_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField()
     sent_at = UTCDateTimeField(null=True)
+    # A calendar invitation (.ics text) the email carries, or NULL.
+    attachment_ics = TextField(null=True)
 
     class Meta:
         indexes = ((("status", "created_at"), False),)
@@ -622,6 +642,226 @@ class OutboxMessage(BaseModel):
         """Ids of the account's messages waiting to be sent."""
         return [m.id for m in cls.select(cls.id).where(
             (cls.account_id == account_id) & (cls.status == cls.PENDING))]
+
+
+def _clock_time(minute):
+    """Minutes since midnight as a time of day (1440, the end of the day, as 23:59:59)."""
+    if minute >= 24 * 60:
+        return time(23, 59, 59)
+    return time(minute // 60, minute % 60)
+
+
+class StaffHours(BaseModel):
+    """One block of a staff member's weekly hours, in their own time zone.
+
+    A day may have several blocks (08:30-12:30 and 13:30-16:00). Times are
+    minutes since midnight, wall-clock, so hours stay 09:00 local across
+    daylight-saving changes; `end_minute` may be 1440 (midnight at the end).
+    """
+
+    staff = ForeignKeyField(User, backref="weekly_hours", on_delete="CASCADE")
+    weekday = IntegerField()  # 0 = Monday ... 6 = Sunday
+    start_minute = IntegerField()
+    end_minute = IntegerField()
+
+    class Meta:
+        indexes = ((("staff", "weekday"), False),)
+
+    @property
+    def starts(self):
+        return _clock_time(self.start_minute)
+
+    @property
+    def ends(self):
+        return _clock_time(self.end_minute)
+
+    @classmethod
+    def of_staff(cls):
+        """Every staff member's weekly blocks, with the staff row (its time zone): one query."""
+        return (cls.select(cls, User).join(User)
+                .where(User.role == User.SUCCESS)
+                .order_by(cls.staff, cls.weekday, cls.start_minute))
+
+    @classmethod
+    def for_staff(cls, staff):
+        return list(cls.select().where(cls.staff == staff).order_by(cls.weekday, cls.start_minute))
+
+
+class StaffOverride(BaseModel):
+    """A date on which a staff member's weekly hours do not apply.
+
+    All the rows of one (staff, day) together replace that day's weekly
+    hours: a row without minutes is a day off; rows with minutes are that
+    day's blocks. `day` is a date in the staff member's time zone.
+    """
+
+    staff = ForeignKeyField(User, backref="date_overrides", on_delete="CASCADE")
+    day = DateField()
+    start_minute = IntegerField(null=True)  # NULL (with end_minute): the day off
+    end_minute = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("staff", "day"), False), (("day",), False))
+
+    @property
+    def is_day_off(self):
+        return self.start_minute is None
+
+    @property
+    def starts(self):
+        return None if self.is_day_off else _clock_time(self.start_minute)
+
+    @property
+    def ends(self):
+        return None if self.is_day_off else _clock_time(self.end_minute)
+
+    @classmethod
+    def between(cls, first_day, last_day):
+        """Every staff member's overrides of those days, with the staff row: one query."""
+        return (cls.select(cls, User).join(User)
+                .where((User.role == User.SUCCESS) & (cls.day >= first_day) & (cls.day <= last_day))
+                .order_by(cls.staff, cls.day, cls.start_minute))
+
+    @classmethod
+    def for_staff(cls, staff, from_day=None):
+        query = cls.select().where(cls.staff == staff)
+        if from_day is not None:
+            query = query.where(cls.day >= from_day)
+        return list(query.order_by(cls.day, cls.start_minute))
+
+
+class CallOutcome:
+    """What came of a call with Customer Success, as staff record it."""
+
+    SAVED, CANCELLED, FOLLOW_UP = "saved", "cancelled", "follow_up"
+    NAMES = {SAVED: "Saved: the account stays", CANCELLED: "Cancelled anyway",
+             FOLLOW_UP: "Needs a follow-up"}
+    ALL = tuple(NAMES)
+
+
+class Booking(BaseModel):
+    """A call an account owner booked with a Customer Success staff member.
+
+    `active_start` holds the start while the call stands (booked, or held /
+    missed: its time stays taken) and is NULL once cancelled. Its unique
+    index with the staff member is what makes double booking impossible
+    (NULLs do not collide on SQLite or PostgreSQL). `uid` and `sequence` are
+    the calendar invitation's UID and SEQUENCE: the UID never changes, the
+    sequence grows with each reschedule or cancellation.
+    """
+
+    BOOKED, CANCELLED, HELD, NO_SHOW = "booked", "cancelled", "held", "no_show"
+    STATUS_NAMES = {BOOKED: "Booked", CANCELLED: "Cancelled", HELD: "Held", NO_SHOW: "No-show"}
+
+    account = ForeignKeyField(Account, backref="bookings", on_delete="CASCADE")
+    owner = ForeignKeyField(User, backref="bookings", on_delete="CASCADE")
+    staff = ForeignKeyField(User, backref="calls")
+    request = ForeignKeyField(CancellationRequest, null=True, backref="bookings", on_delete="SET NULL")
+    start = UTCDateTimeField()
+    end = UTCDateTimeField()
+    active_start = UTCDateTimeField(null=True)
+    topic = TextField(default="")
+    uid = CharField(unique=True)
+    sequence = IntegerField(default=0)
+    status = CharField(default=BOOKED)
+    outcome = CharField(null=True)  # a CallOutcome
+    outcome_notes = TextField(default="")
+    outcome_by = ForeignKeyField(User, null=True, backref="outcomes_recorded", on_delete="SET NULL")
+    outcome_at = UTCDateTimeField(null=True)
+    # When the staff member was (last) given this call: round robin reads it.
+    assigned_at = UTCDateTimeField()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = (
+            (("staff", "active_start"), True),
+            (("active_start",), False),
+            (("status", "start"), False),
+        )
+
+    @classmethod
+    def by_id(cls, booking_id):
+        return cls.get_or_none(cls.id == booking_id)
+
+    def refreshed(self):
+        return type(self).get_by_id(self.id)
+
+    @property
+    def is_booked(self):
+        return self.status == self.BOOKED
+
+    @property
+    def is_cancelled(self):
+        return self.status == self.CANCELLED
+
+    @property
+    def has_taken_place(self):
+        return self.status in (self.HELD, self.NO_SHOW)
+
+    @property
+    def status_name(self):
+        return self.STATUS_NAMES[self.status]
+
+    @property
+    def outcome_name(self):
+        return CallOutcome.NAMES.get(self.outcome, "")
+
+    def manageable_by(self, user):
+        """Who may reschedule or cancel: the account's owner, or any Customer Success staff."""
+        return user.is_success_staff or (user.is_owner and user.account_id == self.account_id)
+
+    @classmethod
+    def active_between(cls, since, until, ignoring=None, staff_ids=None):
+        """(staff id, start, end) of every call standing that starts in [since, until),
+        by start: one query. `ignoring`: a booking id to leave out; `staff_ids`:
+        only theirs."""
+        query = (cls.select(cls.staff, cls.active_start, cls.end)
+                 .where((cls.active_start >= since) & (cls.active_start < until)))
+        if ignoring is not None:
+            query = query.where(cls.id != ignoring)
+        if staff_ids is not None:
+            query = query.where(cls.staff.in_(list(staff_ids)))
+        return query.order_by(cls.active_start).tuples()
+
+    @classmethod
+    def last_assigned(cls, staff_ids):
+        """{staff id: when they were last given a call} (staff never given one are absent)."""
+        return dict(cls.select(cls.staff, fn.MAX(cls.assigned_at))
+                    .where(cls.staff.in_(list(staff_ids)))
+                    .group_by(cls.staff).tuples())
+
+    @classmethod
+    def with_people(cls):
+        """Calls with their account, owner and staff member loaded: one query, however many."""
+        owner, staff = User.alias(), User.alias()
+        return (cls.select(cls, Account, owner, staff)
+                .join(Account, on=(cls.account == Account.id))
+                .switch(cls).join(owner, on=(cls.owner == owner.id))
+                .switch(cls).join(staff, on=(cls.staff == staff.id)))
+
+    @classmethod
+    def of_account(cls, account, upcoming_from=None):
+        """The account's calls, soonest first (only those from `upcoming_from` on, if given)."""
+        query = cls.with_people().where(cls.account == account)
+        if upcoming_from is not None:
+            query = query.where(cls.start >= upcoming_from)
+        return list(query.order_by(cls.start, cls.id))
+
+    @classmethod
+    def for_staff_member(cls, staff, upcoming_from=None):
+        """A staff member's calls, soonest first."""
+        query = cls.with_people().where(cls.staff == staff)
+        if upcoming_from is not None:
+            query = query.where(cls.start >= upcoming_from)
+        return list(query.order_by(cls.start, cls.id))
+
+    @classmethod
+    def reminders_due(cls, now, before):
+        """Booked calls starting within `before` from now (index: status, start)."""
+        return list(cls.with_people()
+                    .where((cls.status == cls.BOOKED) & (cls.start > now) & (cls.start <= now + before))
+                    .order_by(cls.start, cls.id))
 
 
 class SchemaVersion(BaseModel):
@@ -649,5 +889,8 @@ MODELS = [
     PurgeSchedule,
     ErasureRecord,
     OutboxMessage,
+    StaffHours,
+    StaffOverride,
+    Booking,
 ]
 

@@ -5,25 +5,27 @@ mail job (jobs/mail.py) claims and sends it after commit. A message's
 dedupe_key is unique, so composing the same email twice queues it once.
 """
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from . import formatting
+from . import formatting, invitation, policy
 from .db import transaction
-from .models import OutboxMessage, Product, PurgeSchedule
+from .models import Booking, OutboxMessage, Product, PurgeSchedule
 
 SEND_LEASE = timedelta(minutes=5)
 
 
 def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None,
-            status=OutboxMessage.PENDING):
+            status=OutboxMessage.PENDING, attachment_ics=None):
     """Queue a message unless one with this key exists; return its row.
 
-    The row's `is_new` says whether this call queued it.
+    The row's `is_new` says whether this call queued it. `attachment_ics`:
+    a calendar invitation the email carries (text), or None.
     """
     inserted = (
         OutboxMessage.insert(
             dedupe_key=dedupe_key, kind=kind, account_id=account_id, to_address=to_address,
             subject=subject, body=body, created_at=now, status=status,
+            attachment_ics=attachment_ics,
         )
         .on_conflict_ignore()
         .as_rowcount()
@@ -127,8 +129,15 @@ def _still_true(message):
     """A reminder is true only while its purge is scheduled, in its generation.
 
     Voiding at reactivation covers most cases; this covers a reminder the
-    sweep composed in the same moment as a reactivation.
+    sweep composed in the same moment as a reactivation. A call reminder
+    likewise only while the call is booked at the time it names.
     """
+    if message.kind == CALL_REMINDER:
+        _, booking_id, start = message.dedupe_key.split(":")
+        return Booking.select().where(
+            (Booking.id == int(booking_id)) & (Booking.status == Booking.BOOKED)
+            & (Booking.start == datetime.strptime(start, _KEY_TIME).replace(tzinfo=timezone.utc))
+        ).exists()
     if not message.kind.startswith("reminder_"):
         return True
     _, schedule_id, generation = message.dedupe_key.split(":")
@@ -183,6 +192,170 @@ def release_erasure_notice(schedule):
         (OutboxMessage.dedupe_key == erasure_notice_key(schedule))
         & (OutboxMessage.status == OutboxMessage.HELD)).execute()
     return erasure_notice(schedule)
+
+
+# -- calls with Customer Success -------------------------------------------------
+#
+# One row per recipient and per change: the key names the booking, its
+# SEQUENCE and the recipient, so each change is emailed once to each. Each
+# email but the reminder carries the invitation as the call now stands.
+
+CALL_BOOKED, CALL_RESCHEDULED, CALL_CANCELLED, CALL_REMINDER = (
+    "call_booked", "call_rescheduled", "call_cancelled", "call_reminder")
+_KEY_TIME = "%Y%m%dT%H%M%SZ"
+SIGNATURE = ["", "smrtPhone Customer Success"]
+
+
+def _call_key(kind, booking, recipient):
+    return f"{kind.replace('_', '-')}:{booking.id}:{booking.sequence}:{recipient}"
+
+
+def _reason(booking):
+    """Why the owner was cancelling, when the call came from the wizard."""
+    survey = booking.request.survey() if booking.request_id else None
+    if survey is None:
+        return None
+    return dict(policy.SURVEY_REASONS).get(survey.reason)
+
+
+def _to_owner(kind, booking, now, subject, lines, method):
+    owner, staff, account = booking.owner, booking.staff, booking.account
+    ics = invitation.invitation(booking, owner, staff, method, now,
+                                summary="smrtPhone call with Customer Success",
+                                description=booking.topic)
+    body = "\n".join([f"Hello {owner.name},", "", *lines, *SIGNATURE])
+    return compose(_call_key(kind, booking, "owner"), kind, owner.email, subject, body, now,
+                   account.id, attachment_ics=ics)
+
+
+def _to_staff(kind, booking, staff, now, subject, lines, method):
+    owner, account = booking.owner, booking.account
+    ics = invitation.invitation(booking, owner, staff, method, now,
+                                summary=f"Call with {owner.name} ({account.name})",
+                                description=booking.topic)
+    body = "\n".join([f"Hello {staff.name},", "", *lines])
+    return compose(_call_key(kind, booking, f"staff-{staff.id}"), kind, staff.email, subject, body,
+                   now, account.id, attachment_ics=ics)
+
+
+def _owner_when(booking):
+    return formatting.local_datetime(booking.start, booking.account.timezone)
+
+
+def _staff_when(booking, staff):
+    return formatting.local_datetime(booking.start, staff.staff_timezone)
+
+
+def _call_facts(booking):
+    """What the staff member needs to know about the caller."""
+    owner, account = booking.owner, booking.account
+    lines = [f"Account: {account.name}", f"Account Owner: {owner.name} <{owner.email}>",
+             f"Their time: {_owner_when(booking)}"]
+    reason = _reason(booking)
+    if reason:
+        lines.append(f"They were cancelling; the reason they gave: {reason}")
+    lines.append(f"Topic: {booking.topic}" if booking.topic else "Topic: (none given)")
+    return lines
+
+
+def _topic_lines(booking):
+    return ["", f"What you would like to talk about: {booking.topic}"] if booking.topic else []
+
+
+def call_booked(booking, now):
+    """Confirm a new call to the owner and to the staff member; return the rows."""
+    staff = booking.staff
+    minutes = int((booking.end - booking.start).total_seconds() // 60)
+    owner_lines = [
+        f"Your call with {staff.name} of smrtPhone Customer Success is booked for "
+        f"{_owner_when(booking)}.",
+        f"It lasts {minutes} minutes; the invitation is attached for your calendar.",
+        *_topic_lines(booking),
+        "",
+        "You can reschedule or cancel the call from your smrtPhone account.",
+    ]
+    staff_lines = [f"A call has been booked with you for {_staff_when(booking, staff)}.", "",
+                   *_call_facts(booking)]
+    return [
+        _to_owner(CALL_BOOKED, booking, now, "Your call with smrtPhone Customer Success is booked",
+                  owner_lines, invitation.REQUEST),
+        _to_staff(CALL_BOOKED, booking, staff, now,
+                  f"Call booked: {booking.account.name}, {_staff_when(booking, staff)}",
+                  staff_lines, invitation.REQUEST),
+    ]
+
+
+def call_rescheduled(booking, previous_staff, now):
+    """Tell the owner and the staff member of the new time; if the call changed
+    hands, the new staff member gets it as booked and the previous one a
+    cancellation. Return the rows."""
+    staff = booking.staff
+    owner_lines = [
+        f"Your call with smrtPhone Customer Success has moved to {_owner_when(booking)}, "
+        f"with {staff.name}.",
+        "The updated invitation is attached for your calendar.",
+        *_topic_lines(booking),
+    ]
+    messages = [_to_owner(CALL_RESCHEDULED, booking, now,
+                          "Your call with smrtPhone Customer Success has moved",
+                          owner_lines, invitation.REQUEST)]
+    if previous_staff.id == staff.id:
+        messages.append(_to_staff(
+            CALL_RESCHEDULED, booking, staff, now,
+            f"Call moved: {booking.account.name}, {_staff_when(booking, staff)}",
+            [f"A call of yours has moved to {_staff_when(booking, staff)}.", "", *_call_facts(booking)],
+            invitation.REQUEST))
+    else:
+        messages.append(_to_staff(
+            CALL_RESCHEDULED, booking, staff, now,
+            f"Call booked: {booking.account.name}, {_staff_when(booking, staff)}",
+            [f"A call has been moved to you, for {_staff_when(booking, staff)}.", "",
+             *_call_facts(booking)],
+            invitation.REQUEST))
+        messages.append(_to_staff(
+            CALL_CANCELLED, booking, previous_staff, now,
+            f"Call reassigned: {booking.account.name}",
+            [f"Your call with {booking.owner.name} ({booking.account.name}) has moved to "
+             f"{staff.name}. It is off your calendar."],
+            invitation.CANCEL))
+    return messages
+
+
+def call_cancelled(booking, now):
+    """Tell the owner and the staff member that the call is off; return the rows."""
+    staff = booking.staff
+    return [
+        _to_owner(CALL_CANCELLED, booking, now, "Your call with smrtPhone Customer Success is cancelled",
+                  [f"Your call with {staff.name} on {_owner_when(booking)} is cancelled.",
+                   "You are welcome to book another time from your smrtPhone account."],
+                  invitation.CANCEL),
+        _to_staff(CALL_CANCELLED, booking, staff, now,
+                  f"Call cancelled: {booking.account.name}, {_staff_when(booking, staff)}",
+                  [f"The call with {booking.owner.name} ({booking.account.name}) on "
+                   f"{_staff_when(booking, staff)} is cancelled."],
+                  invitation.CANCEL),
+    ]
+
+
+def call_reminder(booking, now):
+    """Remind the owner of the call a day ahead: once per booking and start."""
+    owner = booking.owner
+    lines = [f"Hello {owner.name},", "",
+             f"A reminder: your call with {booking.staff.name} of smrtPhone Customer Success is "
+             f"on {_owner_when(booking)}.", *_topic_lines(booking), "",
+             "Need another time? You can reschedule or cancel the call from your smrtPhone account.",
+             *SIGNATURE]
+    return compose(f"call-reminder:{booking.id}:{booking.start.astimezone(timezone.utc):{_KEY_TIME}}",
+                   CALL_REMINDER, owner.email, "Reminder: your call with smrtPhone Customer Success",
+                   "\n".join(lines), now, booking.account_id)
+
+
+def void_call_reminders(booking_id):
+    """Reminders of a call not yet sent stop being true when it moves or is cancelled."""
+    OutboxMessage.update(status=OutboxMessage.VOID).where(
+        (OutboxMessage.kind == CALL_REMINDER)
+        & OutboxMessage.dedupe_key.startswith(f"call-reminder:{booking_id}:")
+        & OutboxMessage.status.in_((OutboxMessage.PENDING, OutboxMessage.SENDING))).execute()
 
 
 def claim_message(message_id, now):

@@ -147,3 +147,29 @@ def offers_for(reason, dialer_active):
     """Return the offers to show after `reason`, most relevant first."""
     keys = OFFERS_BY_REASON.get(reason, OFFERS_BY_REASON["other"])
     return [OFFERS[k] for k in keys if dialer_active or not OFFERS[k].needs_dialer]
+
+
+@dataclass(frozen=True)
+class CallRules:
+    """Every rule of a call with Customer Success, in one place.
+
+    Slots start every `step` from the start of each block of a staff
+    member's hours and end within it. Between two calls of one staff member
+    there are always `buffer` minutes: a call occupies [start, end + buffer).
+    """
+
+    duration: timedelta = timedelta(minutes=30)
+    buffer: timedelta = timedelta(minutes=10)
+    notice: timedelta = timedelta(hours=4)
+    horizon: timedelta = timedelta(days=14)
+    step: timedelta = timedelta(minutes=30)
+    reminder_before: timedelta = timedelta(hours=24)
+    topic_max_length: int = 500
+    notes_max_length: int = 2000
+
+    def clashes(self, start, end, other_start, other_end):
+        """Whether a call [start, end) leaves too little room for one [other_start, other_end)."""
+        return start < other_end + self.buffer and other_start < end + self.buffer
+
+
+CALL_RULES = CallRules()

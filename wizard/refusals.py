@@ -96,3 +96,97 @@ class PlanChanged(Refusal):
 
 class NothingToUndo(Refusal):
     message = "There is no plan change waiting to be undone."
+
+
+# -- calls with Customer Success -------------------------------------------------
+
+class NotYourCall(NotAllowed):
+    """Only the account's owner and Customer Success may book or change a call."""
+
+    message = "Only the Account Owner or Customer Success can book or change this call."
+
+
+class StaffOnly(NotAllowed):
+    """Only Customer Success staff may record how a call went, or set hours."""
+
+    message = "Only Customer Success staff can do this."
+
+
+class NotASlot(Refusal):
+    """The time given is not one a call could start at (garbage, or off the grid)."""
+
+    status = 422
+    message = "Please pick one of the times offered."
+
+
+class SlotInPast(NotASlot):
+    message = "That time has already passed. Please pick another."
+
+
+class TooSoon(NotASlot):
+    def __init__(self, notice):
+        hours = notice.total_seconds() / 3600
+        super().__init__(f"Calls need at least {hours:g} hours' notice. Please pick a later time.")
+
+
+class TooFarAhead(NotASlot):
+    def __init__(self, horizon):
+        super().__init__(f"Calls can be booked at most {horizon.days} days ahead. "
+                         "Please pick an earlier time.")
+
+
+class OutsideHours(NotASlot):
+    message = "No one from Customer Success is working at that time. Please pick one of the times offered."
+
+
+class SlotTaken(Refusal):
+    """Every staff member working then is busy (it may have gone a moment ago)."""
+
+    message = "That time was just taken. Please pick another."
+
+
+class TopicTooLong(Refusal):
+    status = 422
+
+    def __init__(self, limit):
+        super().__init__(f"Please keep the topic to {limit} characters or fewer.")
+
+
+class NotesTooLong(Refusal):
+    status = 422
+
+    def __init__(self, limit):
+        super().__init__(f"Please keep the notes to {limit} characters or fewer.")
+
+
+class CallCancelled(Refusal):
+    """The call was cancelled: there is nothing to change."""
+
+    message = "This call has already been cancelled."
+
+
+class CallTookPlace(Refusal):
+    """The call was held or missed: it can no longer be moved or cancelled."""
+
+    message = "This call has already taken place."
+
+
+class CallChanged(Refusal):
+    """Someone else changed the call at the same moment."""
+
+    message = "This call was changed a moment ago. Please reload the page and try again."
+
+
+class CallNotYet(Refusal):
+    message = "The outcome can be recorded once the call has started."
+
+
+class UnknownOutcome(Refusal):
+    status = 422
+    message = "Please choose how the call went."
+
+
+class BadHours(Refusal):
+    """Staff hours that cannot be: an unknown time zone, a block that ends before it starts."""
+
+    status = 422

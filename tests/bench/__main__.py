@@ -1,5 +1,6 @@
-"""`make bench`: purge a big account on SQLite and PostgreSQL, and time the
-sweep's due-purge query over a million schedules.
+"""`make bench`: purge a big account on SQLite and PostgreSQL, time the
+sweep's due-purge query over a million schedules, and time the free slots of
+a call with Customer Success.
 
 Ends with one name=value line per figure:
   purge_sqlite_s, purge_postgres_s   the purge of 1,000,000 call logs, 100,000
@@ -7,6 +8,13 @@ Ends with one name=value line per figure:
   purge_peak_rss_mb                  the purging process's peak RSS, any run
   purge_rss_mb_100k, purge_rss_mb_1m the same at 100,000 and 1,000,000 call logs
   sweep_due_ms                       the due-purge query, 1,000,000 rows, 100 due
+  slots_ms, slots_ms_sqlite          the free slots of the next 14 days, 10 staff
+                                     members with 1,000 calls (median; PostgreSQL, SQLite)
+  slots_statements                   the SQL statements that takes, the same with
+                                     10 calls and with 1,000 (else the bench fails)
+
+`python -m tests.bench slots` (or `make bench-slots`) runs the slots part alone:
+it takes seconds, where the whole bench takes many minutes.
 """
 import json
 import os
@@ -21,6 +29,7 @@ from peewee import PostgresqlDatabase
 
 from tests import postgres
 from tests.bench.seed import seed_big_account, seed_schedules
+from tests.bench.slots import bench_slots
 from wizard import ROOT, clock, due, migrations
 from wizard.db import init_database
 from wizard.demo import create_account, ensure_plans
@@ -118,14 +127,32 @@ def bench_sweep_query(url, label):
     return statistics.median(timings), uses_index
 
 
+def slots_figures(postgres_url, sqlite_url):
+    """Time the free slots on both databases; print their name=value lines."""
+    log("free slots of 10 staff members with 1,000 calls ...")
+    pg_ms, pg_few, pg_many = bench_slots(postgres_url, "PostgreSQL", fresh_schema, log)
+    sqlite_ms, sqlite_few, sqlite_many = bench_slots(sqlite_url, "SQLite", fresh_schema, log)
+    if not pg_few == pg_many == sqlite_few == sqlite_many:
+        raise SystemExit(f"the free slots' statements grow with the calls: PostgreSQL {pg_few} -> "
+                         f"{pg_many}, SQLite {sqlite_few} -> {sqlite_many}")
+    return [f"slots_ms={pg_ms:.2f}", f"slots_ms_sqlite={sqlite_ms:.2f}", f"slots_statements={pg_many}"]
+
+
 def main():
     clock.FROZEN = None
     figures = {}
+    only_slots = sys.argv[1:] == ["slots"]
+    if sys.argv[1:] and not only_slots:
+        raise SystemExit("usage: python -m tests.bench [slots]")
     sqlite_dir = tempfile.mkdtemp(prefix="wizard-bench-")
     server = postgres.find_or_start()
     if server is None:
         raise SystemExit("make bench needs PostgreSQL (TEST_DATABASE_URL, 127.0.0.1:5432 or its binaries)")
     try:
+        slots_lines = slots_figures(server.url, f"sqlite:///{sqlite_dir}/slots.sqlite3")
+        if only_slots:
+            print("\n".join(slots_lines))
+            return
         sqlite_url = f"sqlite:///{sqlite_dir}/bench.sqlite3"
         _, figures["purge_rss_mb_100k"] = bench_purge(sqlite_url, TENTH, "SQLite, 100,000 call logs")
         os.remove(sqlite_url[len("sqlite:///"):])
@@ -147,6 +174,7 @@ def main():
                  "purge_rss_mb_1m", "sweep_due_ms"):
         value = figures[name]
         print(f"{name}={value:.2f}" if name.endswith(("_s", "_ms")) else f"{name}={value:.0f}")
+    print("\n".join(slots_lines))
 
 
 if __name__ == "__main__":
