@@ -54,8 +54,12 @@ def test_another_accounts_owner_gets_404(sign_in):
 def test_customer_success_staff_cannot_cancel_for_an_owner(sign_in):
     staff = sign_in("success")
     sub = subscription()
-    assert staff.get(f"/cancel/{sub.id}/").status_code == 404
-    assert staff.post(step_url(sub, "consequences"), {"request_id": ""}).status_code == 404
+    for response in (staff.get(f"/cancel/{sub.id}/"),
+                     staff.post(step_url(sub, "consequences"), {"request_id": ""}),
+                     staff.get(f"/billing/reactivate/{sub.id}"),
+                     staff.get(f"/billing/plans/{sub.id}")):
+        assert response.status_code == 403
+        assert "Customer Success cannot cancel, reactivate or change a plan" in text(response)
     assert nothing_written()
 
 

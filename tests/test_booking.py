@@ -49,13 +49,30 @@ def test_booking_a_call(app):
     assert CASEY_ONLY not in [s.start for s in availability.free_slots(now())]
 
 
-def test_a_call_booked_from_the_wizard_remembers_its_request(app):
+def test_a_call_booked_from_the_wizard_remembers_and_saves_its_request(app):
+    from wizard.models import CancellationRequest, OfferDecision
+
     sub = subscription()
     request = lifecycle.start_or_resume(sub, owner(), now())
+    lifecycle.record_survey(request, "technical_problems", "", now())
     made = booking.book(owner(), BOTH, "", now(), request=request)
     assert made.request_id == request.id
+    assert CancellationRequest.get_by_id(request.id).status == CancellationRequest.RETAINED
+    assert OfferDecision.get(OfferDecision.accepted == True).offer == "book_call"  # noqa: E712
     staff_email = calls_emails()[1]
     assert staff_email.to_address != owner().email
+    # It never blocks leaving: a new request starts at once.
+    assert lifecycle.start_or_resume(sub, owner(), now()).id != request.id
+
+
+def test_a_call_cannot_be_booked_from_a_request_before_its_survey(app):
+    from wizard.models import Booking
+    from wizard.refusals import Incomplete
+
+    request = lifecycle.start_or_resume(subscription(), owner(), now())
+    with pytest.raises(Incomplete):
+        booking.book(owner(), BOTH, "", now(), request=request)
+    assert Booking.select().count() == 0
 
 
 def test_two_calls_get_two_uids(app):

@@ -248,6 +248,56 @@ def _dialer_instead(browser):
     return f"/cancel/{subscription('smrtdialer').id}/instead", {"request_id": str(open_request(phone).id)}
 
 
+def _free_starts(count=2):
+    from wizard import availability
+
+    return [slot.start for slot in availability.free_slots(clock.now())[:count]]
+
+
+def _a_call():
+    from wizard import booking
+
+    return booking.book(owner_of("Acme Realty"), _free_starts(1)[0], "", clock.now())
+
+
+def _book_call(browser):
+    return "/calls/book", {"start": _free_starts(1)[0].isoformat(), "topic": "Prices"}
+
+
+def _reschedule_call(browser):
+    call = _a_call()
+    later = next(s for s in _free_starts(10) if s != call.start)
+    return f"/calls/{call.id}/reschedule", {"start": later.isoformat()}
+
+
+def _cancel_call(browser):
+    return f"/calls/{_a_call().id}/cancel", {}
+
+
+def _record_outcome(browser):
+    call = _a_call()
+    clock.FROZEN = call.end + timedelta(minutes=5)
+    prefix = f"call{call.id}-"
+    return f"/success/calls/{call.id}/outcome", {
+        prefix + "held": "held", prefix + "outcome": "saved", prefix + "notes": "Stays on Pro."}
+
+
+def _save_hours(browser):
+    return "/success/hours", {"timezone": "America/Chicago", "d0_1_from": "10:00", "d0_1_to": "12:00"}
+
+
+def _add_override(browser):
+    return "/success/hours/overrides", {"day": (clock.now() + timedelta(days=3)).date().isoformat()}
+
+
+def _remove_override(browser):
+    from wizard import availability
+
+    day = (clock.now() + timedelta(days=3)).date()
+    availability.set_date_override(User.get(User.email == "success@smrtphone.test"), day)
+    return f"/success/hours/overrides/{day.isoformat()}/remove", {}
+
+
 def _logout(browser):
     return "/auth/logout", {}
 
@@ -265,6 +315,7 @@ class Post:
     setup: Callable  # (browser) -> (url, form data that would succeed with a good token)
     step: tuple = None  # (product, step name) for cancel.step
     signed_in: bool = True
+    role: str = "owner"  # who signs in to post it
 
     def __str__(self):
         return "/".join(self.step) if self.step else self.endpoint
@@ -280,6 +331,13 @@ POSTS = [
     Post("billing.change_plan", _change_plan),
     Post("billing.undo_plan_change", _undo_plan_change),
     Post("cancel.dialer_instead", _dialer_instead),
+    Post("calls.book", _book_call),
+    Post("calls.reschedule", _reschedule_call),
+    Post("calls.cancel", _cancel_call),
+    Post("success.record_outcome", _record_outcome, role="success"),
+    Post("success.save_hours", _save_hours, role="success"),
+    Post("success.add_override", _add_override, role="success"),
+    Post("success.remove_override", _remove_override, role="success"),
     Post("auth.logout", _logout),
     Post("auth.login", _login, signed_in=False),
 ]
@@ -294,9 +352,10 @@ def test_every_post_endpoint_is_in_the_csrf_list(app):
 
 def signed_in_as(browser):
     """Who the browser's session is signed in as (None if nobody)."""
-    response = browser.get("/billing/products")
-    if response.status_code == 302:
+    home = browser.get("/")  # signed in: your home page; else: sign in
+    if "/auth/login" in home.location:
         return None
+    response = browser.get(home.location)
     assert response.status_code == 200
     return re.search(r'<span class="who">([^<]*)</span>', text(response)).group(1)
 
@@ -322,7 +381,7 @@ def test_every_post_refuses_a_missing_or_foreign_csrf_token(app, browser, sign_i
     from tests.conftest import DEMO_LOGINS
 
     if post.signed_in:
-        browser.login(*DEMO_LOGINS["owner"])
+        browser.login(*DEMO_LOGINS[post.role])
     url, data = post.setup(browser)
     foreign = None
     if token != "missing":

@@ -206,19 +206,15 @@ def test_changing_the_survey_answer_means_seeing_the_offers_again(owner):
     assert response.location.endswith(step_url(sub, "options"))
 
 
-def test_accepting_an_offer_keeps_the_account_and_promises_a_follow_up(owner):
+def test_an_offer_is_accepted_on_its_own_page_not_by_the_step(owner):
     sub = subscription()
     complete_steps(owner, sub, "options")
-    response = post_step(owner, sub, "options", {"choice": "book_call"})
-    assert response.status_code == 303
-    assert response.location.endswith(f"/cancel/{sub.id}/follow-up")
-    page = text(owner.get(response.location))
-    assert "stays active" in page and "book your call" in page
-    assert subscription().status == "active"
-    req = CancellationRequest.get()
-    assert req.status == "retained"
-    assert OfferDecision.get().offer == "book_call"
-    assert AuditEvent.select().where(AuditEvent.kind == "cancellation.offer_accepted").count() == 1
+    for choice in ("book_call", "change_plan"):
+        response = post_step(owner, sub, "options", {"choice": choice})
+        assert response.status_code == 303
+        assert response.location.endswith(step_url(sub, "options"))
+    assert CancellationRequest.get().status == "open"
+    assert OfferDecision.select().count() == 0
 
 
 def test_adjust_smrtdialer_is_not_offered_without_an_active_smrtdialer(owner):

@@ -67,10 +67,11 @@ def create_app(test_config=None):
     formatting.init_app(app)
     queue.init(app.config["REDIS_URL"])
 
-    from . import auth, billing, cancel, cli, success
+    from . import auth, billing, calls, cancel, cli, success
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(billing.bp)
+    app.register_blueprint(calls.bp)
     app.register_blueprint(cancel.bp)
     app.register_blueprint(success.bp)
     cli.init_app(app)

@@ -25,7 +25,7 @@ from dateutil.rrule import WEEKLY, rrule
 from dateutil.tz import datetime_exists
 
 from .db import transaction
-from .models import Booking, StaffHours, StaffOverride
+from .models import Booking, StaffHours, StaffOverride, User
 from .policy import CALL_RULES
 from .refusals import BadHours, NotASlot, OutsideHours, SlotInPast, SlotTaken, TooFarAhead, TooSoon
 
@@ -280,6 +280,18 @@ def _span(starts, ends):
     return first, last
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _no_overlap(spans, day_name, field=None):
+    """Refuse blocks of one day that overlap (a shared edge, 12:30-12:30, is fine)."""
+    ordered = sorted(spans)
+    for (_, end), (start, _) in zip(ordered, ordered[1:]):
+        if start < end:
+            raise BadHours(f"The hours of {day_name} overlap: please make each block end "
+                           "before the next one starts.", field)
+
+
 def _require_staff(staff):
     if not staff.is_success_staff:
         raise BadHours("Only Customer Success staff have hours.")
@@ -295,16 +307,21 @@ def set_weekly_hours(staff, timezone_name, blocks):
     try:
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise BadHours(f"{timezone_name!r} is not a known time zone.") from None
+        raise BadHours(f"{timezone_name!r} is not a known time zone.", "timezone") from None
     rows = []
     for weekday, starts, ends in blocks:
         if weekday not in range(7):
             raise BadHours(f"{weekday!r} is not a weekday (0 = Monday ... 6 = Sunday).")
-        first, last = _span(starts, ends)
+        try:
+            first, last = _span(starts, ends)
+        except BadHours as exc:
+            raise BadHours(str(exc), weekday) from None
         rows.append(dict(staff=staff.id, weekday=weekday, start_minute=first, end_minute=last))
+    for weekday in range(7):
+        _no_overlap([(r["start_minute"], r["end_minute"]) for r in rows if r["weekday"] == weekday],
+                    WEEKDAYS[weekday], weekday)
     with transaction():
-        staff.timezone = timezone_name
-        staff.save(only=[type(staff).timezone])
+        User.update(timezone=timezone_name).where(User.id == staff.id).execute()
         StaffHours.delete().where(StaffHours.staff == staff).execute()
         if rows:
             StaffHours.insert_many(rows).execute()
@@ -318,6 +335,7 @@ def set_date_override(staff, day, blocks=()):
         raise BadHours("An override needs a date.")
     rows = [dict(staff=staff.id, day=day, start_minute=first, end_minute=last)
             for first, last in (_span(s, e) for s, e in blocks)]
+    _no_overlap([(r["start_minute"], r["end_minute"]) for r in rows], f"{day:%A, %B} {day.day}")
     with transaction():
         StaffOverride.delete().where((StaffOverride.staff == staff) & (StaffOverride.day == day)).execute()
         StaffOverride.insert_many(rows or [dict(staff=staff.id, day=day)]).execute()

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
-from . import outbox
+from . import lifecycle, outbox
 from .availability import Availability, as_utc
 from .db import database, locked, transaction
 from .models import AuditEvent, Booking, CallOutcome, User
@@ -90,7 +90,8 @@ def _unless_taken(write):
 def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES):
     """Book a call at `start_utc` for `owner` (an Account Owner); return the Booking.
 
-    `request`: the cancellation request the call was booked from, if any.
+    `request`: the cancellation request the call was booked from, if any;
+    it ends as saved by the "Book a call" offer, in the same transaction.
     The staff member is the free one given a call longest ago.
     """
     if not owner.is_owner or (request is not None and request.account_id != owner.account_id):
@@ -112,6 +113,10 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES):
             outbox.call_booked(booking, now)
             AuditEvent.record("call.booked", owner.account_id, owner, None, now, booking=booking.id,
                               staff=staff_id, start=start.isoformat())
+            if request is not None:
+                # Booked from the wizard's offers: the request ends as saved, pending
+                # the call. It never blocks leaving: a new request can start at once.
+                lifecycle.accept_offer(request, owner, "book_call", None, now)
             return booking
         raise SlotTaken()
 

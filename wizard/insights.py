@@ -23,8 +23,8 @@ from datetime import datetime, time, timedelta, timezone
 
 from . import policy, steps
 from .models import (
-    Account, Acknowledgement, AuditEvent, CancellationRequest, ErasureRecord, OfferDecision,
-    OfferShown, Product, Subscription, SurveyResponse,
+    Account, Acknowledgement, AuditEvent, Booking, CallOutcome, CancellationRequest, ErasureRecord,
+    OfferDecision, OfferShown, Plan, Product, Subscription, SurveyResponse,
 )
 
 IN_PROGRESS, KEPT, SAVED, CALL_BOOKED, CONFIRMED, REACTIVATED = (
@@ -192,6 +192,7 @@ class Figures:
     """The insights page's figures for one date range."""
 
     within: Range
+    calls: list = field(default_factory=list)  # StaffCalls, by name
     started: int = 0
     reasons: list = field(default_factory=list)  # (label, count), most first
     funnel: list = field(default_factory=list)  # (step title, reached, lost since the step before)
@@ -221,7 +222,8 @@ class Figures:
 def figures(within, now):
     """Compute the insights of the requests started within the range."""
     listed = rows(within)
-    result = Figures(within, started=len(listed), erased=erased_count(within))
+    result = Figures(within, started=len(listed), erased=erased_count(within),
+                     calls=call_figures(within, now))
     reasons = Counter(r.reason for r in listed if r.reason)
     result.reasons = [(REASON_LABELS[key], count) for key, count in reasons.most_common()]
 
@@ -291,3 +293,83 @@ def as_csv(listed):
 def _cell(value):
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- calls with Customer Success ------------------------------------------------------------
+
+@dataclass
+class CallRow:
+    """A call as staff prepare for it: who, what they pay, and what they said."""
+
+    call: Booking
+    monthly_cents: int  # the account's active subscriptions, a month
+    plans: str  # "smrtPhone Pro, smrtDialer Single-line dialer"
+    request: Row  # the request the call was booked from (else the account's latest), or None
+
+
+def calls_board(since):
+    """The calls from `since` on, soonest first, each with what staff need to
+    know; a fixed number of queries however many calls."""
+    calls = Booking.starting_from(since)
+    accounts = list({c.account_id for c in calls})
+    subscriptions = defaultdict(list)
+    latest = {}
+    if accounts:
+        for sub in (Subscription.select(Subscription, Plan).join(Plan)
+                    .where(Subscription.account.in_(accounts)).order_by(Subscription.product.desc())):
+            subscriptions[sub.account_id].append(sub)
+        for req in (CancellationRequest.select().where(CancellationRequest.account.in_(accounts))
+                    .order_by(CancellationRequest.started_at)):
+            latest[req.account_id] = req
+    linked = {c.request_id for c in calls if c.request_id}
+    wanted = {r.id: r for r in latest.values()}
+    if linked - set(wanted):
+        wanted.update({r.id: r for r in CancellationRequest.select().where(
+            CancellationRequest.id.in_(list(linked - set(wanted))))})
+    request_rows = {row.request.id: row for row in rows_of(list(wanted.values()))}
+    board = []
+    for call in calls:
+        active = [s for s in subscriptions[call.account_id] if s.is_active]
+        req_id = call.request_id or (latest[call.account_id].id if call.account_id in latest else None)
+        board.append(CallRow(call, sum(s.price_cents for s in active),
+                             ", ".join(f"{s.product_name} {s.plan.name}" for s in active),
+                             request_rows.get(req_id)))
+    return board
+
+
+@dataclass
+class StaffCalls:
+    """One staff member's calls booked in a range, and what came of them."""
+
+    name: str
+    booked: int = 0
+    held: int = 0
+    no_show: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # CallOutcome -> calls
+    still_subscribed: int = 0  # held, saved, 30 days old, the smrtPhone still active
+    matured: int = 0  # held and saved at least 30 days ago
+
+
+def call_figures(within, now):
+    """Per staff member: calls booked (made within the range), held or missed,
+    their outcomes, and the saved accounts still subscribed 30 days later."""
+    calls = list(Booking.with_people().where(Booking.created_at.between(within.first, within.last)))
+    accounts = list({c.account_id for c in calls})
+    phones = {s.account_id: s for s in Subscription.select().where(
+        Subscription.account.in_(accounts) & (Subscription.product == Product.SMRTPHONE))} \
+        if accounts else {}
+    by_staff = {}
+    for call in calls:
+        if call.is_cancelled:
+            continue
+        figures = by_staff.setdefault(call.staff_id, StaffCalls(call.staff.name))
+        figures.booked += 1
+        figures.held += call.status == Booking.HELD
+        figures.no_show += call.status == Booking.NO_SHOW
+        if call.outcome:
+            figures.outcomes[call.outcome] += 1
+        if call.outcome == CallOutcome.SAVED and call.outcome_at <= now - STILL_SUBSCRIBED_AFTER:
+            figures.matured += 1
+            phone = phones.get(call.account_id)
+            figures.still_subscribed += bool(phone and phone.is_active)
+    return sorted(by_staff.values(), key=lambda f: f.name)

@@ -404,12 +404,6 @@ class CancellationRequest(BaseModel):
         """What confirming cancelled, smrtPhone first."""
         return self.cancelled_products.split()
 
-    def accepted_offer(self):
-        """The offer decision that ended this request, or None."""
-        return (OfferDecision.select()
-                .where((OfferDecision.request == self) & OfferDecision.accepted)
-                .first())
-
     def acknowledged_versions(self):
         """Return {statement key: text version} of what was acknowledged."""
         if "prefetched_acknowledgements" in self.__dict__:
@@ -839,6 +833,11 @@ class Booking(BaseModel):
                 .join(Account, on=(cls.account == Account.id))
                 .switch(cls).join(owner, on=(cls.owner == owner.id))
                 .switch(cls).join(staff, on=(cls.staff == staff.id)))
+
+    @classmethod
+    def starting_from(cls, since):
+        """Every call that starts at `since` or later, soonest first, people loaded."""
+        return list(cls.with_people().where(cls.start >= since).order_by(cls.start, cls.id))
 
     @classmethod
     def of_account(cls, account, upcoming_from=None):

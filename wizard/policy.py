@@ -89,8 +89,9 @@ class Offer:
     title: str
     text: str
     needs_dialer: bool = False
-    # The product whose plans the offer opens (None: it is answered in the step).
+    # Each offer opens its own page: the plans of a product, or booking a call.
     changes_plan_of: str = None
+    books_call: bool = False
 
 
 OFFERS = {
@@ -114,6 +115,7 @@ OFFERS = {
             "book_call",
             "Book a call with Customer Success",
             "Speak with our friendly Success Team: no pressure, just honest advice.",
+            books_call=True,
         ),
     )
 }

@@ -187,6 +187,12 @@ class UnknownOutcome(Refusal):
 
 
 class BadHours(Refusal):
-    """Staff hours that cannot be: an unknown time zone, a block that ends before it starts."""
+    """Staff hours that cannot be: an unknown time zone, a block that ends
+    before it starts, blocks that overlap. `field` names where to say so
+    ("timezone", or a weekday 0-6), when the domain knows."""
 
     status = 422
+
+    def __init__(self, message=None, field=None):
+        super().__init__(message)
+        self.field = field

@@ -76,14 +76,11 @@ def _save_survey(req, answers, user, ip, now):
 
 
 def _save_options(req, answers, user, ip, now):
-    choice = answers["choice"]
-    if choice == "none":
-        lifecycle.decline_offers(req, user, now)
-    elif choice in policy.OFFERS and not policy.OFFERS[choice].changes_plan_of:
-        lifecycle.accept_offer(req, user, choice, ip, now)
-    else:
-        # A plan offer is accepted on its own page, where the change is made.
+    if answers["choice"] != "none":
+        # An offer is accepted on its own page, where it acts (a plan changes,
+        # a call is booked): the step itself only says No thanks.
         raise Incomplete("That option is not available.", "options")
+    lifecycle.decline_offers(req, user, now)
 
 
 def consequences_step(template, context):

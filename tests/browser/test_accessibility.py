@@ -150,3 +150,26 @@ def test_the_console_passes_axe(js_page, live_server, axe_source):
     check(page, axe_source, "one request")
     page.goto(live_server + "/success/insights")
     check(page, axe_source, "insights")
+
+
+def test_the_call_pages_pass_axe(js_page, live_server, axe_source):
+    page = js_page
+    sign_in(page, live_server)
+    page.goto(live_server + "/calls/book")
+    check(page, axe_source, "book a call")
+    page.get_by_role("button", name="Book this call").click()
+    expect(page.locator("#start-error")).to_be_visible()
+    check(page, axe_source, "book a call, with an error")
+    page.get_by_role("radio").first.check()
+    page.get_by_role("button", name="Book this call").click()
+    expect(page.locator(".call")).to_be_visible()
+    check(page, axe_source, "products with a call")
+    page.context.clear_cookies()
+    page.goto(live_server + "/auth/login")
+    page.get_by_label("Email").fill("success@smrtphone.test")
+    page.get_by_label("Password").fill("success-pass")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server + "/success/calls")
+    check(page, axe_source, "calls")
+    page.goto(live_server + "/success/hours")
+    check(page, axe_source, "hours")

@@ -57,7 +57,7 @@ def test_owner_cancels_smrtphone(page, live_server):
     page.get_by_role("button", name="Continue").click()
 
     expect_step(page, "options")
-    expect(page.get_by_role("button", name="Book a call with Customer Success")).to_be_visible()
+    expect(page.get_by_role("link", name="Book a call with Customer Success")).to_be_visible()
     # Going back shows the earlier answer; going forward again works.
     page.go_back()
     expect_step(page, "survey")

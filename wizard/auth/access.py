@@ -9,8 +9,13 @@ def owned_subscription(subscription_id, refusal):
     """Return the subscription if the signed-in user owns its account.
 
     Another account's subscription is a 404 (its existence is not ours to
-    reveal); an admin or agent of the right account gets 403 with `refusal`.
+    reveal); an admin or agent of the right account gets 403 with `refusal`;
+    Customer Success staff, who see every account, get 403: they may not act
+    for an owner.
     """
+    if current_user.is_success_staff:
+        abort(403, description="Customer Success cannot cancel, reactivate or change a plan "
+                               "on an owner's behalf. Only the Account Owner can.")
     sub = Subscription.by_id(subscription_id)
     if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
         abort(404)

@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 
 from .. import actions, clock, plans, queue, reactivation
 from ..auth import access
-from ..models import CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value
+from ..models import (
+    Booking, CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value,
+)
 from ..refusals import AlreadyActive, NotActive, NotValid, StaleForm
 from .forms import PlanChangeForm, ReactivateForm, SeatsForm, UndoPlanChangeForm
 
@@ -71,6 +73,7 @@ def products():
         open_requests=account.open_requests(),
         pending_changes=PlanChange.pending_for_account(account.id),
         undo_form=UndoPlanChangeForm(),
+        calls=[c for c in Booking.of_account(account, upcoming_from=clock.now()) if c.is_booked],
         owner=account.owner(),
         can_cancel=current_user.is_owner,
         actions=actions.actions_for(current_user, subscriptions, clock.now()),

@@ -130,8 +130,6 @@ def step(subscription_id, name):
     if req.is_confirmed:
         queue.enqueue_account_work(sub.account_id)
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
-    if req.status == CancellationRequest.RETAINED:
-        return htmx.leave_to(url_for("cancel.follow_up", subscription_id=sub.id))
     # The answer just saved may change which steps apply.
     steps = wizard_steps.steps_for(sub.product, req)
     following = steps[steps.index(current) + 1]
@@ -212,15 +210,3 @@ def done(subscription_id):
     dialer_cancelled = sub.is_smrtphone and Product.SMRTDIALER in req.products_cancelled()
     return render_template("cancel/done.html", subscription=sub, req=req,
                            dialer_cancelled=dialer_cancelled)
-
-
-@bp.get("/<id:subscription_id>/follow-up")
-@login_required
-def follow_up(subscription_id):
-    """After an accepted offer: the account stays, and who follows up."""
-    sub = owned_subscription(subscription_id)
-    req = sub.latest_request(CancellationRequest.RETAINED)
-    if req is None:
-        abort(404)
-    return render_template("cancel/follow_up.html", subscription=sub, req=req,
-                           decision=req.accepted_offer())

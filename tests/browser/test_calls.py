@@ -1,0 +1,61 @@
+"""A call with Customer Success, in a real browser with and without
+JavaScript: booked from Products, seen by staff, its outcome recorded and
+counted in the insights."""
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from tests.browser.test_cancel_journey import sign_in
+from wizard import clock
+from wizard.db import database
+from wizard.models import Booking
+
+
+def sign_in_as_staff(page, base):
+    page.context.clear_cookies()
+    page.goto(base + "/auth/login")
+    page.get_by_label("Email").fill("success@smrtphone.test")
+    page.get_by_label("Password").fill("success-pass")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_call_booked_from_products_is_held_and_counted(page, live_server):
+    sign_in(page, live_server, email="owner@birch.test")
+    page.get_by_role("link", name="Speak with our Success Team").click()
+    expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
+    page.get_by_role("button", name="Book this call").click()
+    expect(page.locator("#start-error")).to_have_text("Please choose a time.")
+    page.get_by_role("radio").first.check()
+    page.get_by_label("What would you like to talk about? (optional)").fill("Fewer seats")
+    page.get_by_role("button", name="Book this call").click()
+    expect(page.get_by_text("of Customer Success is booked for")).to_be_visible()
+    expect(page.locator(".call")).to_contain_text("about Fewer seats")
+
+    with database.connection_context():
+        call = Booking.get()
+        staff_name = call.staff.name
+    # Every staff member sees every call, whoever the round robin gave it to.
+    sign_in_as_staff(page, live_server)
+    page.get_by_role("link", name="Calls").click()
+    card = page.locator(f"#call-{call.id}")
+    expect(card).to_contain_text("Birch Homes")
+    expect(card).to_contain_text("Fewer seats")
+
+    # After the call: any staff member records how it went.
+    clock.FROZEN = call.end + timedelta(minutes=5)
+    try:
+        page.reload()
+        card = page.locator(f"#call-{call.id}")
+        card.get_by_label("Outcome").select_option("saved")
+        card.get_by_label("Notes").fill("Moved them to fewer seats.")
+        card.get_by_role("button", name="Record how the call with Birch Homes went").click()
+        expect(page.get_by_text("Recorded: the call with Birch Homes.")).to_be_visible()
+        page.get_by_role("link", name="Insights").click()
+        row = page.locator("#calls-table tbody tr", has_text=staff_name)
+        expect(row.locator("td").nth(0)).to_have_text("1")  # booked
+        expect(row.locator("td").nth(1)).to_have_text("1")  # held
+    finally:
+        clock.FROZEN = None
+    with database.connection_context():
+        assert Booking.get().outcome == "saved"
+    assert page.problems == []
