@@ -243,3 +243,18 @@ def test_only_staff_reach_the_calls_and_hours(sign_in, role):
     for url in ("/success/calls", "/success/hours"):
         assert user.get(url).status_code == 403
     assert user.post("/success/hours", {"timezone": "UTC"}).status_code == 403
+
+
+def test_the_calls_csv(sign_in):
+    call = booking.book(owner_of(), free_starts()[0], "=cmd|' /C calc'!A0", clock.now())
+    response = sign_in("success").get("/success/calls.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(text(response))))
+    assert [r["call"] for r in rows] == [str(call.id)]
+    assert rows[0]["topic"].startswith("'=cmd") and rows[0]["status"] == "Booked"
+    assert rows[0]["owner_email"] == "owner@acme.test"
+    assert sign_in("owner").get("/success/calls.csv").status_code == 403
+    assert sign_in("success").get("/success/calls.csv", query_string={"first": "nope"}).status_code == 400

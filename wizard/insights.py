@@ -353,7 +353,7 @@ class StaffCalls:
 def call_figures(within, now):
     """Per staff member: calls booked (made within the range), held or missed,
     their outcomes, and the saved accounts still subscribed 30 days later."""
-    calls = list(Booking.with_people().where(Booking.created_at.between(within.first, within.last)))
+    calls = calls_booked(within)
     accounts = list({c.account_id for c in calls})
     phones = {s.account_id: s for s in Subscription.select().where(
         Subscription.account.in_(accounts) & (Subscription.product == Product.SMRTPHONE))} \
@@ -373,3 +373,27 @@ def call_figures(within, now):
             phone = phones.get(call.account_id)
             figures.still_subscribed += bool(phone and phone.is_active)
     return sorted(by_staff.values(), key=lambda f: f.name)
+
+
+CALL_CSV_COLUMNS = ("call", "account", "owner", "owner_email", "staff", "starts_at", "status",
+                    "outcome", "topic", "notes", "booked_at", "request")
+
+
+def calls_booked(within):
+    """The calls booked (made) within the range, soonest booked first, people loaded."""
+    return list(Booking.with_people().where(Booking.created_at.between(within.first, within.last))
+                .order_by(Booking.created_at, Booking.id))
+
+
+def calls_csv(calls):
+    """Calls as CSV text, each cell safe from spreadsheet formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CALL_CSV_COLUMNS)
+    for call in calls:
+        writer.writerow([_cell(v) for v in (
+            call.id, call.account.name, call.owner.name, call.owner.email, call.staff.name,
+            call.start.isoformat(), Booking.STATUS_NAMES[call.status],
+            CallOutcome.NAMES.get(call.outcome, ""), call.topic, call.outcome_notes,
+            call.created_at.isoformat(), call.request_id or "")])
+    return out.getvalue()

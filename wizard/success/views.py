@@ -62,10 +62,24 @@ def requests_csv():
             f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
     listed = insights.rows(within, state=form.state.data or None, product=form.product.data or None,
                            reason=form.reason.data or None)
-    response = make_response(insights.as_csv(listed))
+    return csv_file(insights.as_csv(listed), "cancellation-requests", within)
+
+
+@bp.get("/calls.csv")
+def calls_csv():
+    """The calls booked in the date range as a CSV file."""
+    form, within = filters()
+    if within is None:
+        abort(400, description="The dates are not valid: " + "; ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    return csv_file(insights.calls_csv(insights.calls_booked(within)), "calls", within)
+
+
+def csv_file(body, name, within):
+    response = make_response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="cancellation-requests-{within.first:%Y%m%d}-{within.last:%Y%m%d}.csv"')
+        f'attachment; filename="{name}-{within.first:%Y%m%d}-{within.last:%Y%m%d}.csv"')
     return response
 
 
