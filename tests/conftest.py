@@ -107,7 +107,7 @@ def app(database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
     })
     with database.connection_context():
         seed_demo(app.config["RECORDINGS_DIR"], password_method=TEST_PASSWORD_METHOD,
-                  call_logs=40, recordings=6, invoices=3)
+                  call_logs=40, recordings=6, invoices=3, past_call=False)
     yield app
     if not database.is_closed():
         database.close()

@@ -57,6 +57,13 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
             with open(path, "rb") as f:
                 assert f.read(4) == b"RIFF"
 
+        # Customer Success has a call of yesterday to record at once.
+        from wizard.models import Booking
+
+        call = Booking.get()
+        assert (call.account_id, call.status, call.outcome) == (acme.id, Booking.BOOKED, None)
+        assert call.start < frozen_clock.now() and call.staff.email == "success@smrtphone.test"
+
         # Loading again changes nothing.
         assert seed_demo(recordings, password_method=TEST_PASSWORD_METHOD) is False
         assert CallLog.select().count() == 2000 + 50

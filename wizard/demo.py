@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 from werkzeug.security import generate_password_hash
 
 from . import availability, clock
+from .policy import CALL_RULES
 from .db import database
 from .models import (
     Account,
     Agent,
     BillingRecord,
+    Booking,
     CallFlow,
     CallLog,
     PhoneNumber,
@@ -182,11 +184,25 @@ def ensure_success_team(password_hash, now):
         availability.set_date_override(staff, _next(weekday, after, today), blocks)
 
 
+def add_past_call(account, staff, now):
+    """A call the account's owner had with Customer Success yesterday, its
+    outcome not yet recorded: the console has one to record at once (a call
+    booked today is at least 4 hours away)."""
+    start = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    booked = start - timedelta(days=2)
+    Booking.create(account=account, owner=account.owner(), staff=staff, start=start,
+                   end=start + CALL_RULES.duration, active_start=start,
+                   topic="Is there a cheaper plan for a team of five?",
+                   uid=f"call-demo-{account.id}@smrtphone.test", sequence=0, status=Booking.BOOKED,
+                   assigned_at=booked, created_at=booked, updated_at=booked)
+
+
 def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recordings=300,
-              invoices=12):
+              invoices=12, past_call=True):
     """Create the demo accounts unless they exist, and the Customer Success
     team; return True if it created the accounts. The plan catalogue and the
-    team are brought up to date either way."""
+    team are brought up to date either way. `past_call`: give Acme a call held
+    yesterday (the tests leave it out, to count calls of their own)."""
     ensure_plans()
     hashes = {}
 
@@ -220,4 +236,6 @@ def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recor
                      invoices=invoices, now=now)
         add_activity(birch, recordings_dir, call_logs=min(call_logs, 50),
                      recordings=min(recordings, 10), invoices=min(invoices, 3), now=now, seed=11)
+        if past_call:
+            add_past_call(acme, User.by_email("success@smrtphone.test"), now)
     return True

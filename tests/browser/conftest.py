@@ -47,7 +47,7 @@ def live_server(tmp_path, redis_url):
     with db.connection_context():
         migrations.migrate(db)
         seed_demo(str(tmp_path / "recordings"), password_method=TEST_PASSWORD_METHOD,
-                  call_logs=40, recordings=6, invoices=3)
+                  call_logs=40, recordings=6, invoices=3, past_call=False)
     app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_URL": url, "REDIS_URL": redis_url,
                       "RECORDINGS_DIR": str(tmp_path / "recordings"),
                       "OUTBOX_DIR": str(tmp_path / "outbox"),
