@@ -268,6 +268,18 @@ def accept_offer(req, user, offer_key, ip, now):
                           request=fresh.id, offer=offer_key)
 
 
+def offer_request(account, posted_id):
+    """The cancellation request an offer's page was opened from, or None when
+    none was given. An id that is not one of the account's requests is a form
+    that does not belong here (StaleForm), not a page without a request."""
+    if not posted_id:
+        return None
+    req = account.request_posted(posted_id)
+    if req is None:
+        raise StaleForm()
+    return req
+
+
 def cancel_dialer_instead(req, dialer, user, ip, now):
     """Answer "Adjust smrtDialer" with "Cancel only smrtDialer"; return the new request.
 

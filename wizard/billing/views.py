@@ -8,12 +8,12 @@ Products, reactivation and the closed-account page.
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import actions, clock, plans, queue, reactivation
+from .. import actions, clock, lifecycle, plans, queue, reactivation
 from ..auth import access
 from ..models import (
     Booking, CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value,
 )
-from ..refusals import AlreadyActive, NotActive, NotValid, StaleForm
+from ..refusals import AlreadyActive, NotActive, NotValid
 from .forms import PlanChangeForm, ReactivateForm, SeatsForm, UndoPlanChangeForm
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -126,20 +126,6 @@ def plan_owner_subscription(subscription_id):
     return access.owned_subscription(subscription_id, "Only the Account Owner can change a plan.")
 
 
-def offer_request(account, posted):
-    """The cancellation request an offer page was opened from, or None.
-
-    `posted` is the id the page was given (from the wizard's offers); one
-    that is not a request of this account is refused, not ignored.
-    """
-    if not posted:
-        return None
-    req = account.request_posted(posted)
-    if req is None:
-        raise StaleForm()
-    return req
-
-
 def back_url(sub, req):
     if req is not None:
         return url_for("cancel.step", subscription_id=req.subscription_id, name="options")
@@ -151,7 +137,7 @@ def back_url(sub, req):
 def plans_page(subscription_id):
     """Every plan of the product beside the current one, each a way to switch."""
     sub = plan_owner_subscription(subscription_id)
-    req = offer_request(sub.account, request.args.get("request", ""))
+    req = lifecycle.offer_request(sub.account, request.args.get("request", ""))
     if not sub.is_active:
         raise NotActive(sub)
     return render_template("billing/plans.html", subscription=sub, req=req,
@@ -172,7 +158,7 @@ def change_plan(subscription_id, code):
     now = clock.now()
     if request.method == "POST":
         form = PlanChangeForm()
-        req = offer_request(sub.account, form.request_id.data or "")
+        req = lifecycle.offer_request(sub.account, form.request_id.data or "")
         seats = posted_id_value(form.seats.data or "")
         drawn = (posted_id_value(form.drawn_plan.data or ""), posted_id_value(form.drawn_seats.data or ""))
         try:
@@ -186,7 +172,7 @@ def change_plan(subscription_id, code):
         flash(plans.describe(change, sub), "success")
         return redirect(url_for("billing.products"), code=303)
 
-    req = offer_request(sub.account, request.args.get("request", ""))
+    req = lifecycle.offer_request(sub.account, request.args.get("request", ""))
     if "seats" in request.args:  # the owner asked for another number of seats
         seats_form = SeatsForm(request.args)
         if not seats_form.validate():

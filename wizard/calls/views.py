@@ -9,22 +9,12 @@ pages, from their console. The free times are those of the next 14 days
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import availability, booking, clock, formatting, queue
+from .. import availability, booking, clock, formatting, lifecycle, queue
 from ..models import Booking
-from ..refusals import NotASlot, SlotTaken, StaleForm, TopicTooLong
+from ..refusals import NotASlot, SlotTaken, TopicTooLong
 from .forms import BookForm, CancelCallForm
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
-
-
-def owners_request(account, posted):
-    """The cancellation request the page was opened from (None if none given)."""
-    if not posted:
-        return None
-    req = account.request_posted(posted)
-    if req is None:
-        raise StaleForm()
-    return req
 
 
 def managed_call(booking_id):
@@ -68,7 +58,7 @@ def book():
         abort(403, description="Only the Account Owner can book a call with Customer Success.")
     account = current_user.account
     form = BookForm()
-    req = owners_request(account, form.request_id.data if request.method == "POST"
+    req = lifecycle.offer_request(account, form.request_id.data if request.method == "POST"
                          else request.args.get("request", ""))
     if req is not None and request.method == "GET":
         form.request_id.data = str(req.id)

@@ -191,8 +191,8 @@ def keep(subscription_id):
 def dialer_instead(subscription_id):
     """"Cancel only smrtDialer", from smrtPhone's offers: into smrtDialer's own wizard."""
     dialer = owned_subscription(subscription_id)
-    req = dialer.account.request_posted(request.form.get("request_id", ""))
-    if req is None:
+    req = lifecycle.offer_request(dialer.account, request.form.get("request_id", ""))
+    if req is None:  # an answer to smrtPhone's offers: it needs their request
         raise StaleForm()
     lifecycle.cancel_dialer_instead(req, dialer, current_user, client_ip(), clock.now())
     return go_to(dialer, wizard_steps.steps_for(dialer.product)[0])

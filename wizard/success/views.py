@@ -41,14 +41,27 @@ def filters():
     return form, form.within(clock.now())
 
 
+def valid_filters():
+    """(form, range) for a download, whose bad filters are a 400 naming each."""
+    form, within = filters()
+    if within is None:
+        abort(400, description="The filters are not valid: " + "; ".join(
+            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    return form, within
+
+
+def filtered_rows(form, within):
+    return insights.rows(within, state=form.state.data or None, product=form.product.data or None,
+                         reason=form.reason.data or None)
+
+
 @bp.get("/")
 def index():
     """The cancellation requests, newest first, filtered by state, product, reason and date."""
     form, within = filters()
     if within is None:
         return render_template("success/index.html", form=form, rows=[], erased=0, shown=LISTED), 422
-    listed = insights.rows(within, state=form.state.data or None, product=form.product.data or None,
-                           reason=form.reason.data or None)
+    listed = filtered_rows(form, within)
     return render_template("success/index.html", form=form, rows=listed[:LISTED], total=len(listed),
                            erased=insights.erased_count(within), shown=LISTED, within=within)
 
@@ -56,22 +69,14 @@ def index():
 @bp.get("/requests.csv")
 def requests_csv():
     """The filtered requests as a CSV file."""
-    form, within = filters()
-    if within is None:
-        abort(400, description="The filters are not valid: " + "; ".join(
-            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
-    listed = insights.rows(within, state=form.state.data or None, product=form.product.data or None,
-                           reason=form.reason.data or None)
-    return csv_file(insights.as_csv(listed), "cancellation-requests", within)
+    form, within = valid_filters()
+    return csv_file(insights.as_csv(filtered_rows(form, within)), "cancellation-requests", within)
 
 
 @bp.get("/calls.csv")
 def calls_csv():
     """The calls booked in the date range as a CSV file."""
-    form, within = filters()
-    if within is None:
-        abort(400, description="The dates are not valid: " + "; ".join(
-            f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    _, within = valid_filters()
     return csv_file(insights.calls_csv(insights.calls_booked(within)), "calls", within)
 
 
