@@ -233,6 +233,9 @@ GARBAGE = [
     {"request_id": "", "comment": ["fine", "nul\x00 in the second value"]},
     {"request_id": "1' OR '1'='1", "choice": "<script>alert(1)</script>", "numbers_lost": "yes"},
     {"request_id": "1" * 5000, "reason": "x" * 5000, "comment": "é" * 5000},
+    {"seats": ["5", "6"], "drawn_plan": "1e9", "drawn_seats": "-0", "start": "9999-99-99T99:99",
+     "topic": "t" * 1_000_000},
+    {"start": ["2026-11-30T14:00:00+00:00", "x"], "request_id": ["1", "2"], "seats": "٣"},
     {"csrf_token": "", "email": "a" * 1000, "password": "b" * 1000, "next": "//evil.test"},
 ]
 
@@ -243,8 +246,15 @@ def test_garbage_posted_anywhere_never_gives_a_500(owner, payload):
     complete_steps(owner, sub, "options")
     urls = [step_url(sub, name) for name in ("consequences", "acknowledge", "survey", "options",
                                             "confirm")]
+    from wizard import availability, booking, clock
+
+    call = booking.book(sub.account.owner(), availability.free_slots(clock.now())[0].start, "",
+                        clock.now())
     urls += [f"/cancel/{sub.id}/keep", f"/cancel/{dialer.id}/survey",
-             f"/billing/reactivate/{sub.id}", "/auth/login", "/auth/logout"]
+             f"/billing/reactivate/{sub.id}", f"/billing/plans/{sub.id}/phone-starter",
+             f"/billing/plans/{sub.id}/undo", f"/cancel/{dialer.id}/instead", "/calls/book",
+             f"/calls/{call.id}/reschedule", f"/calls/{call.id}/cancel", "/success/hours",
+             "/auth/login", "/auth/logout"]
     for url in urls:
         for htmx in (False, True):
             response = owner.post(url, payload, htmx=htmx)
