@@ -90,11 +90,15 @@ def test_a_time_that_cannot_be_booked_is_refused_at_the_field(owner, start, mess
     assert all_rows() == before
 
 
-def test_a_taken_time_and_a_long_topic_are_refused(owner, sign_in):
+def test_a_taken_time_and_a_long_topic_are_refused(app, owner, sign_in):
+    from tests.jobs_support import new_account
+    from wizard.demo import ensure_plans
+
     start = free_starts()[0]
     staff_free = len(availability.Availability.load(clock.now()).free_staff(start))
-    for n in range(staff_free):  # every staff member free then gets a call
-        a_call("Birch Homes" if n % 2 else "Acme Realty", start)
+    for n in range(staff_free):  # every staff member free then gets a call, from other accounts
+        other = new_account(ensure_plans(), app.config["RECORDINGS_DIR"], clock.now())
+        booking.book(other.owner(), start, "", clock.now())
     before = all_rows()
     response = owner.post("/calls/book", {"start": start.isoformat(), "topic": ""})
     assert response.status_code == 409
@@ -258,3 +262,14 @@ def test_the_calls_csv(sign_in):
     assert rows[0]["owner_email"] == "owner@acme.test"
     assert sign_in("owner").get("/success/calls.csv").status_code == 403
     assert sign_in("success").get("/success/calls.csv", query_string={"first": "nope"}).status_code == 400
+
+
+def test_a_double_click_books_one_call(owner):
+    start = free_starts()[0]
+    form = {"start": start.isoformat(), "topic": ""}
+    first, second = owner.post("/calls/book", form), owner.post("/calls/book", form)
+    assert first.status_code == second.status_code == 303
+    assert Booking.select().count() == 1
+    from wizard.models import OutboxMessage
+
+    assert OutboxMessage.select().where(OutboxMessage.kind.startswith("call")).count() == 2  # owner, staff

@@ -98,6 +98,9 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES):
         raise NotYourCall()
     topic = clean_text(topic, rules.topic_max_length, TopicTooLong)
     start = as_utc(start_utc)
+    standing = Booking.standing_at(owner.account_id, start)
+    if standing is not None:  # a double click, a reload: the call is booked already
+        return standing
     free = Availability.load(now, rules).free_staff_or_refuse(start)
     end = start + rules.duration
     with transaction():

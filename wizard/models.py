@@ -835,6 +835,11 @@ class Booking(BaseModel):
                 .switch(cls).join(staff, on=(cls.staff == staff.id)))
 
     @classmethod
+    def standing_at(cls, account_id, start):
+        """The account's call booked to start at `start`, or None."""
+        return cls.get_or_none((cls.account == account_id) & (cls.active_start == start))
+
+    @classmethod
     def starting_from(cls, since):
         """Every call that starts at `since` or later, soonest first, people loaded."""
         return list(cls.with_people().where(cls.start >= since).order_by(cls.start, cls.id))
