@@ -6,7 +6,7 @@ hours) when they do not exist. Volumes can be lowered for tests.
 """
 import os
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from werkzeug.security import generate_password_hash
@@ -185,10 +185,15 @@ def ensure_success_team(password_hash, now):
 
 
 def add_past_call(account, staff, now):
-    """A call the account's owner had with Customer Success yesterday, its
-    outcome not yet recorded: the console has one to record at once (a call
-    booked today is at least 4 hours away)."""
-    start = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    """A call the account's owner had with Customer Success on the last working
+    day, at 10:00 the staff member's time, its outcome not yet recorded: the
+    console has one to record at once (a call booked today is at least 4
+    hours away)."""
+    tz = ZoneInfo(staff.timezone or "UTC")
+    day = now.astimezone(tz).date() - timedelta(days=1)
+    while day.weekday() >= 5:  # back to a weekday
+        day -= timedelta(days=1)
+    start = datetime.combine(day, time(10, 0), tz).astimezone(timezone.utc)
     booked = start - timedelta(days=2)
     Booking.create(account=account, owner=account.owner(), staff=staff, start=start,
                    end=start + CALL_RULES.duration, active_start=start,

@@ -35,8 +35,12 @@ def staff_only():
 
 def filters():
     """The filter form read from the query string; (form, range) or (form, None) if invalid."""
+    if not request.args:  # the default range, shown in the date fields
+        default = insights.Range.default(clock.now())
+        return FilterForm(formdata=None, first=default.first.date(),
+                          last=default.last.date()), default
     form = FilterForm(request.args)
-    if request.args and not form.validate():
+    if not form.validate():
         return form, None
     return form, form.within(clock.now())
 
