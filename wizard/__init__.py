@@ -58,6 +58,9 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    config.check_production(app.config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = config.secret_key_file(app.instance_path)
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
@@ -94,6 +97,10 @@ def create_app(test_config=None):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated:
+            # An account's pages must not outlive the session in a shared cache or the
+            # browser's history: Back after signing out shows nothing of them.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     register_error_pages(app)

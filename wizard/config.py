@@ -1,11 +1,28 @@
-"""Settings read from the environment, with defaults that work on a laptop."""
+"""Settings read from the environment, with defaults that work on a laptop,
+and the checks that keep a production deployment from starting with them."""
 import os
+import secrets
+
+# Keys that have been written down somewhere (this project's history, the
+# usual placeholders): a session signed with one of them can be forged.
+KNOWN_KEYS = {"dev-only-change-me", "change-me", "changeme", "secret", "secret-key", "dev",
+              "development", "test", "test-secret", "browser-tests", "password"}
+SECRET_KEY_MIN_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings are not safe to start with; the message says what to set."""
 
 
 def from_environment(instance_path):
     """Return the settings for this process, read from the environment."""
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        # None: made once and kept in the instance folder (see secret_key_file).
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # "production" turns on the checks of check_production.
+        "WIZARD_ENV": os.environ.get("WIZARD_ENV", "development"),
+        # Production refuses SQLite unless this is set (one machine, one process of each).
+        "ALLOW_SQLITE_IN_PRODUCTION": os.environ.get("ALLOW_SQLITE_IN_PRODUCTION") == "1",
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "wizard.sqlite3")
         ),
@@ -40,3 +57,44 @@ def instance_path():
     """The instance folder: WIZARD_INSTANCE, else instance/ beside the code."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return os.environ.get("WIZARD_INSTANCE", os.path.join(root, "instance"))
+
+
+def secret_key_file(instance_path):
+    """The instance's own random key: made once, readable by its owner only,
+    and kept, so sessions survive a restart and no two installs share a key."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made before (perhaps a moment ago, by another process)
+        with open(path) as f:
+            return f.read().strip()
+    with os.fdopen(descriptor, "w") as f:
+        key = secrets.token_hex(32)
+        f.write(key)
+    return key
+
+
+def is_weak(key):
+    return key.strip().lower() in KNOWN_KEYS or len(key) < SECRET_KEY_MIN_LENGTH
+
+
+def check_production(settings, clock_environment=os.environ):
+    """Refuse to start in production (WIZARD_ENV=production) with settings
+    that are fine on a laptop and dangerous behind the internet."""
+    if settings.get("WIZARD_ENV") != "production":
+        return
+    key = settings.get("SECRET_KEY") or ""
+    if not key:
+        raise ConfigError("WIZARD_ENV=production needs SECRET_KEY in the environment "
+                          f"(a random string of at least {SECRET_KEY_MIN_LENGTH} characters).")
+    if is_weak(key):
+        raise ConfigError(f"SECRET_KEY is too weak: use a random string of at least "
+                          f"{SECRET_KEY_MIN_LENGTH} characters that was never written down.")
+    if settings.get("DEBUG"):
+        raise ConfigError("WIZARD_ENV=production refuses to start with debug on.")
+    if settings["DATABASE_URL"].startswith("sqlite") and not settings.get("ALLOW_SQLITE_IN_PRODUCTION"):
+        raise ConfigError("WIZARD_ENV=production expects PostgreSQL (DATABASE_URL=postgresql://...); "
+                          "set ALLOW_SQLITE_IN_PRODUCTION=1 to run on SQLite on purpose.")
+    if clock_environment.get("WIZARD_CLOCK_AT") or clock_environment.get("WIZARD_CLOCK_OFFSET_DAYS"):
+        raise ConfigError("WIZARD_ENV=production refuses a moved clock (WIZARD_CLOCK_AT, "
+                          "WIZARD_CLOCK_OFFSET_DAYS).")

@@ -1,4 +1,5 @@
 """Sign in and out."""
+import os
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -21,6 +22,26 @@ def load_user(user_id):
 
 def hash_password(password):
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def dummy_hash():
+    """A hash of no one's password, made once per app with the app's method.
+
+    Signing in with an unknown email checks the password against it, so a
+    known and an unknown email cost the same time: timing does not tell
+    which emails have accounts.
+    """
+    if "DUMMY_PASSWORD_HASH" not in current_app.extensions:
+        current_app.extensions["DUMMY_PASSWORD_HASH"] = hash_password(os.urandom(16).hex())
+    return current_app.extensions["DUMMY_PASSWORD_HASH"]
+
+
+def password_matches(user, password):
+    """Check the password, hashing exactly once whether or not the user exists."""
+    if user is None:
+        check_password_hash(dummy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
 
 
 def safe_next(target):
@@ -50,7 +71,7 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = User.by_email(form.email.data.strip().lower())
-        if user is None or not check_password_hash(user.password_hash, form.password.data):
+        if not password_matches(user, form.password.data):
             form.password.errors.append("That email and password do not match an account.")
         else:
             login_user(user)
