@@ -97,10 +97,6 @@ def create_app(test_config=None):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user.is_authenticated:
-            # An account's pages must not outlive the session in a shared cache or the
-            # browser's history: Back after signing out shows nothing of them.
-            response.headers["Cache-Control"] = "no-store"
         return response
 
     register_error_pages(app)
