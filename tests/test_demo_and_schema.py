@@ -163,3 +163,24 @@ def test_a_database_from_before_migration_5_gains_call_bookings(app):
         unique = [i for i in db.get_indexes("booking") if i.unique and "active_start" in i.columns]
         assert [i.columns for i in unique] == [["staff_id", "active_start"]]
         assert migrations.migrate() == []
+
+
+def test_a_database_from_before_migration_6_gains_session_versions(app):
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
+    from peewee import SqliteDatabase
+
+    db = database.obj
+    with database.connection_context():
+        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+        sqlite = isinstance(db, SqliteDatabase)
+        if sqlite:  # SQLite drops a column by copying the table, which rows point at
+            db.pragma("foreign_keys", 0)
+        run(migrator.drop_column("user", "session_version"))
+        if sqlite:
+            db.pragma("foreign_keys", 1)
+        SchemaVersion.delete().where(SchemaVersion.version == 6).execute()
+        assert [m[0] for m in migrations.pending()] == [6]
+        migrations.migrate()
+        owner = User.by_email("owner@acme.test")
+        assert User.by_session_id(f"{owner.id}.1") == owner, "everyone starts at version 1"
+        assert migrations.migrate() == []

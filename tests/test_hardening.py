@@ -68,3 +68,57 @@ def test_known_and_unknown_emails_each_hash_the_password_once(browser, monkeypat
         assert len(calls) == 1, email
     # The unknown email's hash is the dummy, made with the app's own method (so it costs the same).
     assert calls[0].startswith("pbkdf2:sha256:1000$")
+
+
+def copy_of_session(browser, app):
+    """A second client carrying the same session cookie, as an attacker who saved it would."""
+    replay = app.test_client()
+    cookie = browser.client.get_cookie("session")
+    replay.set_cookie("session", cookie.value)
+    return replay
+
+
+def test_a_cookie_saved_before_signing_out_no_longer_works(app, owner):
+    replay = copy_of_session(owner, app)
+    assert replay.get("/billing/products").status_code == 200, "the copy works while signed in"
+    assert owner.post("/auth/logout", {}).status_code == 303
+    response = replay.get("/billing/products")
+    assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(app, owner):
+    from werkzeug.security import generate_password_hash
+
+    from wizard.models import User
+
+    User.by_email("owner@acme.test").set_password(generate_password_hash("a-new-passphrase"))
+    response = owner.get("/billing/products")
+    assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_an_idle_session_is_signed_out(app, owner, monkeypatch):
+    from datetime import timedelta
+
+    from wizard import clock
+
+    hours = 3600
+    start = clock.session_now()
+    clock.FROZEN = clock.now() + timedelta(days=91)
+    assert owner.get("/billing/products").status_code == 200, "moving the business clock signs no one out"
+    monkeypatch.setattr(clock, "session_now", lambda: start + 11 * hours)
+    assert owner.get("/billing/products").status_code == 200, "activity keeps it alive"
+    monkeypatch.setattr(clock, "session_now", lambda: start + 22 * hours)
+    assert owner.get("/billing/products").status_code == 200, "11 hours after the last request"
+    monkeypatch.setattr(clock, "session_now", lambda: start + 34 * hours + 60)
+    response = owner.get("/billing/products")
+    assert response.status_code == 303 and "/auth/login" in response.location
+    assert "signed out after a while without activity" in owner.get(response.location).get_data(as_text=True)
+    assert owner.get("/billing/products").status_code == 302
+
+
+@pytest.mark.parametrize("forged", ["1", "1.0", "1.2", "abc", "1.1.1", "99999999999.1", ""])
+def test_a_session_id_that_is_not_the_current_one_signs_no_one_in(app, forged):
+    from wizard.models import User
+
+    assert User.by_session_id(forged) is None
+    assert User.by_session_id("1.1") is not None  # the demo owner's current session id

@@ -11,6 +11,16 @@ from datetime import datetime, timedelta, timezone
 FROZEN = None
 
 
+def session_now():
+    """The real time, as seconds, for how long a session has been idle.
+
+    Moving the business clock (a test, a QA demo 90 days ahead) must not sign
+    anyone out, so sessions read the machine's time, not now(). Tests move it
+    by replacing this function.
+    """
+    return datetime.now(timezone.utc).timestamp()
+
+
 def now():
     """Return the current time, timezone-aware, in UTC."""
     if FROZEN is not None:

@@ -33,6 +33,8 @@ def from_environment(instance_path):
         # scrypt is Werkzeug's default; tests choose a cheaper method.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "SESSION_COOKIE_HTTPONLY": True,
+        # A session unused this long is signed out.
+        "IDLE_SESSION_HOURS": float(os.environ.get("IDLE_SESSION_HOURS", "12")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
         # A CSRF token lasts as long as the session that holds it: an owner who

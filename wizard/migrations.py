@@ -64,6 +64,12 @@ def _call_bookings(db, migrator):
         run(migrator.add_column("outboxmessage", "attachment_ics", OutboxMessage.attachment_ics))
 
 
+def _session_versions(db, migrator):
+    if not any(c.name == "session_version" for c in db.get_columns("user")):
+        # Plain SQL, in place (see _offers_that_act); "user" is a reserved word.
+        db.execute_sql('ALTER TABLE "user" ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1')
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -71,6 +77,7 @@ MIGRATIONS = [
     (4, "offers that act: plan changes, offers shown, seat limits", _offers_that_act),
     (5, "calls with Customer Success: staff hours, date overrides, bookings, invitations",
      _call_bookings),
+    (6, "session versions: signing out ends the session", _session_versions),
 ]
 
 

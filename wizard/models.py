@@ -140,10 +140,31 @@ class User(UserMixin, BaseModel):
     # Customer Success staff only: the IANA time zone their hours are in
     # (e.g. "Europe/London"). NULL for everyone else.
     timezone = CharField(null=True)
+    # Part of every session's id (get_id): raising it ends the user's sessions,
+    # cookies saved before included (signing out, a new password).
+    session_version = IntegerField(default=1)
+
+    def get_id(self):
+        return f"{self.id}.{self.session_version}"
 
     @classmethod
-    def by_id(cls, user_id):
-        return cls.get_or_none(cls.id == user_id)
+    def by_session_id(cls, session_id):
+        """The user a session's id names, or None once that session has ended."""
+        user_id, _, version = (session_id or "").partition(".")
+        if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        if len(user_id) > 9 or len(version) > 9:
+            return None
+        return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
+
+    def end_sessions(self):
+        """End every session of this user, on every device."""
+        User.update(session_version=User.session_version + 1).where(User.id == self.id).execute()
+
+    def set_password(self, password_hash):
+        """Store a new password hash and end the sessions signed in with the old one."""
+        User.update(password_hash=password_hash, session_version=User.session_version + 1).where(
+            User.id == self.id).execute()
 
     @classmethod
     def by_email(cls, email):

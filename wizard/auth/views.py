@@ -2,10 +2,11 @@
 import os
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import clock
 from ..extensions import login_manager
 from ..models import User
 from .forms import LoginForm
@@ -13,11 +14,34 @@ from .forms import LoginForm
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
+SEEN_AT_GRANULARITY = 300  # seconds
+
+
 @login_manager.user_loader
-def load_user(user_id):
-    if not user_id.isdigit():
+def load_user(session_id):
+    """The signed-in user, unless their sessions were ended since (see User.get_id)."""
+    return User.by_session_id(session_id)
+
+
+@bp.before_app_request
+def end_idle_sessions():
+    """Sign out a session left unused for longer than IDLE_SESSION_HOURS."""
+    if not current_user.is_authenticated:
         return None
-    return User.by_id(int(user_id))
+    now = clock.session_now()
+    seen = session.get("seen_at")
+    if seen is not None and now - seen > current_app.config["IDLE_SESSION_HOURS"] * 3600:
+        logout_user()
+        session.pop("seen_at", None)
+        flash("You were signed out after a while without activity. Please sign in again.", "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET"
+                                else None), code=303)
+    if seen is None or now - seen > SEEN_AT_GRANULARITY:
+        # Refreshed now and then, not on every page: a cookie that changed on
+        # every response would make Back onto a re-shown form miss the
+        # browser's cache (its Vary: Cookie no longer matches).
+        session["seen_at"] = now
+    return None
 
 
 def hash_password(password):
@@ -75,6 +99,7 @@ def login():
             form.password.errors.append("That email and password do not match an account.")
         else:
             login_user(user)
+            session["seen_at"] = clock.session_now()
             return redirect(safe_next(form.next.data) or home_for(user), code=303)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
@@ -83,7 +108,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    # CSRFProtect has checked the token: signing out needs nothing else.
+    # CSRFProtect has checked the token. Ending the session on the server too
+    # means a copy of the cookie saved before signing out no longer works.
+    current_user.end_sessions()
     logout_user()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
