@@ -122,3 +122,36 @@ def test_a_session_id_that_is_not_the_current_one_signs_no_one_in(app, forged):
 
     assert User.by_session_id(forged) is None
     assert User.by_session_id("1.1") is not None  # the demo owner's current session id
+
+
+def refusals_logged():
+    import json
+
+    from wizard.models import AuditEvent
+
+    return [(e.actor.email if e.actor else None, e.ip, json.loads(e.detail))
+            for e in AuditEvent.select().where(AuditEvent.kind == "access.refused").order_by(AuditEvent.id)]
+
+
+def test_refused_authorizations_are_audited_with_user_ip_and_path(sign_in):
+    from tests.helpers import complete_steps, step_url, subscription
+
+    acme = subscription()
+    admin = sign_in("admin")
+    assert admin.get(f"/cancel/{acme.id}/").status_code == 403
+    birch = sign_in("other_owner")
+    assert birch.get(f"/billing/plans/{acme.id}").status_code == 404  # Acme's, not Birch's
+    assert birch.get("/billing/plans/99999").status_code == 404  # no such id: not a try on anyone
+    owner = sign_in("owner")
+    complete_steps(owner, acme, "survey")
+    forged = owner.post(step_url(acme, "survey"), {"request_id": "424242", "reason": "other"})
+    assert forged.status_code == 409
+
+    logged = refusals_logged()
+    assert [(who, detail["status"], detail["path"]) for who, _, detail in logged] == [
+        ("admin@acme.test", 403, f"/cancel/{acme.id}/"),
+        ("owner@birch.test", 404, f"/billing/plans/{acme.id}"),
+        ("owner@acme.test", 409, step_url(acme, "survey")),
+    ]
+    assert all(ip == "127.0.0.1" for _, ip, _ in logged)
+    assert "out of date" in logged[-1][2]["reason"]

@@ -1,13 +1,14 @@
 """The smrtPhone cancellation wizard: a Flask app built by create_app()."""
 import os
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from . import config, db, formatting, htmx, queue
-from .refusals import Refusal
+from . import clock, config, db, formatting, htmx, queue
+from .models import AuditEvent
+from .refusals import NotAllowed, Refusal, StaleForm
 from .extensions import csrf, htmx as htmx_ext, login_manager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,14 +119,28 @@ def register_error_pages(app):
             400, "This form has expired or was not sent from this site. "
                  "Please reload the page and try again. Nothing was changed.")
 
+    def audit_refusal(code, message):
+        """Write a refused authorization to the audit log: who, from where, what."""
+        signed_in = current_user.is_authenticated
+        AuditEvent.record("access.refused", current_user.account_id if signed_in else None,
+                          current_user.id if signed_in else None, request.remote_addr,
+                          clock.now(), status=code, method=request.method,
+                          path=request.path[:300], reason=(message or "")[:300])
+
     @app.errorhandler(Refusal)
     def refused(exc):
         # A domain function said no, having changed nothing.
+        if isinstance(exc, (NotAllowed, StaleForm)):  # someone else's, or a forged form
+            audit_refusal(exc.status, str(exc))
         return render_error(exc.status, str(exc))
 
+    def error_page(exc, code):
+        if code == 403 or (code == 404 and g.get("foreign_id")):
+            audit_refusal(code, exc.description)
+        return render_error(code, exc.description)
+
     for code in (400, 403, 404, 405, 409):
-        app.register_error_handler(
-            code, lambda exc, code=code: render_error(code, exc.description))
+        app.register_error_handler(code, lambda exc, code=code: error_page(exc, code))
 
     @app.errorhandler(500)
     def server_error(exc):

@@ -1,5 +1,5 @@
 """Who may act on a subscription: its account's owner, and nobody else."""
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 
 from ..models import Subscription
@@ -18,6 +18,7 @@ def owned_subscription(subscription_id, refusal):
                                "on an owner's behalf. Only the Account Owner can.")
     sub = Subscription.by_id(subscription_id)
     if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
+        g.foreign_id = sub is not None  # another account's: the audit log notes the try
         abort(404)
     if not current_user.owns(sub):
         abort(403, description=refusal)

@@ -6,7 +6,7 @@ Success Team" on Products. Staff move and cancel calls through the same
 pages, from their console. The free times are those of the next 14 days
 (wizard/availability.py), shown in the account's time zone.
 """
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import availability, booking, clock, formatting, lifecycle, queue
@@ -25,6 +25,7 @@ def managed_call(booking_id):
     """
     call = Booking.by_id(booking_id)
     if call is None or not (current_user.is_success_staff or current_user.account_id == call.account_id):
+        g.foreign_id = call is not None  # another account's: the audit log notes the try
         abort(404)
     if not call.manageable_by(current_user):
         abort(403, description="Only the Account Owner or Customer Success can change this call.")
