@@ -28,8 +28,9 @@ def counts_of(account_id, recordings_dir):
     return purge.remaining(account_id, recordings_dir)
 
 
-def confirm_through_domain(account, now):
-    """Walk `account`'s owner through every step and confirm; return the request."""
+def ready_to_confirm(account, now):
+    """Walk `account`'s owner through every smrtPhone step but Confirm; return
+    (the open request, the owner)."""
     owner = account.owner()
     phone = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtphone"))
     req = lifecycle.start_or_resume(phone, owner, now)
@@ -38,6 +39,12 @@ def confirm_through_domain(account, now):
                                       "127.0.0.1", now)
     lifecycle.record_survey(req, "other", "", now)
     lifecycle.decline_offers(req, owner, now)
+    return req, owner
+
+
+def confirm_through_domain(account, now):
+    """Walk `account`'s owner through every step and confirm; return the request."""
+    req, owner = ready_to_confirm(account, now)
     return confirmation.confirm(req, owner, "127.0.0.1", now)
 
 

@@ -1,7 +1,6 @@
 """Booking, moving and cancelling a call with Customer Success; who may; the
 invitation each email carries; round robin; the race for one slot; every
 refusal changing nothing."""
-import threading
 from datetime import timedelta
 
 import pytest

@@ -132,7 +132,7 @@ def test_bad_filters_are_named_at_their_field(scenario, sign_in, query, message)
     staff = sign_in("success")
     response = staff.get("/success/", query_string=query)
     assert response.status_code == 422
-    assert f'class="field-error"' in text(response) and message in text(response)
+    assert 'class="field-error"' in text(response) and message in text(response)
     assert names(text(response)) == []
     assert staff.get("/success/requests.csv", query_string=query).status_code == 400
 

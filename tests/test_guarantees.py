@@ -593,13 +593,10 @@ def test_no_reactivation_is_offered_while_the_purge_runs(owner, phone_status):
 # -- 10. confirming twice -------------------------------------------------------------------
 
 def test_confirm_called_twice_confirms_once(app):
-    owner, phone, now = owner_of("Acme Realty"), subscription(), clock.now()
-    req = lifecycle.start_or_resume(phone, owner, now)
-    lifecycle.mark_consequences_seen(req, now)
-    lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS],
-                                      "127.0.0.1", now)
-    lifecycle.record_survey(req, "other", "", now)
-    lifecycle.decline_offers(req, owner, now)
+    from tests.jobs_support import ready_to_confirm
+
+    now = clock.now()
+    req, owner = ready_to_confirm(account("Acme Realty"), now)
 
     first = confirmation.confirm(req, owner, "127.0.0.1", now)
     after_first = all_rows()

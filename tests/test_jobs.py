@@ -14,9 +14,9 @@ from redis import Redis
 
 from tests.helpers import cancel_smrtphone, subscription
 from tests.jobs_support import (
-    confirm_through_domain, counts_of, new_account, rq_queue, run_worker,
+    confirm_through_domain, counts_of, new_account, ready_to_confirm, rq_queue, run_worker,
 )
-from wizard import clock, confirmation, lifecycle, outbox, purge, queue, reactivation, refusals
+from wizard import clock, confirmation, outbox, purge, queue, reactivation, refusals
 from wizard.db import database
 from wizard.demo import ensure_plans
 from wizard.models import (
@@ -251,8 +251,6 @@ def test_reactivation_racing_the_purge_claim_has_exactly_one_winner(app, recordi
 
 
 def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_active_alone(app, recordings):
-    from wizard import policy
-
     plans = ensure_plans()
     orders, rounds = set(), 0
     for round_number in range(6):
@@ -262,11 +260,7 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
         dialer = Subscription.get((Subscription.account == account) & (Subscription.product == "smrtdialer"))
         Subscription.update(status="cancellation_pending").where(Subscription.id == dialer.id).execute()
         now = clock.now()
-        req = lifecycle.start_or_resume(phone, owner, now)
-        lifecycle.mark_consequences_seen(req, now)
-        lifecycle.record_acknowledgements(req, owner, [s.key for s in policy.SMRTPHONE_STATEMENTS], None, now)
-        lifecycle.record_survey(req, "other", "", now)
-        lifecycle.decline_offers(req, owner, now)
+        req, _ = ready_to_confirm(account, now)
 
         def reactivate_dialer():
             try:

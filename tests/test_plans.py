@@ -164,7 +164,7 @@ def test_an_upgrade_takes_effect_now_and_states_the_pro_rata_charge(owner):
     assert (phone.plan.code, phone.price_cents) == ("phone-business", 30000)
     change = PlanChange.get()
     assert (change.status, change.prorated_cents) == (PlanChange.APPLIED, owed)
-    assert f"is charged pro rata" in text(owner.get("/billing/products"))
+    assert "is charged pro rata" in text(owner.get("/billing/products"))
 
 
 def test_customizing_seats_on_the_current_plan(owner):
