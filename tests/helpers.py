@@ -76,6 +76,23 @@ def post_step(browser, sub, name, data=None, htmx=False):
     return browser.post(step_url(sub, name), form, htmx=htmx)
 
 
+def refused_form(browser, response):
+    """Follow a plain browser's refused post to the page that shows its errors
+    (see wizard/invalid_forms.py): a 303 to the form's page, shown once."""
+    assert response.status_code == 303, response.status_code
+    return browser.get(response.location)
+
+
+def errors_page(browser, sub, name, response):
+    """The page a plain browser lands on after a post of step `name` that failed:
+    redirected (303) to the step itself, shown once with the errors (422)."""
+    assert response.status_code == 303, response.status_code
+    assert response.location.endswith(step_url(sub, name)), response.location
+    page = browser.get(response.location)
+    assert page.status_code == 422, page.status_code
+    return page
+
+
 def complete_steps(browser, sub, upto):
     """Complete every step of `sub`'s wizard before `upto` (a step name)."""
     names = [s.name for s in wizard_steps.steps_for(sub.product)]

@@ -4,7 +4,7 @@ from itsdangerous import TimestampSigner
 
 from tests.helpers import (
     text,
-    ACK_ALL, complete_steps, open_request, post_step, request_id_on, step_url, subscription,
+    ACK_ALL, complete_steps, errors_page, open_request, post_step, request_id_on, step_url, subscription,
 )
 from wizard.models import (
     Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
@@ -27,8 +27,7 @@ def test_missing_checkboxes_are_named_next_to_each_box(owner):
     before = snapshot()
     partial = dict(ACK_ALL)
     del partial["credits_nonrefundable"], partial["dialer_cancelled"]
-    response = post_step(owner, sub, "acknowledge", partial)
-    assert response.status_code == 422
+    response = errors_page(owner, sub, "acknowledge", post_step(owner, sub, "acknowledge", partial))
     body = text(response)
     # Each unticked box says so beside itself (and once more in the summary).
     assert body.count('<p class="field-error"') == 2
@@ -51,8 +50,7 @@ def test_survey_errors_are_shown_and_nothing_is_saved(owner, data, message):
     sub = subscription()
     complete_steps(owner, sub, "survey")
     before = snapshot()
-    response = post_step(owner, sub, "survey", data)
-    assert response.status_code == 422
+    response = errors_page(owner, sub, "survey", post_step(owner, sub, "survey", data))
     assert message in text(response)
     assert snapshot() == before
 
@@ -261,3 +259,48 @@ def test_garbage_posted_anywhere_never_gives_a_500(owner, payload):
             response = owner.post(url, payload, htmx=htmx)
             assert response.status_code < 500, (url, payload, response.status_code)
     assert subscription().status == "active"
+
+
+def test_errors_are_shown_once_after_the_redirect(owner):
+    """A plain browser's failed post becomes a GET of the step (so Back and Reload
+    never send the form again); the errors show once, the answers given are kept."""
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    response = post_step(owner, sub, "survey", {"comment": "Too expensive for us"})
+    page = errors_page(owner, sub, "survey", response)
+    assert "Please choose one reason." in text(page)
+    assert "Too expensive for us" in text(page)
+    again = owner.get(step_url(sub, "survey"))
+    assert again.status_code == 200
+    assert "Please choose one reason." not in text(again)
+    assert "Too expensive for us" not in text(again)
+
+
+def test_errors_kept_for_one_page_are_not_shown_on_another(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    post_step(owner, sub, "survey", {"comment": "a comment"})
+    owner.get("/billing/products")  # somewhere else first
+    page = owner.get(step_url(sub, "survey"))
+    assert page.status_code == 200
+    assert "Please choose one reason." not in text(page)
+
+
+def test_a_post_too_big_to_keep_is_answered_with_its_errors_at_once(owner):
+    """The session is a cookie: a long comment (in any script) with the reason
+    missing is re-shown at once rather than kept, so the cookie stays small."""
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    response = post_step(owner, sub, "survey", {"comment": "\u00e9" * 900})
+    assert response.status_code == 422
+    assert "Please choose one reason." in text(response)
+    cookie = response.headers.get("Set-Cookie", "")
+    assert len(cookie) < 4000
+
+
+def test_pages_behind_sign_in_are_not_stored(app, owner):
+    sub = subscription()
+    for url in ("/billing/products", step_url(sub, "consequences"), "/calls/book"):
+        assert owner.get(url).headers["Cache-Control"] == "no-store", url
+    anonymous = app.test_client()
+    assert "no-store" not in anonymous.get("/auth/login").headers.get("Cache-Control", "")

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import NOW
-from tests.helpers import all_rows, complete_steps, open_request, post_step, step_url, subscription, text
+from tests.helpers import (
+    all_rows, complete_steps, open_request, post_step, refused_form, step_url, subscription, text,
+)
 from wizard import availability, booking, clock, formatting, insights
 from wizard.models import (
     Booking, CallOutcome, CancellationRequest, OfferDecision, StaffHours, StaffOverride, User,
@@ -83,7 +85,7 @@ def test_a_call_booked_from_products(sign_in):
 ])
 def test_a_time_that_cannot_be_booked_is_refused_at_the_field(owner, start, message, status):
     before = all_rows()
-    response = owner.post("/calls/book", {"start": start, "topic": ""})
+    response = refused_form(owner, owner.post("/calls/book", {"start": start, "topic": ""}))
     assert response.status_code == status
     body = text(response)
     assert message in body and 'id="start-error"' in body
@@ -100,10 +102,11 @@ def test_a_taken_time_and_a_long_topic_are_refused(app, owner, sign_in):
         other = new_account(ensure_plans(), app.config["RECORDINGS_DIR"], clock.now())
         booking.book(other.owner(), start, "", clock.now())
     before = all_rows()
-    response = owner.post("/calls/book", {"start": start.isoformat(), "topic": ""})
+    response = refused_form(owner, owner.post("/calls/book", {"start": start.isoformat(), "topic": ""}))
     assert response.status_code == 409
     assert "That time was just taken. Please pick another." in text(response)
-    response = owner.post("/calls/book", {"start": free_starts()[0].isoformat(), "topic": "x" * 501})
+    response = refused_form(owner, owner.post("/calls/book", {"start": free_starts()[0].isoformat(),
+                                                              "topic": "x" * 501}))
     assert response.status_code == 422 and "500 characters or fewer" in text(response)
     assert all_rows() == before
 

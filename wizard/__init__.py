@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from . import clock, config, db, formatting, htmx, queue
+from . import clock, config, db, formatting, htmx, invalid_forms, queue
 from .models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
 from .extensions import csrf, htmx as htmx_ext, login_manager
@@ -69,6 +69,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx_ext.init_app(app)
     formatting.init_app(app)
+    invalid_forms.init_app(app)
     queue.init(app.config["REDIS_URL"])
 
     from . import auth, billing, calls, cancel, cli, success
@@ -98,6 +99,12 @@ def create_app(test_config=None):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated and request.endpoint != "static":
+            # An account's pages must not outlive the session in a shared cache or the
+            # browser's history: Back after signing out shows nothing of them. Form
+            # errors are shown after a redirect (invalid_forms), so Back never lands
+            # on a POST the browser would have to send again.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     register_error_pages(app)

@@ -9,7 +9,7 @@ pages, from their console. The free times are those of the next 14 days
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import availability, booking, clock, formatting, lifecycle, queue
+from .. import availability, booking, clock, formatting, invalid_forms, lifecycle, queue
 from ..models import Booking
 from ..refusals import NotASlot, SlotTaken, TopicTooLong
 from .forms import BookForm, CancelCallForm
@@ -44,6 +44,16 @@ def when(call, timezone_name):
     return formatting.local_datetime(call.start, timezone_name)
 
 
+def kept_or_posted_form():
+    """The booking form: as posted, or as a refused post left it (invalid_forms)."""
+    kept = invalid_forms.recall() if request.method == "GET" else None
+    if kept is None:
+        return BookForm()
+    form = BookForm(formdata=kept)
+    invalid_forms.restore_errors(form)
+    return form
+
+
 def slots_page(form, account_timezone, title, action, call=None, req=None, status=200):
     now = clock.now()
     days = availability.group_by_local_date(availability.free_slots(now), account_timezone)
@@ -58,7 +68,7 @@ def book():
     if not current_user.is_owner:
         abort(403, description="Only the Account Owner can book a call with Customer Success.")
     account = current_user.account
-    form = BookForm()
+    form = kept_or_posted_form()
     req = lifecycle.offer_request(account, form.request_id.data if request.method == "POST"
                          else request.args.get("request", ""))
     if req is not None and request.method == "GET":
@@ -79,8 +89,13 @@ def book():
                 flash(f"Your call with {call.staff.name} of Customer Success is booked for "
                       f"{when(call, account.timezone)}. We have emailed you an invitation.", "success")
                 return after_change(call)
+    if status != 200:
+        again = url_for("calls.book", request=req.id if req else None)
+        return (invalid_forms.remember(again, form, status)
+                or slots_page(form, account.timezone, "Book a call with Customer Success",
+                              url_for("calls.book"), req=req, status=status))
     return slots_page(form, account.timezone, "Book a call with Customer Success",
-                      url_for("calls.book"), req=req, status=status)
+                      url_for("calls.book"), req=req, status=invalid_forms.status())
 
 
 @bp.route("/<id:booking_id>/reschedule", methods=["GET", "POST"])
@@ -88,7 +103,7 @@ def book():
 def reschedule(booking_id):
     """Pick another time for a call; on POST, move it there."""
     call = managed_call(booking_id)
-    form = BookForm()
+    form = kept_or_posted_form()
     status = 200
     if request.method == "POST":
         status = 422
@@ -103,8 +118,13 @@ def reschedule(booking_id):
                 flash(f"The call is moved to {when(moved, call.account.timezone)}. "
                       "Updated invitations are on their way.", "success")
                 return after_change(moved)
-    return slots_page(form, call.account.timezone, "Move your call",
-                      url_for("calls.reschedule", booking_id=call.id), call=call, status=status)
+    action = url_for("calls.reschedule", booking_id=call.id)
+    if status != 200:
+        return (invalid_forms.remember(action, form, status)
+                or slots_page(form, call.account.timezone, "Move your call", action, call=call,
+                              status=status))
+    return slots_page(form, call.account.timezone, "Move your call", action, call=call,
+                      status=invalid_forms.status())
 
 
 @bp.post("/<id:booking_id>/cancel")

@@ -11,7 +11,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import clock, confirmation, htmx, lifecycle, queue, steps as wizard_steps
+from .. import clock, confirmation, htmx, invalid_forms, lifecycle, queue, steps as wizard_steps
 from ..auth import access
 from ..models import CancellationRequest, Product
 from ..refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
@@ -107,11 +107,19 @@ def step(subscription_id, name):
             "Please complete this step first." if request.method == "POST" else None,
         )
 
-    form = forms.for_step(current, req, request_id=req.id if req else "")
     if request.method == "GET":
-        return render_step(sub, steps, current, req, form)
-    if not form.validate():
+        kept = invalid_forms.recall()
+        if kept is None:
+            return render_step(sub, steps, current, req,
+                               forms.for_step(current, req, request_id=req.id if req else ""))
+        # A plain post that failed, redirected here: its answers and errors, once.
+        form = forms.for_step(current, req, formdata=kept, request_id=req.id if req else "")
+        invalid_forms.restore_errors(form)
         return render_step(sub, steps, current, req, form, status=422)
+    form = forms.for_step(current, req, request_id=req.id if req else "")
+    if not form.validate():
+        return (invalid_forms.remember(step_url(sub, current), form)
+                or render_step(sub, steps, current, req, form, status=422))
 
     now = clock.now()
     try:
