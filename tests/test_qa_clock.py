@@ -14,7 +14,7 @@ from tests.conftest import DEMO_LOGINS, NOW
 from tests.helpers import cancel_smrtphone, subscription, text
 from tests.jobs_support import counts_of, rq_queue, run_worker
 from tests.test_guarantees import rows_of
-from wizard import ROOT, clock, config, create_app, qaclock
+from wizard import ROOT, clock, config, create_app, qaclock, queue
 from wizard.models import Account, OutboxMessage, PurgeSchedule, QaClockOffset, Subscription
 
 qa_mode = pytest.mark.qa_mode
@@ -234,10 +234,13 @@ def browser_for(app):
 
 
 @qa_mode
-def test_without_redis_the_move_and_the_database_work_are_done_and_it_says_so(app, owner, monkeypatch):
+def test_without_redis_the_move_and_the_database_work_are_done_and_it_says_so(app, owner, redis_url):
     cancel_smrtphone(owner)
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
-    result = clock_command(app, "advance", "40d")
+    queue.init("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        result = clock_command(app, "advance", "40d")
+    finally:
+        queue.init(redis_url)
     assert result.exit_code == 0, result.output
     assert "Redis did not answer at redis://127.0.0.1:1/0" in result.output
     assert "the worker's next sweep queues them" in result.output

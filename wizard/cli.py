@@ -56,15 +56,15 @@ def qa_mode_only():
 
 def move(change):
     """Change the offset, run the sweep, and say what happened."""
-    from jobs.sweep import sweep
+    from jobs.sweep import sweep_here
 
     try:
         with database.connection_context():
             change()
     except qaclock.ClockRefused as exc:
         raise click.ClickException(str(exc)) from None
-    summary = sweep()
     with database.connection_context():
+        summary = sweep_here(current_app.config["BASE_URL"])
         click.echo(qaclock.moved_message(clock.offset(), clock.now(), summary))
     if not queue.reachable():
         click.echo(qaclock.redis_missing_message(queue.redis_url()), err=True)

@@ -9,9 +9,9 @@ the sweep at once, so what came due happens within seconds.
 It also puts the banner "QA clock: +91 days (now ...)" on every page while
 an offset is in effect (templates/_qa_clock_banner.html).
 """
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, current_app, flash, render_template, url_for
 
-from jobs.sweep import sweep
+from jobs.sweep import sweep_here
 
 from .. import clock, htmx, qaclock, queue
 from ..qaclock import ClockRefused
@@ -40,7 +40,7 @@ def clock_page(advance_form=None, set_form=None, status=200):
 
 def moved():
     """Run the sweep, say what it did, and go back to the page."""
-    summary = sweep()
+    summary = sweep_here(current_app.config["BASE_URL"])
     flash(qaclock.moved_message(clock.offset(), clock.now(), summary), "success")
     if not queue.reachable():
         flash(qaclock.redis_missing_message(queue.redis_url()), "warning")
