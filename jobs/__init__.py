@@ -9,7 +9,7 @@ import socket
 import uuid
 from contextlib import contextmanager
 
-from wizard import config, queue
+from wizard import config, qaclock, queue
 from wizard.db import database, init_database
 
 
@@ -24,6 +24,7 @@ def job_context():
     if database.obj is None:
         init_database(current["DATABASE_URL"])
     queue.init(current["REDIS_URL"])
+    qaclock.follow(current["WIZARD_QA"])
     with database.connection_context():
         yield current
 

@@ -84,10 +84,14 @@ def frozen_clock():
     clock.FROZEN = NOW
     yield clock
     clock.FROZEN = None
+    clock.use_offset(None)  # a QA-mode app's offset ends with its test
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
+def app(request, database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
+    # @pytest.mark.qa_mode: QA mode (the QA clock); else off, even beside a running `make run`.
+    qa_mode = request.node.get_closest_marker("qa_mode") is not None
+    monkeypatch.setenv("WIZARD_QA", "1" if qa_mode else "0")
     settings = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -103,6 +107,7 @@ def app(database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
+        "WIZARD_QA": qa_mode,
         **settings,
     })
     with database.connection_context():

@@ -298,6 +298,21 @@ def _remove_override(browser):
     return f"/success/hours/overrides/{day.isoformat()}/remove", {}
 
 
+def _qa_advance(browser):
+    return "/qa/clock/advance", {"amount": "91d"}
+
+
+def _qa_set(browser):
+    return "/qa/clock/set", {"moment": "2027-03-01T09:00"}
+
+
+def _qa_reset(browser):
+    from wizard import qaclock
+
+    qaclock.advance(timedelta(days=3))  # moved: something to reset
+    return "/qa/clock/reset", {}
+
+
 def _logout(browser):
     return "/auth/logout", {}
 
@@ -316,6 +331,7 @@ class Post:
     step: tuple = None  # (product, step name) for cancel.step
     signed_in: bool = True
     role: str = "owner"  # who signs in to post it
+    qa: bool = False  # exists only in QA mode (the QA clock)
 
     def __str__(self):
         return "/".join(self.step) if self.step else self.endpoint
@@ -340,10 +356,20 @@ POSTS = [
     Post("success.remove_override", _remove_override, role="success"),
     Post("auth.logout", _logout),
     Post("auth.login", _login, signed_in=False),
+    Post("qa.advance", _qa_advance, signed_in=False, qa=True),
+    Post("qa.set_to", _qa_set, signed_in=False, qa=True),
+    Post("qa.reset", _qa_reset, signed_in=False, qa=True),
 ]
 
 
+def in_its_mode(post):
+    """The post as a test parameter; the QA clock's posts need the app in QA mode."""
+    return pytest.param(post, marks=pytest.mark.qa_mode) if post.qa else post
+
+
+@pytest.mark.qa_mode  # so the QA clock's routes exist too
 def test_every_post_endpoint_is_in_the_csrf_list(app):
+
     posted = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posted == {p.endpoint for p in POSTS}
     steps = {(product, s.name) for product, steps in STEPS_BY_PRODUCT.items() for s in steps}
@@ -376,7 +402,7 @@ def post_with_token(browser, url, data, token, htmx):
 
 
 @pytest.mark.parametrize("token", ["missing", "same-owner-other-session", "other-account-session"])
-@pytest.mark.parametrize("post", POSTS, ids=str)
+@pytest.mark.parametrize("post", [in_its_mode(p) for p in POSTS], ids=str)
 def test_every_post_refuses_a_missing_or_foreign_csrf_token(app, browser, sign_in, post, token):
     from tests.conftest import DEMO_LOGINS
 

@@ -40,9 +40,11 @@ def test_production_refuses_to_start_with_unsafe_settings(tmp_path, settings, re
         config.check_production(production(tmp_path, **settings), clock_environment={})
 
 
-def test_production_refuses_a_moved_clock_and_allows_sqlite_on_purpose(tmp_path):
+def test_production_refuses_a_moved_clock_and_qa_mode_and_allows_sqlite_on_purpose(tmp_path):
     with pytest.raises(config.ConfigError, match="moved clock"):
-        config.check_production(production(tmp_path), {"WIZARD_CLOCK_OFFSET_DAYS": "91"})
+        config.check_production(production(tmp_path), {"WIZARD_CLOCK_AT": "2027-03-01T09:00"})
+    with pytest.raises(config.ConfigError, match="refuses QA mode"):
+        config.check_production(production(tmp_path, WIZARD_QA=True), {})
     config.check_production(production(tmp_path, DATABASE_URL="sqlite:////tmp/x.sqlite3",
                                        ALLOW_SQLITE_IN_PRODUCTION=True), {})
     config.check_production(production(tmp_path), {})  # a safe production starts

@@ -16,7 +16,8 @@ WIZARD = os.path.join(ROOT, "wizard")
 
 # Plain functions over models: no Flask, no RQ (jobs and views call them).
 DOMAIN = ("actions", "availability", "booking", "confirmation", "due", "insights", "invitation",
-          "lifecycle", "outbox", "plans", "policy", "purge", "reactivation", "refusals", "steps")
+          "lifecycle", "outbox", "plans", "policy", "purge", "qaclock", "reactivation", "refusals",
+          "steps")
 WEB_OR_QUEUE = ("flask", "flask_login", "flask_wtf", "flask_htmx", "wtforms", "werkzeug",
                 "rq", "redis")
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from . import clock, config, db, formatting, htmx, invalid_forms, queue
+from . import clock, config, db, formatting, htmx, invalid_forms, qaclock, queue
 from .models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
 from .extensions import csrf, htmx as htmx_ext, login_manager
@@ -71,6 +71,7 @@ def create_app(test_config=None):
     formatting.init_app(app)
     invalid_forms.init_app(app)
     queue.init(app.config["REDIS_URL"])
+    qaclock.follow(app.config["WIZARD_QA"])
 
     from . import auth, billing, calls, cancel, cli, success
 
@@ -79,6 +80,10 @@ def create_app(test_config=None):
     app.register_blueprint(calls.bp)
     app.register_blueprint(cancel.bp)
     app.register_blueprint(success.bp)
+    if app.config["WIZARD_QA"]:
+        from . import qa
+
+        app.register_blueprint(qa.bp)  # /qa/clock and the banner: QA mode only
     cli.init_app(app)
 
     @app.get("/")

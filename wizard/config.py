@@ -52,7 +52,40 @@ def from_environment(instance_path):
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR", os.path.join(instance_path, "outbox")),
         # Rows erased per transaction by the purge.
         "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
+        # QA mode: the QA clock (wizard/qaclock.py) and its page. Never in production.
+        "WIZARD_QA": qa_mode(instance_path),
     }
+
+
+QA_MODE_MARKER = "qa-mode"
+
+
+def qa_mode(instance_path, environ=os.environ):
+    """Is QA mode on? WIZARD_QA=1 turns it on and WIZARD_QA=0 off. Unset, it is
+    on while `make run` serves this instance folder (devrun leaves its process
+    id in instance/qa-mode), so `flask --app wizard clock ...` typed in another
+    terminal of the checkout finds it on; production never reads that file."""
+    given = environ.get("WIZARD_QA")
+    if given is not None:
+        return given == "1"
+    if environ.get("WIZARD_ENV") == "production":
+        return False
+    try:
+        with open(os.path.join(instance_path, QA_MODE_MARKER)) as f:
+            pid = int(f.read().strip())
+        if pid <= 0:  # 0 and below name process groups, not a process
+            return False
+        os.kill(pid, 0)  # signal 0: only asks whether the process is alive
+    except (OSError, ValueError):  # no file, a stopped `make run`, or garbage
+        return False
+    return True
+
+
+def mark_qa_mode(instance_path):
+    """Say that this process (`make run`) serves the instance folder in QA mode."""
+    os.makedirs(instance_path, exist_ok=True)
+    with open(os.path.join(instance_path, QA_MODE_MARKER), "w") as f:
+        f.write(str(os.getpid()))
 
 
 def instance_path():
@@ -97,6 +130,8 @@ def check_production(settings, clock_environment=os.environ):
     if settings["DATABASE_URL"].startswith("sqlite") and not settings.get("ALLOW_SQLITE_IN_PRODUCTION"):
         raise ConfigError("WIZARD_ENV=production expects PostgreSQL (DATABASE_URL=postgresql://...); "
                           "set ALLOW_SQLITE_IN_PRODUCTION=1 to run on SQLite on purpose.")
-    if clock_environment.get("WIZARD_CLOCK_AT") or clock_environment.get("WIZARD_CLOCK_OFFSET_DAYS"):
-        raise ConfigError("WIZARD_ENV=production refuses a moved clock (WIZARD_CLOCK_AT, "
-                          "WIZARD_CLOCK_OFFSET_DAYS).")
+    if settings.get("WIZARD_QA"):
+        raise ConfigError("WIZARD_ENV=production refuses QA mode (WIZARD_QA=1): the QA clock "
+                          "moves the time of every process. Unset WIZARD_QA.")
+    if clock_environment.get("WIZARD_CLOCK_AT"):
+        raise ConfigError("WIZARD_ENV=production refuses a moved clock (WIZARD_CLOCK_AT).")

@@ -13,6 +13,8 @@ import sys
 
 import redis
 
+from wizard import config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -42,6 +44,8 @@ def main():
     url, server = find_or_start_redis(instance)
     port = os.environ.get("PORT", "5000")
     env = dict(os.environ, REDIS_URL=url, FLASK_APP="wizard")
+    env["WIZARD_QA"] = "1"  # QA mode, the QA clock (README); commands beside it find the marker
+    config.mark_qa_mode(instance)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     print(f" * Redis: {url}{' (embedded, stops on exit)' if server else ''}", flush=True)
     print(f" * Open http://127.0.0.1:{port}/ and sign in as owner@acme.test / owner-pass", flush=True)

@@ -70,6 +70,14 @@ def _session_versions(db, migrator):
         db.execute_sql('ALTER TABLE "user" ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1')
 
 
+def _qa_clock(db, migrator):
+    from .models import QaClockOffset
+
+    db.create_tables([QaClockOffset], safe=True)
+
+
+# Versions need not be contiguous: pending() applies every version not yet
+# recorded, in this list's order.
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -78,6 +86,7 @@ MIGRATIONS = [
     (5, "calls with Customer Success: staff hours, date overrides, bookings, invitations",
      _call_bookings),
     (6, "session versions: signing out ends the session", _session_versions),
+    (8, "the QA clock's offset", _qa_clock),
 ]
 
 

@@ -30,6 +30,18 @@ def init(redis_url):
         _redis_url, _connection = redis_url, None
 
 
+def reachable():
+    """Does Redis answer? (For saying so to a person, not for deciding what is due.)"""
+    try:
+        return bool(connection().ping())
+    except (RedisError, OSError):
+        return False
+
+
+def redis_url():
+    return _redis_url
+
+
 def connection():
     global _connection
     if _connection is None:

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import TEST_PASSWORD_METHOD
-from wizard import create_app, migrations
+from wizard import clock, create_app, migrations
 from wizard.db import database, init_database
 from wizard.demo import seed_demo
 
@@ -40,8 +40,8 @@ def chromium():
 
 
 @pytest.fixture
-def live_server(tmp_path, redis_url):
-    """Serve a freshly seeded app; yield its base URL."""
+def live_server(request, tmp_path, redis_url):
+    """Serve a freshly seeded app (in QA mode with @pytest.mark.qa_mode); yield its base URL."""
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     db = init_database(url)
     with db.connection_context():
@@ -51,13 +51,15 @@ def live_server(tmp_path, redis_url):
     app = create_app({"SECRET_KEY": "browser-tests", "DATABASE_URL": url, "REDIS_URL": redis_url,
                       "RECORDINGS_DIR": str(tmp_path / "recordings"),
                       "OUTBOX_DIR": str(tmp_path / "outbox"),
-                      "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD})
+                      "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
+                      "WIZARD_QA": request.node.get_closest_marker("qa_mode") is not None})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+    clock.use_offset(None)  # a QA-mode server's offset ends with its test
     if not database.is_closed():
         database.close()
 

@@ -173,3 +173,27 @@ def test_the_call_pages_pass_axe(js_page, live_server, axe_source):
     check(page, axe_source, "calls")
     page.goto(live_server + "/success/hours")
     check(page, axe_source, "hours")
+
+
+@pytest.mark.qa_mode
+def test_the_qa_clock_page_and_banner_pass_axe_and_work_by_keyboard(js_page, live_server, axe_source):
+    page = js_page
+    page.goto(live_server + "/qa/clock")
+    check(page, axe_source, "QA clock")
+    page.get_by_label("Move the clock forward by").fill("ninety days")
+    page.keyboard.press("Enter")
+    expect(page.locator("#amount-error")).to_be_visible()
+    check(page, axe_source, "QA clock, with an error")
+    page.get_by_label("Move the clock forward by").fill("91d")
+    page.keyboard.press("Enter")
+    banner = page.get_by_test_id("qa-clock-banner")
+    expect(banner).to_contain_text("QA clock: +91 days (now ")
+    expect(page.get_by_role("region", name="QA clock notice")).to_be_visible()
+    check(page, axe_source, "QA clock, moved")
+    sign_in(page, live_server)
+    expect(banner).to_be_visible()
+    check(page, axe_source, "products with the QA clock banner")
+    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
+    page.get_by_role("button", name="Continue").click()  # an htmx swap of the panel
+    expect(page.locator(".progress")).to_have_text(progress("acknowledge"))
+    expect(banner).to_contain_text("QA clock: +91 days")
