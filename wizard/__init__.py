@@ -69,7 +69,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx_ext.init_app(app)
     formatting.init_app(app)
-    queue.init(app.config["REDIS_URL"])
+    queue.init(app.config["REDIS_URL"], app.config["DEPLOYMENT"])
 
     from . import auth, billing, calls, cancel, cli, success
 
