@@ -23,7 +23,7 @@ def job_context():
     current = settings()
     if database.obj is None:
         init_database(current["DATABASE_URL"])
-    queue.init(current["REDIS_URL"])
+    queue.init(current["REDIS_URL"], current["DEPLOYMENT"])
     qaclock.follow(current["WIZARD_QA"])
     with database.connection_context():
         yield current

@@ -5,22 +5,23 @@ import itertools
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from wizard import confirmation, lifecycle, policy, purge
+from wizard import confirmation, lifecycle, policy, purge, queue
 from wizard.models import Account, Subscription
 
 _numbers = itertools.count(1000)
 
 
 def run_worker(redis_url):
-    """Run every queued job in this process (burst), as a worker would."""
+    """Run every job queued for this deployment in this process (burst), as a worker would."""
     connection = Redis.from_url(redis_url)
-    worker = SimpleWorker([Queue("default", connection=connection)], connection=connection)
+    worker = SimpleWorker([rq_queue(redis_url)], connection=connection)
     worker.work(burst=True)
     return worker
 
 
 def rq_queue(redis_url):
-    return Queue("default", connection=Redis.from_url(redis_url))
+    """The deployment's queue (the one the app was last built for)."""
+    return Queue(queue.current_queue_name(), connection=Redis.from_url(redis_url))
 
 
 def counts_of(account_id, recordings_dir):

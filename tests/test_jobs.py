@@ -89,16 +89,18 @@ def account_id(name):
     return Account.get(Account.name == name).id
 
 
-def test_confirm_schedules_the_purge_in_rq_at_its_due_time(owner, redis_url):
+def test_confirm_schedules_the_purge_in_rq_at_its_due_time(app, owner, redis_url):
     cancel_smrtphone(owner)
     schedule = PurgeSchedule.get()
     q = rq_queue(redis_url)
-    job_id = f"purge-account-{schedule.account_id}-g1"
+    deployment = app.config["DEPLOYMENT"]
+    assert q.name == f"{deployment}-default"
+    job_id = f"{deployment}-purge-account-{schedule.account_id}-g1"
     assert q.scheduled_job_registry.get_job_ids() == [job_id]
     scheduled = q.scheduled_job_registry.get_scheduled_time(job_id)
     assert abs((scheduled - schedule.due_at).total_seconds()) < 1
     message = OutboxMessage.get(OutboxMessage.kind == "cancellation_confirmed")
-    assert f"mail-{message.id}" in q.job_ids
+    assert f"{deployment}-mail-{message.id}" in q.job_ids
 
 
 def test_after_redis_loses_everything_the_sweep_still_purges_on_time(owner, redis_url, recordings):

@@ -213,7 +213,7 @@ def test_moving_the_clock_ends_the_service_reminds_and_erases_the_account(app, o
     # Past the 90 days: the purge is queued for the worker now, not at its scheduled time.
     rq_queue(redis_url).empty()
     assert "1 purge(s)" in clock_command(app, "advance", "7d").output
-    assert f"purge-account-{acme}-g{schedule.generation}" in rq_queue(redis_url).job_ids
+    assert queue.purge_job_id(schedule) in rq_queue(redis_url).job_ids
 
     run_worker(redis_url)
 
@@ -236,11 +236,11 @@ def browser_for(app):
 @qa_mode
 def test_without_redis_the_move_and_the_database_work_are_done_and_it_says_so(app, owner, redis_url):
     cancel_smrtphone(owner)
-    queue.init("redis://127.0.0.1:1/0")  # nothing listens there
+    queue.init("redis://127.0.0.1:1/0", app.config["DEPLOYMENT"])  # nothing listens there
     try:
         result = clock_command(app, "advance", "40d")
     finally:
-        queue.init(redis_url)
+        queue.init(redis_url, app.config["DEPLOYMENT"])
     assert result.exit_code == 0, result.output
     assert "Redis did not answer at redis://127.0.0.1:1/0" in result.output
     assert "the worker's next sweep queues them" in result.output

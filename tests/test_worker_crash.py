@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from tests.helpers import cancel_smrtphone
 from tests.jobs_support import counts_of, rq_queue, run_worker
-from wizard import ROOT, clock
+from wizard import ROOT, clock, queue
 from wizard.demo import add_activity
 from wizard.models import Account, ErasureRecord, PurgeSchedule
 from wizard.purge import LEASE
@@ -67,10 +67,11 @@ def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, d
     assert sweep()["purges"] == 1
 
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
-               WIZARD_CLOCK_AT=at.isoformat(), PURGE_BATCH_SIZE="1", PYTHONPATH=ROOT)
+               WIZARD_CLOCK_AT=at.isoformat(), PURGE_BATCH_SIZE="1", PYTHONPATH=ROOT,
+               WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
     worker = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
-         "--url", redis_url, "default"],
+         "--url", redis_url, queue.current_queue_name()],
         cwd=ROOT, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -70,7 +70,7 @@ def create_app(test_config=None):
     htmx_ext.init_app(app)
     formatting.init_app(app)
     invalid_forms.init_app(app)
-    queue.init(app.config["REDIS_URL"])
+    queue.init(app.config["REDIS_URL"], app.config["DEPLOYMENT"])
     qaclock.follow(app.config["WIZARD_QA"])
 
     from . import auth, billing, calls, cancel, cli, success

@@ -1,13 +1,25 @@
 """Settings read from the environment, with defaults that work on a laptop,
 and the checks that keep a production deployment from starting with them."""
+import hashlib
 import os
+import re
 import secrets
+
+import redis
 
 # Keys that have been written down somewhere (this project's history, the
 # usual placeholders): a session signed with one of them can be forged.
 KNOWN_KEYS = {"dev-only-change-me", "change-me", "changeme", "secret", "secret-key", "dev",
               "development", "test", "test-secret", "browser-tests", "password"}
 SECRET_KEY_MIN_LENGTH = 32
+
+# RQ allows only these characters in a job id, and every job id carries the
+# deployment's name.
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Where `make run` writes the address of the embedded Redis it started, so
+# other commands of the same checkout (flask --app wizard ...) find it.
+EMBEDDED_REDIS_FILE = "redis.url"
 
 
 class ConfigError(RuntimeError):
@@ -17,6 +29,9 @@ class ConfigError(RuntimeError):
 def from_environment(instance_path):
     """Return the settings for this process, read from the environment."""
     return {
+        # Carried by every queue name, job id and Redis key of the app, so
+        # deployments sharing one Redis never run each other's jobs.
+        "DEPLOYMENT": deployment(instance_path),
         # None: made once and kept in the instance folder (see secret_key_file).
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         # "production" turns on the checks of check_production.
@@ -26,7 +41,7 @@ def from_environment(instance_path):
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "wizard.sqlite3")
         ),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "REDIS_URL": redis_url(instance_path),
         "RECORDINGS_DIR": os.environ.get(
             "RECORDINGS_DIR", os.path.join(instance_path, "recordings")
         ),
@@ -92,6 +107,47 @@ def instance_path():
     """The instance folder: WIZARD_INSTANCE, else instance/ beside the code."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return os.environ.get("WIZARD_INSTANCE", os.path.join(root, "instance"))
+
+
+def deployment(instance_path, environ=os.environ):
+    """This deployment's name: WIZARD_DEPLOYMENT, else one derived from the
+    instance folder (a short hash of its real path), which stays the same
+    for a checkout and differs between two checkouts on one machine."""
+    name = environ.get("WIZARD_DEPLOYMENT", "").strip()
+    if not name:
+        digest = hashlib.sha256(os.path.realpath(instance_path).encode()).hexdigest()
+        return f"wizard-{digest[:10]}"
+    if not DEPLOYMENT_NAME.fullmatch(name):
+        raise ConfigError("WIZARD_DEPLOYMENT may hold letters, digits, '-' and '_' only "
+                          "(at most 40): it becomes part of every RQ job id.")
+    return name
+
+
+def redis_url(instance_path, environ=os.environ):
+    """Which Redis to use, in this order: REDIS_URL; else the embedded Redis
+    that `make run` started for this instance folder, if it answers; else
+    the usual local server (127.0.0.1:6379).
+
+    So `flask --app wizard ...` in a second terminal reaches the Redis of the
+    `make run` beside it without being told.
+    """
+    if environ.get("REDIS_URL"):
+        return environ["REDIS_URL"]
+    try:
+        with open(os.path.join(instance_path, EMBEDDED_REDIS_FILE)) as f:
+            embedded = f.read().strip()
+    except OSError:
+        embedded = ""
+    if embedded and redis_answers(embedded):
+        return embedded
+    return DEFAULT_REDIS_URL
+
+
+def redis_answers(url):
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except (redis.RedisError, OSError, ValueError):
+        return False
 
 
 def secret_key_file(instance_path):

@@ -4,6 +4,10 @@ Redis only triggers work; the database says what is due. So every enqueue
 here is a best effort: if Redis is down or loses its data, the periodic sweep
 (jobs/sweep.py) finds what is due in the database and enqueues it again.
 Job ids are labels, not locks: each job claims its row before working.
+
+Every queue name and job id starts with the deployment's name
+(config.deployment), so two deployments sharing one Redis never take each
+other's jobs, and `purge-account-1-g1` of one is not that of the other.
 """
 import logging
 
@@ -15,17 +19,19 @@ from .models import OutboxMessage, PurgeSchedule
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "default"
 _redis_url = None
+_deployment = None
 _connection = None
 
 
-def init(redis_url):
-    """Say which Redis to use (the app factory and the jobs call this).
+def init(redis_url, deployment):
+    """Say which Redis to use and for which deployment (the app factory and
+    the jobs call this).
 
     Safe to call again: the connection is kept while the URL is the same.
     """
-    global _redis_url, _connection
+    global _redis_url, _deployment, _connection
+    _deployment = deployment
     if redis_url != _redis_url:
         _redis_url, _connection = redis_url, None
 
@@ -42,6 +48,20 @@ def redis_url():
     return _redis_url
 
 
+def queue_name(deployment):
+    """The deployment's one queue: its workers and `rq cron` use it (jobs/rq_settings.py)."""
+    return f"{deployment}-default"
+
+
+def current_queue_name():
+    return queue_name(_deployment)
+
+
+def prefixed_id(label):
+    """A job id of this deployment."""
+    return f"{_deployment}-{label}"
+
+
 def connection():
     global _connection
     if _connection is None:
@@ -50,12 +70,12 @@ def connection():
 
 
 def _queue():
-    return Queue(QUEUE_NAME, connection=connection())
+    return Queue(current_queue_name(), connection=connection())
 
 
 def purge_job_id(purge):
     """The label of the job that purges `purge` (a PurgeSchedule or a QueuedPurge)."""
-    return f"purge-account-{purge.account_id}-g{purge.generation}"
+    return prefixed_id(f"purge-account-{purge.account_id}-g{purge.generation}")
 
 
 def enqueue_purge(schedule, now=False):
@@ -87,7 +107,7 @@ def cancel_purge(superseded):
 
 def enqueue_mail(message_id):
     try:
-        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=f"mail-{message_id}")
+        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=prefixed_id(f"mail-{message_id}"))
     except RedisError:
         log.warning("Could not enqueue mail %s; the sweep will", message_id, exc_info=True)
         return None
