@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite bench bench-slots lock clean
+.PHONY: install run test test-sqlite bench bench-slots bench-web wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -28,8 +28,17 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install wrk
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench web
+
+# The web benchmark alone: gunicorn and wrk, a few minutes (tests/bench/web.py).
+bench-web: install wrk
+	$(BIN)/python -m tests.bench web
+
+# wrk from Debian, installed when missing (as .ci/run does for Chromium).
+wrk:
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 # The free-slots benchmark alone (seconds, not minutes).
 bench-slots: install

@@ -15,7 +15,7 @@ import pytest
 
 from tests import postgres, redis_support
 from wizard import clock, create_app, migrations
-from wizard.db import database, init_database
+from wizard.db import close_pool, database, init_database
 from wizard.demo import seed_demo
 from wizard.models import MODELS, SchemaVersion
 
@@ -116,6 +116,7 @@ def app(request, database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
     yield app
     if not database.is_closed():
         database.close()
+    close_pool()
 
 
 class Browser:

@@ -9,9 +9,10 @@ from tests.helpers import (
     ACK_ALL, STEP_NAMES, complete_steps, open_request, post_step, progress, request_id_on,
     step_url, subscription,
 )
-from wizard import policy
+from wizard import clock, policy
+from wizard.demo import add_activity
 from wizard.models import (
-    Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
+    Account, Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
 )
 
 
@@ -103,7 +104,15 @@ def test_consequences_are_computed_for_this_account(owner):
     assert "+1 (617) 555-0101" in body and "will be lost" in body
     assert "already ported out" in body  # +1 (617) 555-0104
     assert "port-out requested but not finished" in body  # +1 (617) 555-0103
-    assert "6 call recordings" in body
+    # Every kind of data erased, with its count (the demo gives Acme 40 call
+    # logs, 6 recordings, 3 agents, 3 call flows, 3 invoices and 3 logins).
+    assert "6 call recordings (" in body
+    assert "40 call logs" in body
+    assert "3 agents" in body
+    assert "3 user logins, yours included" in body
+    assert "3 call flows" in body
+    assert "3 invoices (your billing history)" in body
+    assert "permanently deleted after Wednesday, February 24, 2027" in body
     assert "Follow Up Boss data (contacts, call logs and texts) will remain intact" in body
     assert "$42.50" in body and "non-refundable" in body
     assert "smrtDialer subscription will also be cancelled" in body
@@ -119,8 +128,29 @@ def test_another_account_sees_its_own_consequences(sign_in):
     body = text(birch.get(step_url(sub, "consequences")))
     assert "+1 (212) 555-0140" in body
     assert "+1 (617) 555-0101" not in body
-    assert "No CRM is integrated" in body
-    assert "$0.00" in body
+    assert "1 user login, yours included" in body  # Birch's own users, not Acme's 3
+    # No CRM and no credit: nothing is promised about either.
+    assert "CRM" not in body
+    assert "credit" not in body and "$0.00" not in body
+
+
+def test_step_one_reuses_its_counts_for_five_minutes(owner, app):
+    """Counting a big account on every view would make step 1 as slow as the
+    account is big: the counts are kept for a few minutes, then counted again."""
+    sub = subscription()
+    acme = Account.get(Account.name == "Acme Realty")
+    assert "40 call logs" in text(owner.get(step_url(sub, "consequences")))
+    add_activity(acme, app.config["RECORDINGS_DIR"], call_logs=10, recordings=1, invoices=0)
+
+    clock.FROZEN = NOW + timedelta(minutes=4)
+    assert "40 call logs" in text(owner.get(step_url(sub, "consequences")))
+    clock.FROZEN = NOW + timedelta(minutes=5)
+    body = text(owner.get(step_url(sub, "consequences")))
+    assert "50 call logs" in body and "7 call recordings" in body and "6 agents" in body
+    # A clock moved back (QA) counts again rather than trust a row from "the future".
+    add_activity(acme, app.config["RECORDINGS_DIR"], call_logs=1, recordings=0, invoices=0, seed=8)
+    clock.FROZEN = NOW
+    assert "51 call logs" in text(owner.get(step_url(sub, "consequences")))
 
 
 @pytest.mark.parametrize("name", STEP_NAMES)

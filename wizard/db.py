@@ -7,19 +7,30 @@ import os
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
 
 
-def open_database(url):
-    """Return an unconnected peewee database for `url` (sqlite:/// or postgresql://)."""
+# The web server keeps its connections between requests: a new PostgreSQL
+# connection costs a handshake and a new SQLite one its PRAGMAs, more than
+# many a page's queries. A connection idle this long is opened afresh.
+POOL = dict(max_connections=32, stale_timeout=300)
+
+
+def open_database(url, pooled=False):
+    """Return an unconnected peewee database for `url` (sqlite:/// or postgresql://).
+
+    `pooled`: close() hands the connection back to a pool of this process
+    (the web server); jobs and commands open and close their own.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # A file, never ":memory:": each request closes its connection, and
         # an in-memory database would vanish with it.
         path = url[len("sqlite:///"):]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return SqliteDatabase(
+        return (PooledSqliteDatabase if pooled else SqliteDatabase)(
             path,
             pragmas={
                 "journal_mode": "wal",
@@ -28,28 +39,30 @@ def open_database(url):
                 # instead of failing a request.
                 "busy_timeout": 10000,
             },
+            **(POOL if pooled else {}),
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        return PostgresqlDatabase(
+        return (PooledPostgresqlDatabase if pooled else PostgresqlDatabase)(
             parsed.path.lstrip("/"),
             user=parsed.username,
             password=parsed.password,
             host=parsed.hostname,
             port=parsed.port,
+            **(POOL if pooled else {}),
         )
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
-def init_database(url):
+def init_database(url, pooled=False):
     """Point the proxy at the database named by `url`; return it."""
-    db = open_database(url)
+    db = open_database(url, pooled)
     database.initialize(db)
     return db
 
 
 def init_app(app):
-    """Bind the database to `app` and open one connection per request."""
-    init_database(app.config["DATABASE_URL"])
+    """Bind the database to `app`: each request takes a connection from the pool."""
+    init_database(app.config["DATABASE_URL"], pooled=True)
 
     @app.before_request
     def _connect():
@@ -59,6 +72,12 @@ def init_app(app):
     def _close(exc):
         if not database.is_closed():
             database.close()
+
+
+def close_pool():
+    """Close every pooled connection of this process (an app being thrown away)."""
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
 
 
 def transaction():

@@ -11,13 +11,14 @@ time as `now` (from wizard.clock) and raises a wizard.refusals.Refusal when it
 cannot be honoured, having changed nothing.
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from . import policy
 from .db import transaction
 from .models import (
+    AccountDataCounts,
     Acknowledgement,
     AuditEvent,
     CancellationRequest,
@@ -25,7 +26,6 @@ from .models import (
     OfferShown,
     PhoneNumber,
     Product,
-    Recording,
     Subscription,
     SurveyResponse,
 )
@@ -34,13 +34,20 @@ from .refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm, re
 
 # -- what cancelling would do -------------------------------------------------
 
+# Step 1's counts are reused for this long (see data_counts).
+DATA_COUNTS_MAX_AGE = timedelta(minutes=5)
+
+
 @dataclass
 class Consequences:
-    """What cancelling smrtPhone does to one account, computed live."""
+    """What cancelling smrtPhone does to one account.
+
+    Numbers, CRM, credit and smrtDialer are read live; the amounts of data
+    erased (`data`, an AccountDataCounts) may be up to DATA_COUNTS_MAX_AGE old.
+    """
 
     numbers: list
-    recordings_count: int
-    recordings_bytes: int
+    data: AccountDataCounts
     crm_name: str
     credit_balance_cents: int
     dialer: Subscription
@@ -63,30 +70,47 @@ def key_dates(service_ends_at, confirmed_at):
     return deadline, max(service_ends_at, deadline)
 
 
+def data_counts(account_id, now):
+    """How many agents, users, call flows, call logs, recordings and invoices
+    the account holds, counted at most DATA_COUNTS_MAX_AGE ago.
+
+    Counting a million call logs takes longer than the rest of the page, and
+    the biggest accounts are the ones a retention flow most wants to keep: so
+    the counts are kept in one row per account (AccountDataCounts) and counted
+    again only when that row is older than five minutes (or dated after `now`,
+    the clock having been moved back). Every process shares the row, so an
+    account is counted at most about once per five minutes, whatever the
+    traffic. Step 1 may therefore miss the calls of the last few minutes; the
+    purge counts what it deletes itself, exactly, and erases everything
+    whatever this row says.
+
+    Writing the row is the only write a GET of step 1 can make: a cache, no
+    change a user or Customer Success could see.
+    """
+    kept = AccountDataCounts.for_account(account_id)
+    if kept is not None and timedelta(0) <= now - kept.counted_at < DATA_COUNTS_MAX_AGE:
+        return kept
+    values = dict(AccountDataCounts.count_now(account_id), counted_at=now)
+    AccountDataCounts.store(values)
+    return AccountDataCounts(**values)
+
+
 def consequences(subscription, now):
     """Compute what cancelling `subscription` now would do to its account.
 
-    Numbers, recordings, CRM, credit and smrtDialer are read live; the dates
-    assume the owner confirms at `now`. A few fixed queries, whatever the
-    account's size.
+    The dates assume the owner confirms at `now`. A few fixed queries,
+    whatever the account's size (see data_counts).
     """
     account = subscription.account
     numbers = list(
         PhoneNumber.select().where(PhoneNumber.account == account).order_by(PhoneNumber.e164)
-    )
-    rec_count, rec_bytes = (
-        Recording.select(fn.COUNT(Recording.id), fn.COALESCE(fn.SUM(Recording.size_bytes), 0))
-        .where(Recording.account == account)
-        .tuples()
-        .get()
     )
     dialer = (Subscription.active(account.id, Product.SMRTDIALER)
               if subscription.is_smrtphone else None)
     deadline, erasure = key_dates(subscription.current_period_end, now)
     return Consequences(
         numbers=numbers,
-        recordings_count=rec_count,
-        recordings_bytes=int(rec_bytes),
+        data=data_counts(account.id, now),
         crm_name=account.crm_name,
         credit_balance_cents=account.credit_balance_cents,
         dialer=dialer,

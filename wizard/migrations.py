@@ -70,14 +70,18 @@ def _session_versions(db, migrator):
         db.execute_sql('ALTER TABLE "user" ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1')
 
 
+def _account_data_counts(db, migrator):
+    from .models import AccountDataCounts
+
+    db.create_tables([AccountDataCounts], safe=True)
+
+
 def _qa_clock(db, migrator):
     from .models import QaClockOffset
 
     db.create_tables([QaClockOffset], safe=True)
 
 
-# Versions need not be contiguous: pending() applies every version not yet
-# recorded, in this list's order.
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -86,6 +90,7 @@ MIGRATIONS = [
     (5, "calls with Customer Success: staff hours, date overrides, bookings, invitations",
      _call_bookings),
     (6, "session versions: signing out ends the session", _session_versions),
+    (7, "account data counts: step 1 costs the same for any account", _account_data_counts),
     (8, "the QA clock's offset", _qa_clock),
 ]
 

@@ -16,6 +16,7 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    JOIN,
     Model,
     TextField,
     fn,
@@ -108,6 +109,12 @@ class Account(BaseModel):
             .order_by(Subscription.product.desc(), Subscription.id)
         )
 
+    @staticmethod
+    def latest_of(subscriptions, product):
+        """What subscription(product) answers, from a list of subscriptions() already read."""
+        return max((s for s in subscriptions if s.product == product), key=lambda s: s.id,
+                   default=None)
+
     def agents_in_use(self):
         return Agent.select().where(Agent.account == self).count()
 
@@ -156,7 +163,11 @@ class User(UserMixin, BaseModel):
             return None
         if len(user_id) > 9 or len(version) > 9:
             return None
-        return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
+        # With the account in the same statement: every page shows its name
+        # and reads its subscriptions.
+        return (cls.select(cls, Account).join(Account, JOIN.LEFT_OUTER)
+                .where((cls.id == int(user_id)) & (cls.session_version == int(version)))
+                .first())
 
     def end_sessions(self):
         """End every session of this user, on every device."""
@@ -360,6 +371,53 @@ class BillingRecord(BaseModel):
     issued_at = UTCDateTimeField()
     amount_cents = IntegerField()
     description = CharField()
+
+
+class AccountDataCounts(BaseModel):
+    """How much data an account holds, counted at `counted_at`: what step 1 of
+    the wizard says cancelling erases.
+
+    A cache, not a record: wizard.lifecycle.data_counts() recounts when the
+    row is older than lifecycle.DATA_COUNTS_MAX_AGE, so the page costs the same
+    for 100 recordings as for 100,000. The purge counts what it deletes
+    itself, exactly; this row goes with the account (ON DELETE CASCADE).
+    """
+
+    account = ForeignKeyField(Account, unique=True, on_delete="CASCADE")
+    agents = IntegerField()
+    users = IntegerField()
+    call_flows = IntegerField()
+    call_logs = IntegerField()
+    recordings = IntegerField()
+    recording_bytes = BigIntegerField()
+    invoices = IntegerField()
+    counted_at = UTCDateTimeField()
+
+    @classmethod
+    def for_account(cls, account_id):
+        return cls.get_or_none(cls.account == account_id)
+
+    @classmethod
+    def count_now(cls, account_id):
+        """Count the account's data; return the values of a row (not saved)."""
+        def rows(model):
+            return model.select().where(model.account == account_id).count()
+
+        recordings, recording_bytes = (
+            Recording.select(fn.COUNT(Recording.id), fn.COALESCE(fn.SUM(Recording.size_bytes), 0))
+            .where(Recording.account == account_id)
+            .tuples()
+            .get()
+        )
+        return dict(account=account_id, agents=rows(Agent), users=rows(User),
+                    call_flows=rows(CallFlow), call_logs=rows(CallLog), recordings=recordings,
+                    recording_bytes=int(recording_bytes), invoices=rows(BillingRecord))
+
+    @classmethod
+    def store(cls, values):
+        """Insert or replace the account's row (two processes may count at once)."""
+        fields = {k: v for k, v in values.items() if k != "account"}
+        cls.insert(values).on_conflict(conflict_target=[cls.account], update=fields).execute()
 
 
 class CancellationRequest(BaseModel):
@@ -949,6 +1007,7 @@ MODELS = [
     StaffHours,
     StaffOverride,
     Booking,
+    AccountDataCounts,
     QaClockOffset,
 ]
 

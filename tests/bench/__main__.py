@@ -15,6 +15,8 @@ Ends with one name=value line per figure:
 
 `python -m tests.bench slots` (or `make bench-slots`) runs the slots part alone:
 it takes seconds, where the whole bench takes many minutes.
+`python -m tests.bench web` (or `make bench-web`) runs the web benchmark
+(tests/bench/web.py); `make bench` runs it after this one.
 """
 import json
 import os
@@ -141,9 +143,13 @@ def slots_figures(postgres_url, sqlite_url):
 def main():
     clock.FROZEN = None
     figures = {}
+    if sys.argv[1:] == ["web"]:
+        from tests.bench import web
+
+        return web.main()
     only_slots = sys.argv[1:] == ["slots"]
     if sys.argv[1:] and not only_slots:
-        raise SystemExit("usage: python -m tests.bench [slots]")
+        raise SystemExit("usage: python -m tests.bench [slots|web]")
     sqlite_dir = tempfile.mkdtemp(prefix="wizard-bench-")
     server = postgres.find_or_start()
     if server is None:

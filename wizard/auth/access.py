@@ -16,7 +16,13 @@ def owned_subscription(subscription_id, refusal):
     if current_user.is_success_staff:
         abort(403, description="Customer Success cannot cancel, reactivate or change a plan "
                                "on an owner's behalf. Only the Account Owner can.")
-    sub = Subscription.by_id(subscription_id)
+    # Usually one of the subscriptions read for the banner (billing's
+    # load_account_state): no second query, and its account is the user's.
+    sub = next((s for s in g.get("subscriptions", ()) if s.id == subscription_id), None)
+    if sub is not None:
+        sub.account = current_user.account
+    else:
+        sub = Subscription.by_id(subscription_id)
     if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
         g.foreign_id = sub is not None  # another account's: the audit log notes the try
         abort(404)

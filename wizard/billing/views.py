@@ -28,9 +28,13 @@ OPEN_WHEN_CLOSED = {
 @bp.before_app_request
 def load_account_state():
     g.phone = None
+    g.subscriptions = ()
     if not current_user.is_authenticated or current_user.account_id is None:
         return None
-    g.phone = current_user.account.subscription(Product.SMRTPHONE)
+    # One query for the account's subscriptions, reused by the views of this
+    # request (access.owned_subscription, Products).
+    g.subscriptions = list(current_user.account.subscriptions())
+    g.phone = current_user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
     if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:
         return redirect(url_for("billing.closed"), code=303)
@@ -65,7 +69,7 @@ def products():
     if current_user.account is None:
         abort(404)
     account = current_user.account
-    subscriptions = list(account.subscriptions())
+    subscriptions = g.subscriptions  # read by load_account_state
     return render_template(
         "billing/products.html",
         account=account,
