@@ -39,7 +39,9 @@ def open_database(url, pooled=False):
                 # instead of failing a request.
                 "busy_timeout": 10000,
             },
-            **(POOL if pooled else {}),
+            # A pooled connection goes back to the pool and may next serve another
+            # thread (one at a time), which sqlite3 refuses unless told.
+            **(dict(POOL, check_same_thread=False) if pooled else {}),
         )
     if parsed.scheme in ("postgres", "postgresql"):
         return (PooledPostgresqlDatabase if pooled else PostgresqlDatabase)(
