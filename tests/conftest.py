@@ -103,6 +103,7 @@ def app(database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
+        "RATELIMIT_STORAGE_URI": "memory://",  # counters per app, so per test
         **settings,
     })
     with database.connection_context():
