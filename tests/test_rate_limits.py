@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from tests.conftest import DEMO_LOGINS, TEST_PASSWORD_METHOD, Browser
-from tests.helpers import all_rows, subscription, text
+from tests.helpers import all_rows, complete_steps, post_step, step_url, subscription, text
 from tests.test_guarantees import POSTS
 from wizard import create_app
 from wizard.extensions import limiter
@@ -119,6 +119,15 @@ def test_actions_are_limited_per_user_and_a_refused_one_changes_nothing(app, own
     response = owner.post(url, data)
     assert response.status_code == 303, text(response)[:500]
     assert all_rows() != before, "the same post acts once the limit allows it"
+
+
+def test_only_the_wizards_last_step_counts_toward_the_confirm_limit(app, owner):
+    app.config["USER_ACTION_LIMIT"] = "1 per minute"
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")  # every earlier step, each posted once
+    assert owner.get(step_url(sub, "confirm")).status_code == 200
+    assert post_step(owner, sub, "confirm").status_code == 303
+    assert subscription().status == "cancellation_pending"
 
 
 def test_the_limit_is_per_user(app, owner, sign_in):

@@ -159,6 +159,8 @@ def register_error_pages(app):
     def too_many(exc):
         # Raised by a rate limit before the view ran (wizard/ratelimits.py).
         wait = ratelimits.seconds_until_retry()
+        app.logger.warning("Rate limit reached: %s %s from %s (%s)", request.method,
+                           request.path[:300], request.remote_addr, exc.description)
         response = render_error(429, f"{exc.description} Please try again in "
                                      f"{ratelimits.wait_in_words(wait)}. Nothing was changed.")
         response.headers["Retry-After"] = str(wait)

@@ -43,6 +43,9 @@ def main():
     port = os.environ.get("PORT", "5000")
     env = dict(os.environ, REDIS_URL=url, FLASK_APP="wizard")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    # The browser tests and QA (`BASE_URL=... make e2e`) sign in many times from
+    # 127.0.0.1: a demo allows more failed sign-ins per address than production.
+    env.setdefault("SIGN_IN_LIMIT_PER_IP", "100 per minute;1000 per hour")
     print(f" * Redis: {url}{' (embedded, stops on exit)' if server else ''}", flush=True)
     print(f" * Open http://127.0.0.1:{port}/ and sign in as owner@acme.test / owner-pass", flush=True)
     honcho = subprocess.Popen(
