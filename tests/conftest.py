@@ -108,6 +108,7 @@ def app(request, database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
         "WIZARD_QA": qa_mode,
+        "RATELIMIT_STORAGE_URI": "memory://",  # counters per app, so per test
         **settings,
     })
     with database.connection_context():

@@ -1,11 +1,16 @@
 """Bad input gets a clear message and changes nothing."""
+import io
+
 import pytest
 from itsdangerous import TimestampSigner
+
+from tests.conftest import DEMO_LOGINS
 
 from tests.helpers import (
     text,
     ACK_ALL, complete_steps, errors_page, open_request, post_step, request_id_on, step_url, subscription,
 )
+from tests.test_guarantees import POSTS, state
 from wizard.models import (
     Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
 )
@@ -304,3 +309,94 @@ def test_pages_behind_sign_in_are_not_stored(app, owner):
         assert owner.get(url).headers["Cache-Control"] == "no-store", url
     anonymous = app.test_client()
     assert "no-store" not in anonymous.get("/auth/login").headers.get("Cache-Control", "")
+
+# -- files, lists and huge values in every field of every form -----------------------------
+
+A_FILE = object()  # stands for a fresh upload in each post (a stream is read once)
+
+
+def with_files(body):
+    return {name: (io.BytesIO(b"%PDF-1.4 not text"), "a.pdf") if value is A_FILE else value
+            for name, value in body.items()}
+
+
+def fuzzed_bodies(data, max_field_length):
+    """(what, body) pairs: each field as a file, sent twice, too long, 1 MB; and a body
+    over MAX_CONTENT_LENGTH. Fields: the form's own, and its CSRF token."""
+    fields = [*data, "csrf_token"] if data else ["request_id", "csrf_token"]
+    for name in fields:
+        value = data.get(name, "1")
+        yield f"{name} as a file", {**data, name: A_FILE}
+        yield f"{name} twice", {**data, name: [value, value]}
+        yield f"{name} too long", {**data, name: "x" * (max_field_length + 1)}
+        yield f"{name} at 1 MB", {**data, name: "x" * 1_000_000}
+    yield "a body over MAX_CONTENT_LENGTH", {**data, "padding": "p" * (256 * 1024)}
+
+
+@pytest.mark.parametrize("post", POSTS, ids=str)
+def test_every_form_refuses_files_lists_and_huge_values_and_changes_nothing(app, browser, post):
+    if post.signed_in:
+        browser.login(*DEMO_LOGINS[post.role])
+    url, data = post.setup(browser)
+    if post.endpoint == "auth.login":  # the right password: refusing must come before signing in
+        assert data["password"] == DEMO_LOGINS["owner"][1]
+    before = state(browser)
+    for what, body in fuzzed_bodies(data, app.config["MAX_FIELD_LENGTH"]):
+        for htmx in (False, True):
+            response = browser.post(url, with_files(body), htmx=htmx,
+                                    content_type="multipart/form-data")
+            assert response.status_code in (400, 413, 422), (what, htmx, response.status_code)
+            assert "Nothing was changed." in text(response) or response.status_code == 422, what
+            assert ("<html" in text(response)) != htmx, "htmx gets the error as a panel"
+    assert state(browser) == before, "a refused post changes nothing"
+    # The same post, as its page sends it, acts.
+    assert browser.post(url, data).status_code == 303
+
+
+@pytest.mark.parametrize("field", ["email", "password", "next"])
+def test_a_file_in_the_sign_in_form_is_refused_before_signing_in(browser, field):
+    browser.get("/auth/login")
+    body = {"email": "owner@acme.test", "password": "owner-pass", "next": "/billing/products",
+            field: (io.BytesIO(b"owner-pass"), "password.txt")}
+    response = browser.post("/auth/login", body, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "This form takes text only, not files." in text(response)
+    assert "/auth/login" in browser.get("/").location, "not signed in"
+
+
+def test_a_file_as_the_survey_comment_is_refused(owner):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    before = snapshot()
+    page = owner.get(step_url(sub, "survey"))
+    response = owner.post(step_url(sub, "survey"), {
+        "request_id": request_id_on(page), "reason": "other",
+        "comment": (io.BytesIO(b"comment"), "comment.txt")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "not files" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_over_long_comment_is_refused_and_not_echoed_back_whole(owner, htmx):
+    sub = subscription()
+    complete_steps(owner, sub, "survey")
+    before = snapshot()
+    response = post_step(owner, sub, "survey", {"reason": "other", "comment": "y" * 9000},
+                         htmx=htmx)
+    assert response.status_code == 422
+    body = text(response)
+    assert "Please keep the comment to 1,000 characters or fewer." in body
+    assert "y" * 1000 in body and "y" * 1001 not in body, "re-shown cut to the limit"
+    assert snapshot() == before
+
+
+def test_an_over_long_topic_is_not_echoed_back_whole(owner):
+    from wizard import availability, clock
+
+    start = availability.free_slots(clock.now())[0].start.isoformat()
+    owner.get("/calls/book")
+    response = owner.post("/calls/book", {"start": start, "topic": "t" * 5000})
+    assert response.status_code == 422
+    assert "Please keep it to 500 characters or fewer." in text(response)
+    assert "t" * 500 in text(response) and "t" * 501 not in text(response)

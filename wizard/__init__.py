@@ -6,10 +6,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from . import clock, config, db, formatting, htmx, invalid_forms, qaclock, queue
+from . import clock, config, db, form_input, formatting, htmx, invalid_forms, qaclock, queue, ratelimits
 from .models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
-from .extensions import csrf, htmx as htmx_ext, login_manager
+from .extensions import csrf, htmx as htmx_ext, limiter, login_manager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,6 +35,8 @@ ERROR_TITLES = {
     404: "Not found",
     405: "Not allowed",
     409: "Already done",
+    413: "Too much sent",
+    429: "Too many attempts",
     500: "Something went wrong",
 }
 
@@ -68,6 +70,9 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx_ext.init_app(app)
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(app.config["REDIS_URL"])
+    limiter.init_app(app)
     formatting.init_app(app)
     invalid_forms.init_app(app)
     queue.init(app.config["REDIS_URL"], app.config["DEPLOYMENT"])
@@ -98,6 +103,8 @@ def create_app(test_config=None):
         fields = [*request.args.listvalues(), *request.form.listvalues()]
         if any("\x00" in value for values in fields for value in values):
             abort(400, description="The request contains a character that is not allowed.")
+
+    form_input.init_app(app)  # files, repeated fields, over-long values: 400
 
     @app.after_request
     def security_headers(response):
@@ -153,6 +160,23 @@ def register_error_pages(app):
 
     for code in (400, 403, 404, 405, 409):
         app.register_error_handler(code, lambda exc, code=code: error_page(exc, code))
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        size = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return render_error(413, f"The form sent more than {size:,} KB, far more than any form "
+                                 "here needs. Nothing was changed.")
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        # Raised by a rate limit before the view ran (wizard/ratelimits.py).
+        wait = ratelimits.seconds_until_retry()
+        app.logger.warning("Rate limit reached: %s %s from %s (%s)", request.method,
+                           request.path[:300], request.remote_addr, exc.description)
+        response = render_error(429, f"{exc.description} Please try again in "
+                                     f"{ratelimits.wait_in_words(wait)}. Nothing was changed.")
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):

@@ -69,6 +69,22 @@ def from_environment(instance_path):
         "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
         # QA mode: the QA clock (wizard/qaclock.py) and its page. Never in production.
         "WIZARD_QA": qa_mode(instance_path),
+        # Rate limits (wizard/ratelimits.py), in flask-limiter's notation. Only
+        # failed sign-ins count. `make run` raises the per-address limit, as
+        # the browser tests and QA sign in many times from 127.0.0.1.
+        "SIGN_IN_LIMIT_PER_EMAIL": os.environ.get("SIGN_IN_LIMIT_PER_EMAIL",
+                                                  "5 per minute;20 per hour"),
+        "SIGN_IN_LIMIT_PER_IP": os.environ.get("SIGN_IN_LIMIT_PER_IP", "5 per minute;20 per hour"),
+        "USER_ACTION_LIMIT": os.environ.get("USER_ACTION_LIMIT", "10 per minute;60 per hour"),
+        # Where the counters live; empty: the app's Redis (REDIS_URL). Tests use memory://.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ""),
+        # A Redis that does not answer at once is taken as down (see extensions.limiter).
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        # No form here needs more than a few kilobytes; a bigger body is a 413.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024))),
+        # No field we keep is longer than this (the survey comment: 1,000); a
+        # longer value is refused with 400 before any view reads it.
+        "MAX_FIELD_LENGTH": int(os.environ.get("MAX_FIELD_LENGTH", "10000")),
     }
 
 

@@ -77,6 +77,9 @@ def main():
     else:
         print(f" * Redis: {url}", flush=True)
     print(f" * Deployment: {deployment} (RQ queue {queue.queue_name(deployment)})", flush=True)
+    # The browser tests and QA (`BASE_URL=... make e2e`) sign in many times from
+    # 127.0.0.1: a demo allows more failed sign-ins per address than production.
+    env.setdefault("SIGN_IN_LIMIT_PER_IP", "100 per minute;1000 per hour")
     print(f" * Open http://127.0.0.1:{port}/ and sign in as owner@acme.test / owner-pass", flush=True)
     honcho = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "honcho"), "start",

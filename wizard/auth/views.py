@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import clock
+from .. import clock, ratelimits
 from ..extensions import login_manager
 from ..models import User
 from .forms import LoginForm
@@ -89,6 +89,7 @@ def home_for(user):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimits.sign_in_limits
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -96,6 +97,7 @@ def login():
     if form.validate_on_submit():
         user = User.by_email(form.email.data.strip().lower())
         if not password_matches(user, form.password.data):
+            ratelimits.count_failed_sign_in()
             form.password.errors.append("That email and password do not match an account.")
         else:
             login_user(user)

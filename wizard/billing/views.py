@@ -8,7 +8,7 @@ Products, reactivation and the closed-account page.
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import actions, clock, lifecycle, plans, queue, reactivation
+from .. import actions, clock, lifecycle, plans, queue, ratelimits, reactivation
 from ..auth import access
 from ..models import (
     Booking, CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value,
@@ -86,6 +86,7 @@ def products():
 
 @bp.route("/reactivate/<id:subscription_id>", methods=["GET", "POST"])
 @login_required
+@ratelimits.per_user
 def reactivate(subscription_id):
     """Show what reactivating does; on POST, do it."""
     sub = access.owned_subscription(subscription_id,
@@ -153,6 +154,7 @@ def plans_page(subscription_id):
 
 @bp.route("/plans/<id:subscription_id>/<code>", methods=["GET", "POST"])
 @login_required
+@ratelimits.per_user
 def change_plan(subscription_id, code):
     """Say exactly what switching to the plan `code` does and when; on POST, do it."""
     sub = plan_owner_subscription(subscription_id)
@@ -208,6 +210,7 @@ def render_plan_change(sub, plan, req, seats_form, offered, errors):
 
 @bp.post("/plans/<id:subscription_id>/undo")
 @login_required
+@ratelimits.per_user
 def undo_plan_change(subscription_id):
     """Undo a scheduled change: the plan stays as it is."""
     sub = plan_owner_subscription(subscription_id)

@@ -1,8 +1,8 @@
 """Booking a call: the time (one of the slots offered) and an optional topic."""
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, TextAreaField
-from wtforms.validators import Length
+from wtforms import HiddenField, RadioField
 
+from ..form_input import BoundedTextAreaField
 from ..policy import CALL_RULES
 
 
@@ -20,10 +20,9 @@ class SlotField(RadioField):
 
 class BookForm(FlaskForm):
     start = SlotField("Choose a time", choices=[], validate_choice=False)
-    topic = TextAreaField(
-        "What would you like to talk about? (optional)",
-        validators=[Length(max=CALL_RULES.topic_max_length,
-                           message=f"Please keep it to {CALL_RULES.topic_max_length} characters or fewer.")])
+    topic = BoundedTextAreaField(
+        "What would you like to talk about? (optional)", max_length=CALL_RULES.topic_max_length,
+        message=f"Please keep it to {CALL_RULES.topic_max_length} characters or fewer.")
     request_id = HiddenField()
 
 

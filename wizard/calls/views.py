@@ -9,7 +9,7 @@ pages, from their console. The free times are those of the next 14 days
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import availability, booking, clock, formatting, invalid_forms, lifecycle, queue
+from .. import availability, booking, clock, formatting, invalid_forms, lifecycle, queue, ratelimits
 from ..models import Booking
 from ..refusals import NotASlot, SlotTaken, TopicTooLong
 from .forms import BookForm, CancelCallForm
@@ -63,6 +63,7 @@ def slots_page(form, account_timezone, title, action, call=None, req=None, statu
 
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
+@ratelimits.per_user
 def book():
     """The free times of the next 14 days; on POST, book the one chosen."""
     if not current_user.is_owner:
@@ -100,6 +101,7 @@ def book():
 
 @bp.route("/<id:booking_id>/reschedule", methods=["GET", "POST"])
 @login_required
+@ratelimits.per_user
 def reschedule(booking_id):
     """Pick another time for a call; on POST, move it there."""
     call = managed_call(booking_id)
@@ -129,6 +131,7 @@ def reschedule(booking_id):
 
 @bp.post("/<id:booking_id>/cancel")
 @login_required
+@ratelimits.per_user
 def cancel(booking_id):
     """Cancel a call; its time is free again."""
     call = managed_call(booking_id)

@@ -6,11 +6,12 @@ Each step form is built by its `for_request(req, **kwargs)`, which shows
 the request's saved answers again (Back, reload, another device).
 """
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
+from wtforms.validators import DataRequired, InputRequired, StopValidation
 
 from .. import lifecycle, policy
+from ..form_input import BoundedTextAreaField
 
 
 def for_step(step, req, **kwargs):
@@ -82,14 +83,10 @@ class SurveyForm(StepForm):
         "What made you decide to leave?",
         choices=[SelectChoice(value, label) for value, label in policy.SURVEY_REASONS],
     )
-    comment = TextAreaField(
+    comment = BoundedTextAreaField(
         "Anything you would like to add? (optional)",
-        validators=[
-            Length(
-                max=policy.COMMENT_MAX_LENGTH,
-                message=f"Please keep the comment to {policy.COMMENT_MAX_LENGTH:,} characters or fewer.",
-            )
-        ],
+        max_length=policy.COMMENT_MAX_LENGTH,
+        message=f"Please keep the comment to {policy.COMMENT_MAX_LENGTH:,} characters or fewer.",
     )
 
 

@@ -11,7 +11,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import clock, confirmation, htmx, invalid_forms, lifecycle, queue, steps as wizard_steps
+from .. import (
+    clock, confirmation, htmx, invalid_forms, lifecycle, queue, ratelimits, steps as wizard_steps,
+)
 from ..auth import access
 from ..models import CancellationRequest, Product
 from ..refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
@@ -80,6 +82,7 @@ def start(subscription_id):
 
 @bp.route("/<id:subscription_id>/<name>", methods=["GET", "POST"])
 @login_required
+@ratelimits.confirm_per_user
 def step(subscription_id, name):
     """Show one step of the wizard (GET), or save it and move on (POST).
 

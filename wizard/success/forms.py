@@ -1,12 +1,13 @@
 """The console's forms: filters (GET forms, so they change nothing and need no
 token), a call's outcome, and a staff member's hours."""
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .. import insights, policy
 from ..availability import WEEKDAYS
+from ..form_input import BoundedTextAreaField
 from ..models import CallOutcome, Product
 from ..policy import CALL_RULES
 
@@ -54,8 +55,8 @@ class OutcomeForm(FlaskForm):
                                                      SelectChoice("no_show", "The owner did not come")])
     outcome = SelectField("Outcome", default="", choices=_choices(
         list(CallOutcome.NAMES.items()), "No outcome (a no-show)"))
-    notes = TextAreaField("Notes", validators=[Length(max=CALL_RULES.notes_max_length, message=(
-        f"Please keep the notes to {CALL_RULES.notes_max_length:,} characters or fewer."))])
+    notes = BoundedTextAreaField("Notes", max_length=CALL_RULES.notes_max_length, message=(
+        f"Please keep the notes to {CALL_RULES.notes_max_length:,} characters or fewer."))
 
 
 TIME_FORMAT = "Please write times as HH:MM, for example 09:30."

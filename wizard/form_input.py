@@ -1,0 +1,50 @@
+"""What a posted form may hold: text, one value per field, of a sane length.
+
+No form of this site takes a file, repeats a field or needs a value longer
+than MAX_FIELD_LENGTH characters, and no body larger than MAX_CONTENT_LENGTH
+bytes (a 413). Anything else was not sent by our pages: it is refused with
+400 before any view reads it, so it can change nothing, sign no one in and
+never reach code that expects a string.
+"""
+from flask import abort, current_app, request
+from wtforms import TextAreaField
+from wtforms.validators import Length
+
+NOTHING_CHANGED = "Nothing was changed."
+
+
+def init_app(app):
+    app.before_request(refuse_unusable_forms)
+
+
+def refuse_unusable_forms():
+    """Refuse a body holding a file, a repeated field or an over-long value."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    if request.files:
+        abort(400, description="This form takes text only, not files. Please send it from "
+                               f"its page. {NOTHING_CHANGED}")
+    longest = current_app.config["MAX_FIELD_LENGTH"]
+    for name, values in request.form.lists():
+        if len(values) > 1:
+            abort(400, description=f"The form sent the field “{name[:40]}” more than once. "
+                                   f"Please reload the page and try again. {NOTHING_CHANGED}")
+        if len(values[0]) > longest:
+            abort(400, description=f"A field of this form is longer than {longest:,} "
+                                   f"characters, more than any field here takes. {NOTHING_CHANGED}")
+
+
+class BoundedTextAreaField(TextAreaField):
+    """A text area of at most `max_length` characters.
+
+    Longer text is refused with `message`, and the form shown again holds
+    only its first `max_length` characters: a page never echoes back
+    whatever size was sent.
+    """
+
+    def __init__(self, label=None, validators=(), *, max_length, message, **kwargs):
+        super().__init__(label, [*validators, Length(max=max_length, message=message)], **kwargs)
+        self.max_length = max_length
+
+    def _value(self):
+        return super()._value()[:self.max_length]
