@@ -10,7 +10,7 @@ from tests.helpers import (
     text,
     ACK_ALL, complete_steps, errors_page, open_request, post_step, request_id_on, step_url, subscription,
 )
-from tests.test_guarantees import POSTS, state
+from tests.test_guarantees import POSTS, in_its_mode, state
 from wizard.models import (
     Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
 )
@@ -333,7 +333,7 @@ def fuzzed_bodies(data, max_field_length):
     yield "a body over MAX_CONTENT_LENGTH", {**data, "padding": "p" * (256 * 1024)}
 
 
-@pytest.mark.parametrize("post", POSTS, ids=str)
+@pytest.mark.parametrize("post", [in_its_mode(p) for p in POSTS], ids=str)
 def test_every_form_refuses_files_lists_and_huge_values_and_changes_nothing(app, browser, post):
     if post.signed_in:
         browser.login(*DEMO_LOGINS[post.role])

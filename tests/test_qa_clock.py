@@ -258,7 +258,7 @@ def test_the_page_moves_the_clock_and_refuses_bad_input_next_to_its_field(app, b
 
     for url, data, field in (("/qa/clock/advance", {"amount": "ninety days"}, "amount"),
                              ("/qa/clock/advance", {}, "amount"),
-                             ("/qa/clock/advance", {"amount": "9" * 1_000_000}, "amount"),
+                             ("/qa/clock/advance", {"amount": "9" * 5_000}, "amount"),
                              ("/qa/clock/set", {"moment": "2027-02-30"}, "moment")):
         refused = browser.post(url, data)
         assert refused.status_code == 422, (url, data.keys())
