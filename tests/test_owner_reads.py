@@ -136,6 +136,13 @@ def test_the_smrtdialer_only_email_says_smrtdialer_ends_not_the_account(owner):
     assert f"To reactivate smrtDialer: http://127.0.0.1:5000/billing/reactivate/{dialer.id}" in mail
 
 
+def test_the_smrtdialer_wizard_offers_to_keep_smrtdialer_not_the_account(owner):
+    dialer = subscription(Product.SMRTDIALER)
+    body = text(owner.get(step_url(dialer, "consequences")))
+    assert ">Keep smrtDialer</button>" in body and "Keep my account" not in body
+    assert ">Keep my account</button>" in text(owner.get(step_url(subscription(), "consequences")))
+
+
 # -- the closed account -------------------------------------------------------------------
 
 def close(owner):
