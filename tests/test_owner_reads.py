@@ -287,9 +287,13 @@ def test_the_reactivate_link_leads_to_reactivation_after_signing_in(app, owner):
     assert response.status_code == 302 and "/auth/login?next=" in response.location
     login = reader.get(response.location)
     assert 'autocomplete="username"' in text(login) and 'autocomplete="current-password"' in text(login)
+    next_field = re.compile(r'name="next" type="hidden" value="([^"]*)"')
+    # A mistyped password first: the way back survives it.
+    wrong = reader.post("/auth/login", {"email": "owner@acme.test", "password": "typo",
+                                        "next": next_field.search(text(login)).group(1)})
+    assert wrong.status_code == 422
     signed_in = reader.post("/auth/login", {"email": "owner@acme.test", "password": "owner-pass",
-                                            "next": re.search(r'name="next" type="hidden" value="([^"]*)"',
-                                                              text(login)).group(1)})
+                                            "next": next_field.search(text(wrong)).group(1)})
     assert signed_in.status_code == 303 and signed_in.location == url
     page = reader.get(url)
     assert page.status_code == 200 and ">Reactivate smrtPhone</button>" in text(page)
