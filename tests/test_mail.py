@@ -44,14 +44,14 @@ def smtp(monkeypatch):
 
 
 def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
-    cancel_smrtphone(owner)
+    phone = cancel_smrtphone(owner)
     run_worker(redis_url)
     assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed"]
     rcpt, confirmation = smtp.messages[0]
     assert rcpt == ["owner@acme.test"]
     body = confirmation.get_content()
     assert "reactivate until Wednesday, February 24, 2027" in body
-    assert "http://127.0.0.1:5000/billing/products" in body
+    assert f"http://127.0.0.1:5000/billing/reactivate/{phone.id}" in body
 
     due = PurgeSchedule.get().due_at
     clock.FROZEN = due - timedelta(days=31)

@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import NOW
 from tests.helpers import (
     text,
-    ACK_ALL, STEP_NAMES, complete_steps, open_request, post_step, progress, request_id_on,
+    ACK_ALL, STEPS, STEP_NAMES, complete_steps, open_request, post_step, progress, request_id_on,
     step_url, subscription,
 )
 from wizard import clock, policy
@@ -166,7 +166,11 @@ def test_each_step_renders_as_a_page_and_as_an_htmx_fragment(owner, name):
     fragment = owner.get(step_url(sub, name), htmx=True)
     assert fragment.status_code == 200
     assert "<html" not in text(fragment)
-    assert text(fragment).lstrip().startswith("<section id=\"wizard-panel\"")
+    # htmx 2 takes a <title> at the top of the fragment as the page's new title.
+    title = f"<title>{STEPS[STEP_NAMES.index(name)].title} · Cancel smrtPhone · smrtPhone</title>"
+    assert title in text(page)  # the same title as the whole page's
+    assert text(fragment).lstrip().startswith(title)
+    assert text(fragment).lstrip()[len(title):].lstrip().startswith("<section id=\"wizard-panel\"")
     assert "HX-Request" in fragment.headers["Vary"]
 
     restore = owner.get(step_url(sub, name), htmx=True,

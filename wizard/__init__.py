@@ -34,11 +34,11 @@ ERROR_TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
-    409: "Already done",
+    409: "This cannot be done now",
     413: "Too much sent",
     429: "Too many attempts",
     500: "Something went wrong",
-}
+}  # by status; a Refusal carries its own title
 
 
 class IdConverter(IntegerConverter):
@@ -126,17 +126,20 @@ def create_app(test_config=None):
 def register_error_pages(app):
     """Render every error as a page, or as the wizard panel for htmx."""
 
-    def render_error(code, message):
-        template = "_error_panel.html" if htmx.wants_fragment() else "error.html"
-        body = render_template(template, code=code, title=ERROR_TITLES.get(code, "Error"),
-                               message=message)
+    def render_error(code, message, title=None):
+        title = title or ERROR_TITLES.get(code, "Error")
+        if htmx.wants_fragment():
+            body = render_template("_error_panel.html", code=code, title=title, message=message)
+            return htmx.fragment(body, status=code, title=title)
+        body = render_template("error.html", code=code, title=title, message=message)
         return htmx.vary(app.make_response((body, code)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(
             400, "This form has expired or was not sent from this site. "
-                 "Please reload the page and try again. Nothing was changed.")
+                 "Please reload the page and try again. Nothing was changed.",
+            title="This form has expired")
 
     def audit_refusal(code, message):
         """Write a refused authorization to the audit log: who, from where, what."""
@@ -151,7 +154,7 @@ def register_error_pages(app):
         # A domain function said no, having changed nothing.
         if isinstance(exc, (NotAllowed, StaleForm)):  # someone else's, or a forged form
             audit_refusal(exc.status, str(exc))
-        return render_error(exc.status, str(exc))
+        return render_error(exc.status, str(exc), exc.title)
 
     def error_page(exc, code):
         if code == 403 or (code == 404 and g.get("foreign_id")):

@@ -40,3 +40,16 @@ def action_for(subscription, phone, now):
     if verdict.allowed:
         return Action(Action.REACTIVATE)
     return Action(Action.NONE, verdict.reason)
+
+
+def possible(subscriptions, now):
+    """What the owner could do here, as verbs: ["cancel"], ["reactivate"], both or none.
+
+    Whoever reads Products is told what is true: an admin of a closed
+    account is not told that only the owner can cancel when nothing can be.
+    """
+    subscriptions = list(subscriptions)
+    phone = next((s for s in subscriptions if s.is_smrtphone), None)
+    kinds = {action_for(s, phone, now).kind for s in subscriptions}
+    return [verb for kind, verb in ((Action.CANCEL, "cancel"), (Action.REACTIVATE, "reactivate"))
+            if kind in kinds]

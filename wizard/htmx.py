@@ -1,5 +1,5 @@
 """The only code that reads HX-* request headers or sets HX-* response headers."""
-from flask import make_response, redirect
+from flask import make_response, redirect, render_template
 
 from .extensions import htmx
 
@@ -19,8 +19,16 @@ def vary(response):
     return response
 
 
-def fragment(body, push_url=None, status=200):
-    """Answer htmx with a fragment, pushing `push_url` into its history."""
+def fragment(body, push_url=None, status=200, title=None):
+    """Answer htmx with a fragment, pushing `push_url` into its history.
+
+    `title` (the page's title block, as the full page has it) becomes the
+    document's title: htmx 2 takes a <title> element at the top of a
+    response as the new title and leaves it out of the swap. So the partial
+    stays the one the full page includes, and the title is added here.
+    """
+    if title is not None:
+        body = render_template("_htmx_title.html", title=title) + body
     response = make_response(body, status)
     if push_url:
         response.headers["HX-Push-Url"] = push_url

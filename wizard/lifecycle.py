@@ -176,25 +176,40 @@ def mark_consequences_seen(req, now):
             _touch(fresh, now, consequences_seen_at=now)
 
 
-def statements_for(product):
-    """The statements an owner acknowledges before cancelling `product`."""
-    if product == Product.SMRTDIALER:
-        return policy.SMRTDIALER_STATEMENTS
-    return policy.SMRTPHONE_STATEMENTS
+def statements_for(req):
+    """The statements the owner acknowledges before cancelling `req`'s product.
+
+    Only those that apply to the account as it is now: the credit statement
+    when there is credit, the smrtDialer one when smrtDialer is active. Read
+    live, so a fact that appears after the owner acknowledged (credit added,
+    smrtDialer reactivated) sends confirm back to acknowledge it.
+    """
+    statements = policy.STATEMENTS_BY_PRODUCT[req.product]
+    if all(s.applies_if is None for s in statements):
+        return statements
+    credit_cents, dialer_active = req.account_facts()
+    facts = {None: True, policy.HAS_CREDIT: credit_cents > 0, policy.HAS_DIALER: dialer_active}
+    return tuple(s for s in statements if facts[s.applies_if])
 
 
 def acknowledged(req):
     """True when every current statement was accepted in its current wording."""
     got = req.acknowledged_versions()
-    return all(got.get(s.key) == s.version for s in statements_for(req.product))
+    return all(got.get(s.key) == s.version for s in statements_for(req))
 
 
 def record_acknowledgements(req, user, accepted_keys, ip, now):
-    """Store the acceptance of every statement; all of them are required."""
-    statements = statements_for(req.product)
-    missing = [s.key for s in statements if s.key not in set(accepted_keys)]
+    """Store the acceptance of the statements; every one that applies is required.
+
+    A statement of the product accepted beyond those (the wizard's form only
+    asks what applies) is stored too: it was accepted, and it still counts
+    should it come to apply before confirming.
+    """
+    accepted_keys = set(accepted_keys)
+    missing = [s.key for s in statements_for(req) if s.key not in accepted_keys]
     if missing:
         raise Incomplete("Every statement must be acknowledged.", "acknowledge")
+    statements = [s for s in policy.STATEMENTS_BY_PRODUCT[req.product] if s.key in accepted_keys]
     with transaction():
         fresh = _reload_open(req)
         Acknowledgement.delete().where(Acknowledgement.request == fresh).execute()

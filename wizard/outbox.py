@@ -40,6 +40,13 @@ def _date(moment, account):
     return formatting.local_date(moment, account.timezone)
 
 
+def reactivate_url(base_url, subscription):
+    """The page that reactivates `subscription` (wizard/billing/views.py
+    reactivate). The domain has no url_for, so the path is spelled here,
+    once; signing in first comes back to it (the login's `next`)."""
+    return f"{base_url}/billing/reactivate/{subscription.id}"
+
+
 def cancellation_confirmed(req, subscription, owner, now, base_url):
     account = subscription.account
     products = (" and ".join(Product.NAMES[p] for p in req.products_cancelled())
@@ -48,18 +55,24 @@ def cancellation_confirmed(req, subscription, owner, now, base_url):
         f"Hello {owner.name},",
         "",
         f"We have received your request to cancel {products} for {account.name}.",
-        f"You can keep using your account until {_date(subscription.current_period_end, account)}.",
     ]
+    ends = _date(subscription.current_period_end, account)
     if req.reactivation_deadline:
         lines += [
+            f"You can keep using your account until {ends}.",
             f"You can change your mind and reactivate until {_date(req.reactivation_deadline, account)}.",
             f"After that, all smrtPhone data is permanently erased on {_date(req.purge_due_at, account)}.",
-            "Your CRM data (contacts, call logs and texts) remains intact.",
-            "",
-            f"Changed your mind? Reactivate here: {base_url}/billing/products",
         ]
+        if account.crm_name:  # a promise only an account with a CRM can be given
+            lines.append("Your CRM data (contacts, call logs and texts) remains intact.")
+        lines += ["", f"Changed your mind? Reactivate here: {reactivate_url(base_url, subscription)}"]
     else:
-        lines += ["", f"To reactivate smrtDialer: {base_url}/billing/products"]
+        # smrtDialer alone: it is smrtDialer that ends, not the account.
+        lines += [
+            f"You can keep using smrtDialer until {ends}. smrtPhone is not affected.",
+            "",
+            f"To reactivate smrtDialer: {reactivate_url(base_url, subscription)}",
+        ]
     lines += ["", "Thank you for being part of smrtPhone."]
     return compose(f"cancellation-confirmed:{req.id}", "cancellation_confirmed", owner.email,
                    f"Your {products} cancellation is confirmed", "\n".join(lines), now, account.id)
@@ -109,7 +122,8 @@ def erasure_reminder(schedule, window, account, owner, now, base_url, deadline):
     ]
     if deadline is None or now <= deadline:
         until = f" until {_date(deadline, account)}" if deadline else ""
-        lines.append(f"Changed your mind? You can reactivate{until}: {base_url}/billing/products")
+        phone = account.subscription(Product.SMRTPHONE)
+        lines.append(f"Changed your mind? You can reactivate{until}: {reactivate_url(base_url, phone)}")
     else:
         lines.append(f"The 90 days to change your mind ended on {_date(deadline, account)}.")
     return compose(f"erasure-reminder-{window}:{schedule.id}:{schedule.generation}",
@@ -156,19 +170,23 @@ def reactivation_confirmed(account, subscription, owner, now, base_url, event_id
     if subscription.dialer_stays_cancelled():
         lines += [
             "smrtDialer stays cancelled until you reactivate it:",
-            f"{base_url}/billing/products",
+            reactivate_url(base_url, account.subscription(Product.SMRTDIALER)),
         ]
     return compose(f"reactivated:{event_id}", "reactivation_confirmed",
                    owner.email, f"{subscription.product_name} is active again", "\n".join(lines),
                    now, account.id)
 
 
-def erasure_complete(schedule, email, name, now):
+def erasure_complete(schedule, email, name, now, had_crm=False):
+    """`had_crm`: the account had a CRM connection, so its CRM data is worth a word."""
     lines = [
         f"Hello {name},",
         "",
         "As promised, all smrtPhone data of your former account has now been permanently erased.",
-        "Your CRM data (contacts, call logs and texts) is outside smrtPhone and was not touched.",
+    ]
+    if had_crm:
+        lines.append("Your CRM data (contacts, call logs and texts) is outside smrtPhone and was not touched.")
+    lines += [
         "",
         "If you decide to return someday, you are always welcome to start fresh with a new account.",
     ]

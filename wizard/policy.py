@@ -20,8 +20,19 @@ BILLING_PERIOD = timedelta(days=30)
 
 @dataclass(frozen=True)
 class Statement:
+    """One sentence an owner acknowledges before cancelling.
+
+    `short` names it in the error summary ("Phone numbers: Please tick...").
+    `applies_if` names the fact of the account it depends on
+    (lifecycle.statements_for reads it): a statement about something the
+    account does not have (credit, an active smrtDialer) is not asked, as an
+    owner cannot meaningfully acknowledge losing what they do not have.
+    """
+
     key: str
     text: str
+    short: str
+    applies_if: str = None  # None, HAS_CREDIT or HAS_DIALER
     version: str = field(init=False)
 
     def __post_init__(self):
@@ -29,28 +40,38 @@ class Statement:
         object.__setattr__(self, "version", digest)
 
 
+HAS_CREDIT, HAS_DIALER = "has_credit", "has_dialer"
+
 SMRTPHONE_STATEMENTS = (
     Statement(
         "numbers_lost",
         "I understand that every phone number I have not ported out will be "
         "removed from my account and cannot be recovered.",
+        "Phone numbers",
     ),
     Statement(
         "data_erased",
         "I understand that 90 days after I confirm, all smrtPhone data (agents, "
         "call flows, call logs, recordings and billing history) is permanently deleted.",
+        "Data deleted",
     ),
     Statement(
         "credits_nonrefundable",
         "I understand that any remaining credits on the account are non-refundable.",
+        "Credits",
+        applies_if=HAS_CREDIT,
     ),
     Statement(
         "dialer_cancelled",
         "I understand that cancelling smrtPhone also cancels my smrtDialer subscription.",
+        "smrtDialer",
+        applies_if=HAS_DIALER,
     ),
     Statement(
         "no_reactivation_after",
-        "I understand that after complete cancellation my smrtPhone account cannot be reactivated.",
+        "I understand that after complete cancellation, when all its data is erased, "
+        "my smrtPhone account cannot be reactivated.",
+        "Complete cancellation",
     ),
 )
 
@@ -58,16 +79,22 @@ SMRTDIALER_STATEMENTS = (
     Statement(
         "dialer_access_ends",
         "I understand that my smrtDialer access ends at the end of the current billing period.",
+        "smrtDialer access",
     ),
     Statement(
         "dialer_phone_unaffected",
         "I understand that smrtPhone, my phone numbers and my data are not affected.",
+        "smrtPhone",
     ),
     Statement(
         "dialer_manual_reactivation",
         "I understand that to use smrtDialer again I must reactivate it from Products.",
+        "Using smrtDialer again",
     ),
 )
+
+STATEMENTS_BY_PRODUCT = {Product.SMRTPHONE: SMRTPHONE_STATEMENTS,
+                         Product.SMRTDIALER: SMRTDIALER_STATEMENTS}
 
 SURVEY_REASONS = (
     ("too_expensive", "Too expensive"),

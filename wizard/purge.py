@@ -202,9 +202,11 @@ def _renew(schedule, worker, now, **changes):
 
 def _capture_owner_notice(schedule, now):
     """Queue the erasure notice while the owner's address still exists."""
-    owner = Account(id=schedule.account_id).owner()  # an id is all the query needs
+    account = Account.get_or_none(Account.id == schedule.account_id)
+    owner = account.owner() if account is not None else None
     if owner is not None:
-        outbox.erasure_complete(schedule, owner.email, owner.name, now)
+        outbox.erasure_complete(schedule, owner.email, owner.name, now,
+                                had_crm=bool(account.crm_name))
 
 
 def run(schedule, worker, clock, recordings_dir, batch_size=5000):

@@ -3,8 +3,10 @@ and the sentence the owner reads.
 
 A domain function raises one of these having changed nothing. The app turns
 any of them into an error page (or the wizard's error panel, for htmx) with
-the class's status, so a view catches only what it answers differently:
-`Incomplete`, which sends the owner back to the step to finish.
+the class's status and title, so a view catches only what it answers
+differently: `Incomplete`, which sends the owner back to the step to finish.
+Each kind of refusal has its own title (the page's heading and <title>), so
+"This form is out of date" is not headed "Already done".
 """
 
 
@@ -12,6 +14,7 @@ class Refusal(Exception):
     """The operation was refused; nothing was changed."""
 
     status = 409
+    title = "This cannot be done now"
     message = "This cannot be done now."
 
     def __init__(self, message=None):
@@ -22,18 +25,24 @@ class NotAllowed(Refusal):
     """The user may not do this (only the Account Owner may cancel)."""
 
     status = 403
+    title = "Only the Account Owner"
     message = "Only the Account Owner can cancel or reactivate a subscription."
 
 
 class AlreadyCancelled(Refusal):
     """The subscription is not active, so there is nothing to cancel."""
 
-    def __init__(self, subscription):
-        super().__init__(f"{subscription.product_name} is already cancelled.")
+    title = "Already cancelled"
+
+    def __init__(self, subscription, then=""):
+        """`then`: what the owner can do instead, said after the fact."""
+        super().__init__(f"{subscription.product_name} is already cancelled.{' ' + then if then else ''}")
 
 
 class RequestClosed(Refusal):
     """The cancellation request was already kept, retained or confirmed."""
+
+    title = "This cancellation has ended"
 
     message = ("This cancellation request has already ended. "
                "Start again from Products if you still wish to cancel.")
@@ -42,11 +51,15 @@ class RequestClosed(Refusal):
 class StaleForm(Refusal):
     """The form was drawn for a request other than the open one."""
 
+    title = "This form is out of date"
+
     message = "This form is out of date. Please reload the page and try again."
 
 
 class AlreadyActive(Refusal):
     """There is nothing to reactivate."""
+
+    title = "Already active"
 
     def __init__(self, subscription):
         super().__init__(f"{subscription.product_name} is already active.")
@@ -55,9 +68,13 @@ class AlreadyActive(Refusal):
 class CannotReactivate(Refusal):
     """Too late to reactivate, the purge has started, or smrtPhone must come first."""
 
+    title = "Cannot reactivate"
+
 
 class Incomplete(Refusal):
     """An earlier answer is missing or no longer valid; `step_name` says where."""
+
+    title = "An earlier step is not finished"
 
     def __init__(self, message, step_name):
         super().__init__(message)
@@ -74,6 +91,7 @@ class NotValid(Refusal):
     """A value the owner chose cannot be used; `field` names where to say so."""
 
     status = 422
+    title = "Please check your answer"
 
     def __init__(self, message, field):
         super().__init__(message)
@@ -83,6 +101,8 @@ class NotValid(Refusal):
 class NotActive(Refusal):
     """The subscription is not active, so its plan cannot change."""
 
+    title = "Not active"
+
     def __init__(self, subscription):
         super().__init__(f"{subscription.product_name} is not active, so its plan cannot change.")
 
@@ -90,11 +110,14 @@ class NotActive(Refusal):
 class PlanChanged(Refusal):
     """The form was drawn for a plan the subscription no longer has."""
 
+    title = "Your plan has changed"
+
     message = ("Your plan has changed since this page was shown. "
                "Please look at it again. Nothing was changed.")
 
 
 class NothingToUndo(Refusal):
+    title = "Nothing to undo"
     message = "There is no plan change waiting to be undone."
 
 
@@ -103,11 +126,15 @@ class NothingToUndo(Refusal):
 class NotYourCall(NotAllowed):
     """Only the account's owner and Customer Success may book or change a call."""
 
+    title = "Not allowed"
+
     message = "Only the Account Owner or Customer Success can book or change this call."
 
 
 class StaffOnly(NotAllowed):
     """Only Customer Success staff may record how a call went, or set hours."""
+
+    title = "Customer Success only"
 
     message = "Only Customer Success staff can do this."
 
@@ -116,6 +143,7 @@ class NotASlot(Refusal):
     """The time given is not one a call could start at (garbage, or off the grid)."""
 
     status = 422
+    title = "Please pick another time"
     message = "Please pick one of the times offered."
 
 
@@ -142,11 +170,14 @@ class OutsideHours(NotASlot):
 class SlotTaken(Refusal):
     """Every staff member working then is busy (it may have gone a moment ago)."""
 
+    title = "That time was just taken"
+
     message = "That time was just taken. Please pick another."
 
 
 class TopicTooLong(Refusal):
     status = 422
+    title = "Topic too long"
 
     def __init__(self, limit):
         super().__init__(f"Please keep the topic to {limit} characters or fewer.")
@@ -154,6 +185,7 @@ class TopicTooLong(Refusal):
 
 class NotesTooLong(Refusal):
     status = 422
+    title = "Notes too long"
 
     def __init__(self, limit):
         super().__init__(f"Please keep the notes to {limit} characters or fewer.")
@@ -162,11 +194,15 @@ class NotesTooLong(Refusal):
 class CallCancelled(Refusal):
     """The call was cancelled: there is nothing to change."""
 
+    title = "Call already cancelled"
+
     message = "This call has already been cancelled."
 
 
 class CallTookPlace(Refusal):
     """The call was held or missed: it can no longer be moved or cancelled."""
+
+    title = "The call has taken place"
 
     message = "This call has already taken place."
 
@@ -174,15 +210,19 @@ class CallTookPlace(Refusal):
 class CallChanged(Refusal):
     """Someone else changed the call at the same moment."""
 
+    title = "Call changed meanwhile"
+
     message = "This call was changed a moment ago. Please reload the page and try again."
 
 
 class CallNotYet(Refusal):
+    title = "Call not started yet"
     message = "The outcome can be recorded once the call has started."
 
 
 class UnknownOutcome(Refusal):
     status = 422
+    title = "Please check your answer"
     message = "Please choose how the call went."
 
 
@@ -192,6 +232,7 @@ class BadHours(Refusal):
     ("timezone", or a weekday 0-6), when the domain knows."""
 
     status = 422
+    title = "Please check the hours"
 
     def __init__(self, message=None, field=None):
         super().__init__(message)

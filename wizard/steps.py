@@ -58,6 +58,14 @@ def _options_context(subscription, req, now):
     }
 
 
+def _acknowledge_context(subscription, req, now):
+    """When "complete cancellation" would happen if the owner confirmed now."""
+    if not subscription.is_smrtphone:
+        return {}
+    _, erasure_at = lifecycle.key_dates(subscription.current_period_end, now)
+    return {"erasure_at": erasure_at}
+
+
 def _dialer_context(subscription, req, now):
     return {"phone": subscription.account.subscription(Product.SMRTPHONE)}
 
@@ -67,7 +75,7 @@ def _save_consequences(req, answers, user, ip, now):
 
 
 def _save_acknowledgements(req, answers, user, ip, now):
-    accepted = [s.key for s in lifecycle.statements_for(req.product) if answers.get(s.key) is True]
+    accepted = [s.key for s in lifecycle.statements_for(req) if answers.get(s.key) is True]
     lifecycle.record_acknowledgements(req, user, accepted, ip, now)
 
 
@@ -100,6 +108,7 @@ ACKNOWLEDGE = Step(
     "acknowledge", "Acknowledge", "cancel/_acknowledge.html", "AcknowledgeForm",
     _done_if(lifecycle.acknowledged), _save_acknowledgements,
     unfinished="Please acknowledge every statement.",
+    context=_acknowledge_context,
 )
 
 SURVEY = Step(

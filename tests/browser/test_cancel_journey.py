@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 from tests.helpers import progress
 from wizard import policy, steps as wizard_steps
 from wizard.db import database
-from wizard.models import CancellationRequest, Subscription
+from wizard.models import CancellationRequest, Product, Subscription
 
 
 def sign_in(page, base, email="owner@acme.test", password="owner-pass"):
@@ -20,6 +20,8 @@ def expect_step(page, name, product="smrtphone"):
     step = wizard_steps.find(wizard_steps.steps_for(product), name)
     expect(page.locator(".progress")).to_have_text(progress(name, product))
     expect(page.get_by_role("heading", name=step.title, exact=True)).to_be_visible()
+    # With JavaScript too, where htmx swaps only the panel: the title follows the step.
+    expect(page).to_have_title(f"{step.title} · Cancel {Product.NAMES[product]} · smrtPhone")
 
 
 def test_owner_cancels_smrtphone(page, live_server):

@@ -72,9 +72,13 @@ def safe_next(target):
     """Return `target` if it is a path on this site, else None.
 
     Only a relative path is followed: no scheme, no host, and not "//host" or
-    "/\\host", which browsers treat as another site.
+    "/\\host", which browsers treat as another site; no backslash, space or
+    control character anywhere either, since browsers drop some of them
+    ("/<tab>/host" becomes "//host").
     """
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(c == "\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

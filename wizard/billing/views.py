@@ -70,17 +70,21 @@ def products():
         abort(404)
     account = current_user.account
     subscriptions = g.subscriptions  # read by load_account_state
+    now = clock.now()
     return render_template(
         "billing/products.html",
         account=account,
         subscriptions=subscriptions,
+        possible=actions.possible(subscriptions, now),
+        schedule=PurgeSchedule.for_account(account.id),
+        now=now,
         open_requests=account.open_requests(),
         pending_changes=PlanChange.pending_for_account(account.id),
         undo_form=UndoPlanChangeForm(),
-        calls=[c for c in Booking.of_account(account, upcoming_from=clock.now()) if c.is_booked],
+        calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],
         owner=account.owner(),
         can_cancel=current_user.is_owner,
-        actions=actions.actions_for(current_user, subscriptions, clock.now()),
+        actions=actions.actions_for(current_user, subscriptions, now),
     )
 
 
@@ -118,11 +122,14 @@ def closed():
     phone = g.get("phone")
     if phone is None or not phone.has_ended:
         return redirect(url_for("billing.products"))
+    now = clock.now()
+    account = current_user.account
     return render_template("billing/closed.html", phone=phone,
                            req=phone.latest_request(CancellationRequest.CONFIRMED),
                            schedule=PurgeSchedule.for_account(phone.account_id),
-                           verdict=reactivation.reactivation_for(phone, clock.now()),
-                           account=current_user.account)
+                           verdict=reactivation.reactivation_for(phone, now),
+                           account=account, owner=account.owner(),
+                           can_reactivate=current_user.owns(phone), now=now)
 
 
 # -- changing a plan -----------------------------------------------------------------------

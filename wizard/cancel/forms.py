@@ -21,6 +21,9 @@ def for_step(step, req, **kwargs):
 
 class StepForm(FlaskForm):
     request_id = HiddenField()
+    # What the error summary calls each field ("Reason: Please choose one
+    # reason."), where its label is a question or a whole sentence.
+    short_names = {}
 
     @classmethod
     def for_request(cls, req, **kwargs):
@@ -44,7 +47,7 @@ class AcknowledgeForm(StepForm):
 
     @classmethod
     def for_request(cls, req, **kwargs):
-        statements = lifecycle.statements_for(req.product)
+        statements = lifecycle.statements_for(req)
 
         class Form(cls):
             pass
@@ -58,6 +61,7 @@ class AcknowledgeForm(StepForm):
             kwargs = {**{key: True for key in req.acknowledged_versions()}, **kwargs}
         form = Form(**kwargs)
         form.statements = statements
+        form.short_names = {s.key: s.short for s in statements}
         return form
 
 
@@ -72,6 +76,8 @@ class ReasonField(RadioField):
 
 
 class SurveyForm(StepForm):
+    short_names = {"reason": "Reason", "comment": "Comment"}
+
     @classmethod
     def for_request(cls, req, **kwargs):
         survey = req.survey() if req else None
@@ -92,6 +98,8 @@ class SurveyForm(StepForm):
 
 class OptionsForm(StepForm):
     """One submit button per offer (name="choice"), plus "none" to go on."""
+
+    short_names = {"choice": "Options"}
 
     choice = StringField(validators=[InputRequired("Please choose an option.")])
 

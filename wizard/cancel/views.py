@@ -45,11 +45,13 @@ def not_cancellable(sub):
     """Answer for a subscription with no open request that is not active."""
     if sub.latest_request(CancellationRequest.CONFIRMED):
         return htmx.vary(redirect(url_for("cancel.done", subscription_id=sub.id), code=303))
-    abort(409, description=f"{AlreadyCancelled(sub)} There is nothing to cancel.")
+    raise AlreadyCancelled(sub, "There is nothing to cancel.")
 
 
 def render_step(sub, steps, step, req, form, status=200, push=False):
     context = dict(
+        # The page's title, also sent with every htmx swap of the panel.
+        page_title=f"{step.title} · Cancel {sub.product_name}",
         subscription=sub,
         steps=steps,
         step=step,
@@ -65,6 +67,7 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
             render_template("cancel/_panel.html", **context),
             push_url=step_url(sub, step) if push else None,
             status=status,
+            title=context["page_title"],
         )
     return htmx.vary(make_response(render_template("cancel/wizard.html", **context), status))
 
@@ -191,7 +194,7 @@ def keep(subscription_id):
             raise StaleForm()
         lifecycle.keep_account(req, current_user, client_ip(), clock.now())
     elif not sub.is_active:
-        abort(409, description=f"{AlreadyCancelled(sub)} To keep it, reactivate it from Products.")
+        raise AlreadyCancelled(sub, "To keep it, reactivate it from Products.")
     flash(f"Good news: your {sub.product_name} subscription stays active. Nothing was cancelled.",
           "success")
     return htmx.leave_to(url_for("billing.products"))
