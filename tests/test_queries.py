@@ -9,9 +9,10 @@ from wizard.models import Account, PhoneNumber
 # Showing a step reads; submitting one also writes (confirm writes the most:
 # the request, both subscriptions, the purge schedule, an audit event, an email).
 # The user and their account are one statement, the account's subscriptions
-# another, read once per request for the banner and the page alike.
-MAX_QUERIES_PER_PAGE = 11
-MAX_QUERIES_PER_SUBMIT = 23
+# another, read once per request for the banner and the page alike; one more
+# tells which statements apply to the account (credit, smrtDialer still active).
+MAX_QUERIES_PER_PAGE = 12
+MAX_QUERIES_PER_SUBMIT = 24
 # Step 1 counts the account's data when its kept counts are older than a few
 # minutes (lifecycle.data_counts): seven counts and one write, at most once
 # per account in five minutes.
