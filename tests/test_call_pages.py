@@ -173,8 +173,8 @@ def test_staff_see_the_call_with_what_the_owner_said_and_record_the_outcome(owne
                                                            prefix + "outcome": "saved"})
     assert early.status_code == 409 and "once the call has started" in text(early)
     clock.FROZEN = call.end + timedelta(minutes=1)
-    missing = staff.post(f"/success/calls/{call.id}/outcome", {prefix + "held": "held",
-                                                             prefix + "outcome": ""})
+    missing = refused_form(staff, staff.post(f"/success/calls/{call.id}/outcome", {
+        prefix + "held": "held", prefix + "outcome": ""}))
     assert missing.status_code == 422 and "Please choose how the call went." in text(missing)
     assert call.refreshed().status == Booking.BOOKED
     response = staff.post(f"/success/calls/{call.id}/outcome", {
@@ -218,8 +218,9 @@ def test_staff_edit_their_hours_and_the_free_times_follow(sign_in):
 
 
 def test_a_time_too_long_to_be_one_is_refused_at_its_day(sign_in):
-    response = sign_in("success").post("/success/hours", {"timezone": "UTC", "d5_2_from": "nine o'clock",
-                                                           "d5_2_to": "10:00"})
+    staff = sign_in("success")
+    response = refused_form(staff, staff.post("/success/hours", {
+        "timezone": "UTC", "d5_2_from": "nine o'clock", "d5_2_to": "10:00"}))
     assert response.status_code == 422
     assert 'id="day-5-error"' in text(response) and "Please write times as HH:MM" in text(response)
 
@@ -238,10 +239,11 @@ def test_a_time_too_long_to_be_one_is_refused_at_its_day(sign_in):
 def test_hours_that_cannot_be_are_refused_at_their_day(sign_in, form, message, where):
     staff = sign_in("success")
     before = all_rows()
-    response = staff.post("/success/hours", form)
+    response = refused_form(staff, staff.post("/success/hours", form))
     assert response.status_code == 422
     assert message in text(response) and where in text(response)
     assert all_rows() == before
+    assert message not in text(staff.get("/success/hours")), "shown once"
 
 
 @pytest.mark.parametrize("role", ["owner", "admin", "agent"])

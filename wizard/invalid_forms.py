@@ -26,18 +26,20 @@ SESSION_KEY = "invalid_form"
 MAX_KEPT_BYTES = 1800
 
 
-def remember(url, form, status=422):
+def remember(url, form, status=422, which=None, extra=None):
     """Keep `form`'s fields and errors for the next GET of `url`, and redirect there.
 
-    Returns the redirect, or None when the form is htmx's (answer with the
-    errors at once) or too big to keep.
+    `which` names the form on a page of several; `extra` is anything else the
+    page showed about the failure (plain JSON). Returns the redirect, or None
+    when the form is htmx's (answer with the errors at once) or too big to keep.
     """
     if htmx.wants_fragment():
         return None
     fields = [[name, value] for name, value in request.form.items(multi=True)
               if isinstance(value, str)]
-    errors = {field.name: [str(e) for e in field.errors] for field in form if field.errors}
-    kept = {"url": url, "fields": fields, "errors": errors, "status": status}
+    errors = {field.short_name: [str(e) for e in field.errors] for field in form if field.errors}
+    kept = {"url": url, "fields": fields, "errors": errors, "status": status, "which": which,
+            "extra": extra}
     if len(json.dumps(kept)) > MAX_KEPT_BYTES:
         return None
     session[SESSION_KEY] = kept
@@ -51,14 +53,29 @@ def init_app(app):
         # errors never reappear later on a page visited again.
         if request.method == "GET" and request.endpoint != "static" and SESSION_KEY in session:
             kept = session.pop(SESSION_KEY)
-            if kept.get("url", "").split("?")[0] == request.path:
+            if kept.get("url", "").split("#")[0].split("?")[0] == request.path:
                 g.kept_form = kept
 
 
-def recall():
-    """Return the fields kept for this page by remember() (a MultiDict), or None."""
+def recall(which=None):
+    """Return the fields kept for this page (and this form of it) by remember(),
+    as a MultiDict, or None."""
     kept = g.get("kept_form")
-    return None if kept is None else MultiDict([tuple(pair) for pair in kept["fields"]])
+    if kept is None or kept.get("which") != which:
+        return None
+    return MultiDict([tuple(pair) for pair in kept["fields"]])
+
+
+def which():
+    """The name of the form whose errors this page shows, or None."""
+    kept = g.get("kept_form")
+    return None if kept is None else kept.get("which")
+
+
+def extra():
+    """What remember() was given as `extra`, or None."""
+    kept = g.get("kept_form")
+    return None if kept is None else kept.get("extra")
 
 
 def restore_errors(form):

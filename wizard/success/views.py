@@ -11,7 +11,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import availability, booking, clock, insights
+from .. import availability, booking, clock, insights, invalid_forms
 from ..models import Booking, CallOutcome, StaffHours, StaffOverride
 from ..refusals import BadHours, NotesTooLong, UnknownOutcome
 from .forms import FilterForm, OutcomeForm, OverrideForm, WeeklyHoursForm
@@ -134,6 +134,12 @@ def calls_page(forms=None, status=200):
 @bp.get("/calls")
 def calls():
     """Upcoming calls (and the past week's), with what staff need to prepare."""
+    refused = invalid_forms.which()
+    if refused and refused.startswith("outcome-"):  # an outcome refused, redirected here
+        call_id = int(refused.split("-")[1])
+        form = OutcomeForm(formdata=invalid_forms.recall(refused), prefix=f"call{call_id}")
+        invalid_forms.restore_errors(form)
+        return calls_page({call_id: form}, status=invalid_forms.status())
     return calls_page()
 
 
@@ -155,7 +161,9 @@ def record_outcome(booking_id):
         else:
             flash(f"Recorded: the call with {call.account.name}.", "success")
             return redirect(url_for("success.calls") + f"#call-{call.id}", code=303)
-    return calls_page({call.id: form}, status=422)
+    return (invalid_forms.remember(url_for("success.calls") + f"#call-{call.id}", form,
+                                   which=f"outcome-{call.id}")
+            or calls_page({call.id: form}, status=422))
 
 
 # -- hours ------------------------------------------------------------------------------------
@@ -182,6 +190,16 @@ def hours_page(weekly=None, override=None, day_errors=None, status=200):
 @bp.get("/hours")
 def hours():
     """Your weekly hours and the dates that differ."""
+    refused = invalid_forms.which()
+    if refused == "weekly":  # refused, redirected here: the answers and errors, once
+        form = WeeklyHoursForm(formdata=invalid_forms.recall("weekly"))
+        invalid_forms.restore_errors(form)
+        day_errors = {int(day): message for day, message in invalid_forms.extra().items()}
+        return hours_page(weekly=form, day_errors=day_errors, status=422)
+    if refused == "override":
+        form = OverrideForm(formdata=invalid_forms.recall("override"))
+        invalid_forms.restore_errors(form)
+        return hours_page(override=form, status=422)
     return hours_page()
 
 
@@ -214,7 +232,9 @@ def save_hours():
             else:
                 flash("Your weekly hours are saved.", "success")
                 return redirect(url_for("success.hours"), code=303)
-    return hours_page(weekly=form, day_errors=day_errors, status=422)
+    return (invalid_forms.remember(url_for("success.hours"), form, which="weekly",
+                                   extra={str(day): message for day, message in day_errors.items()})
+            or hours_page(weekly=form, day_errors=day_errors, status=422))
 
 
 @bp.post("/hours/overrides")
@@ -230,7 +250,8 @@ def add_override():
         else:
             flash(f"{form.day.data:%A, %B} {form.day.data.day}: saved.", "success")
             return redirect(url_for("success.hours"), code=303)
-    return hours_page(override=form, status=422)
+    return (invalid_forms.remember(url_for("success.hours"), form, which="override")
+            or hours_page(override=form, status=422))
 
 
 @bp.post("/hours/overrides/<day>/remove")
