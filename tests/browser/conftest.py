@@ -192,9 +192,11 @@ class Journey:
     the page fits the screen's width when the journey set one, and a
     screenshot goes to the gallery as <journey>-<js|nojs>-NN-<step>.png.
 
-    axe-core runs as a script in the page. Without JavaScript it cannot, so
-    the page's HTML is served at its own URL to a second tab that has
-    JavaScript (same stylesheet, same origin) and axe checks it there."""
+    axe-core checks a copy: the page's HTML (as it is now, after any htmx
+    swap) is served at its own URL to a second tab that has JavaScript and
+    the same screen size, with the same stylesheet. Run in the page itself,
+    axe could not run without JavaScript, and with it the page's CSP blocks
+    the inline styles axe sets (and reports them as errors)."""
 
     def __init__(self, request, page, axe_source, chromium):
         self.request, self.page, self.axe_source, self.chromium = request, page, axe_source, chromium
@@ -220,18 +222,18 @@ class Journey:
         os.makedirs(GALLERY, exist_ok=True)
         self.page.screenshot(path=os.path.join(
             GALLERY, f"{self.name}-{self.mode}-{self.count:02d}-{step}.png"), full_page=True)
+        # The screenshot leaves style="" on some inputs; htmx would copy it onto
+        # the next swap's inputs and the CSP would (rightly) refuse and log it.
+        self.page.evaluate("document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))")
 
     def axe_violations(self):
-        target = self.page
-        if not self.page.javascript:
-            url, html = self.page.url, self.page.content()
-            target = self.inspector()
-            if self.width:
-                target.set_viewport_size(PHONE)
-            target.route(lambda u: u == url, lambda route: route.fulfill(
-                status=200, content_type="text/html; charset=utf-8", body=html))
-            target.goto(url)
-            target.unroute_all()
+        url, html = self.page.url, self.page.content()
+        target = self.inspector()
+        target.set_viewport_size(self.page.viewport_size)
+        target.route(lambda u: u == url, lambda route: route.fulfill(
+            status=200, content_type="text/html; charset=utf-8", body=html))
+        target.goto(url)
+        target.unroute_all()
         target.evaluate(self.axe_source + "\n;0")
         result = target.evaluate("""async (tags) => {
             const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
