@@ -45,17 +45,19 @@ BROWSER_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "needs_db: the journey reads or writes the app's database itself; "
+        "markers", "needs_db: the journey reads or writes the app's database itself (or needs "
+                   "a freshly seeded demo), so it runs on a server of its own (`live_server`); "
                    "skipped when the suite runs against E2E_BASE_URL")
 
 
 def pytest_collection_modifyitems(config, items):
     if not BASE_URL:
         return
-    skip = pytest.mark.skip(reason=f"needs the app's database, which a run against {BASE_URL} "
-                                   "cannot reach (run without BASE_URL to include it)")
+    skip = pytest.mark.skip(reason=f"needs_db: needs the app's database or a fresh demo, which a "
+                                   f"run against {BASE_URL} cannot have (run without BASE_URL)")
     for item in items:
-        if str(item.path).startswith(BROWSER_DIR) and "needs_db" in item.keywords:
+        if str(item.path).startswith(BROWSER_DIR) and (
+                "needs_db" in item.keywords or "live_server" in getattr(item, "fixturenames", ())):
             item.add_marker(skip)
 
 
@@ -147,7 +149,7 @@ def base_url(request):
     return request.getfixturevalue("live_server")
 
 
-def open_context(request, chromium, **options):
+def open_context(chromium, **options):
     """A browser context that records a trace, kept only if the test fails."""
     context = chromium.new_context(**options)
     context.tracing.start(screenshots=True, snapshots=True)
@@ -176,7 +178,7 @@ def close_context(request, context):
 @pytest.fixture(params=["javascript", "no-javascript"])
 def page(request, chromium):
     javascript = request.param == "javascript"
-    context = open_context(request, chromium, java_script_enabled=javascript)
+    context = open_context(chromium, java_script_enabled=javascript)
     page = context.new_page()
     page.javascript = javascript
     page.problems = []
