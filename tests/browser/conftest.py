@@ -236,9 +236,9 @@ class Journey:
             status=200, content_type="text/html; charset=utf-8", body=html))
         target.goto(url)
         target.unroute_all()
-        target.evaluate(self.axe_source + "\n;0")
         result = target.evaluate("""async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                               resultTypes: ['violations']});
             return {passes: r.passes.length, violations: r.violations.map(v => ({id: v.id,
                 help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))};
         }""", AXE_TAGS)
@@ -248,6 +248,7 @@ class Journey:
     def inspector(self):
         if self._inspector is None:
             self._context = self.chromium.new_context(java_script_enabled=True)
+            self._context.add_init_script(self.axe_source)
             self._inspector = self._context.new_page()
         return self._inspector
 
