@@ -66,6 +66,7 @@ def keep_account(page):
 def answer(page, name):
     """Give step `name` the journeys' answers (a step not named asks nothing)."""
     panel = page.get_by_test_id(f"step-{name}")
+    expect(panel).to_be_visible()  # .all() below does not wait for the step
     if name == "acknowledge":
         for box in panel.get_by_role("checkbox").all():
             box.check()
