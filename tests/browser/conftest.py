@@ -172,6 +172,8 @@ def close_context(request, context):
         context.tracing.stop(path=os.path.join(folder, "trace.zip"))
     else:
         context.tracing.stop()
+        # A folder left by an earlier failure would say this test fails.
+        shutil.rmtree(results_dir(request.node), ignore_errors=True)
     context.close()
 
 

@@ -34,6 +34,17 @@ def test_the_whole_wizard_on_a_phone(page, journey, base_url):
     open_products(page, base_url)
     expect_on_screen(page, page.get_by_test_id("cancel-smrtphone"), journey.width)
     journey.saw("products")
+    # The pages an offer opens, looked at without changing anything.
+    page.get_by_test_id("change-plan-smrtphone").click()
+    expect(page.get_by_role("heading", name="Change your smrtPhone plan")).to_be_visible()
+    journey.saw("plans")
+    open_products(page, base_url)
+    page.get_by_role("link", name="Speak with our Success Team").click()
+    expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
+    journey.saw("book-a-call")
+    page.get_by_role("button", name="Book this call").click()
+    expect(page.locator("#start-error")).to_be_visible()
+    journey.saw("book-a-call-errors")
 
     start_wizard(page, base_url)
     for name in STEP_NAMES[:-1]:
@@ -72,6 +83,11 @@ def test_the_success_console_on_a_phone(page, journey, base_url):
     sign_in(page, base_url, "success@smrtphone.test", "success-pass")
     expect(page.get_by_role("heading", name="Cancellation requests")).to_be_visible()
     journey.saw("requests")
+    requests = page.locator("table.requests tbody th a")
+    if requests.count():  # a fresh demo has none; a shared server usually has some
+        requests.first.click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        journey.saw("one-request")
     page.goto(base_url + "/success/?first=2026-13-01")
     journey.saw("requests-bad-filter")
     for tab, heading in (("Calls", "Calls"), ("Insights", "Insights")):
