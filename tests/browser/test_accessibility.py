@@ -74,7 +74,7 @@ def test_every_page_passes_axe(js_page, live_server, axe_source):
     page.get_by_role("button", name="Confirm cancellation").click()
     expect(page.get_by_role("heading", name="Your cancellation is confirmed")).to_be_visible()
     check(page, axe_source, "done, with the banner")
-    page.locator(".banner").get_by_role("link", name="Reactivate").click()
+    page.get_by_test_id("banner-reactivate").click()
     check(page, axe_source, "reactivate")
     page.goto(live_server + "/cancel/999/consequences")
     check(page, axe_source, "error page")
