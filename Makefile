@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite bench bench-slots bench-web wrk lock clean
+.PHONY: install run test test-sqlite e2e bench bench-slots bench-web wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -27,6 +27,11 @@ run: install
 # tests/conftest.py; under CI=true a missing PostgreSQL fails the run).
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser suite alone (tests/browser/README.md). BASE_URL=http://host:port
+# runs the journeys that need no database against a server already running.
+e2e: install
+	E2E_BASE_URL="$(BASE_URL)" $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 bench: install wrk
 	$(BIN)/python -m tests.bench

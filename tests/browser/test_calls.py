@@ -1,14 +1,19 @@
 """A call with Customer Success, in a real browser with and without
 JavaScript: booked from Products, seen by staff, its outcome recorded and
-counted in the insights."""
+counted in the insights.
+
+needs_db: it reads the call from the database and moves the app's clock."""
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_cancel_journey import sign_in
 from wizard import clock
 from wizard.db import database
 from wizard.models import Booking
+
+pytestmark = pytest.mark.needs_db
 
 
 def sign_in_as_staff(page, base):
@@ -19,17 +24,20 @@ def sign_in_as_staff(page, base):
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_a_call_booked_from_products_is_held_and_counted(page, live_server):
+def test_a_call_booked_from_products_is_held_and_counted(page, journey, live_server):
     sign_in(page, live_server, email="owner@birch.test")
     page.get_by_role("link", name="Speak with our Success Team").click()
     expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
+    journey.saw("book-a-call")
     page.get_by_role("button", name="Book this call").click()
     expect(page.locator("#start-error")).to_have_text("Please choose a time.")
+    journey.saw("book-a-call-errors")
     page.get_by_role("radio").first.check()
     page.get_by_label("What would you like to talk about? (optional)").fill("Fewer seats")
     page.get_by_role("button", name="Book this call").click()
     expect(page.get_by_text("of Customer Success is booked for")).to_be_visible()
     expect(page.locator(".call")).to_contain_text("about Fewer seats")
+    journey.saw("products-with-a-call")
 
     with database.connection_context():
         call = Booking.get()
@@ -40,6 +48,7 @@ def test_a_call_booked_from_products_is_held_and_counted(page, live_server):
     card = page.locator(f"#call-{call.id}")
     expect(card).to_contain_text("Birch Homes")
     expect(card).to_contain_text("Fewer seats")
+    journey.saw("staff-calls")
 
     # After the call: any staff member records how it went.
     clock.FROZEN = call.end + timedelta(minutes=5)
@@ -50,7 +59,9 @@ def test_a_call_booked_from_products_is_held_and_counted(page, live_server):
         card.get_by_label("Notes").fill("Moved them to fewer seats.")
         card.get_by_role("button", name="Record how the call with Birch Homes went").click()
         expect(page.get_by_text("Recorded: the call with Birch Homes.")).to_be_visible()
+        journey.saw("staff-call-recorded")
         page.get_by_role("link", name="Insights").click()
+        journey.saw("insights")
         row = page.locator("#calls-table tbody tr", has_text=staff_name)
         expect(row.locator("td").nth(0)).to_have_text("1")  # booked
         expect(row.locator("td").nth(1)).to_have_text("1")  # held

@@ -1,48 +1,48 @@
-"""An owner cancels smrtPhone in a real browser, with and without JavaScript."""
+"""An owner cancels smrtPhone in a real browser, with and without JavaScript.
+
+needs_db: it reads the cancellation request and the subscriptions from the
+database, on a server of its own."""
+import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import progress
-from wizard import policy, steps as wizard_steps
+from tests.browser import support
+from tests.browser.support import expect_step
+from wizard import policy
 from wizard.db import database
 from wizard.models import CancellationRequest, Product, Subscription
 
+pytestmark = pytest.mark.needs_db
+
 
 def sign_in(page, base, email="owner@acme.test", password="owner-pass"):
-    page.goto(base + "/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    """Sign in and land on Products (an owner's home)."""
+    support.sign_in(page, base, email, password)
     expect(page.get_by_role("heading", name="Products")).to_be_visible()
 
 
-def expect_step(page, name, product="smrtphone"):
-    """The page shows step `name` of the wizard, numbered as the step list says."""
-    step = wizard_steps.find(wizard_steps.steps_for(product), name)
-    expect(page.locator(".progress")).to_have_text(progress(name, product))
-    expect(page.get_by_role("heading", name=step.title, exact=True)).to_be_visible()
-    # With JavaScript too, where htmx swaps only the panel: the title follows the step.
-    expect(page).to_have_title(f"{step.title} · Cancel {Product.NAMES[product]} · smrtPhone")
-
-
-def test_owner_cancels_smrtphone(page, live_server):
+def test_owner_cancels_smrtphone(page, journey, live_server):
     sign_in(page, live_server)
     # Account menu > Billing & Logs > Products
     page.locator("summary", has_text="Account").click()
     page.get_by_role("link", name="Billing & Logs").click()
+    journey.saw("products")
     page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
 
     expect_step(page, "consequences")
     expect(page.get_by_text("+1 (617) 555-0101")).to_be_visible()
     expect(page.get_by_text("6 call recordings")).to_be_visible()
+    journey.saw("consequences")
     page.get_by_role("button", name="Continue").click()
 
     expect_step(page, "acknowledge")
     if page.javascript:
         expect(page).to_have_url(live_server + "/cancel/1/acknowledge")
+    journey.saw("acknowledge")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator(".field-error", has_text="Please tick this box to confirm you understand.")
            ).to_have_count(len(policy.SMRTPHONE_STATEMENTS))
     expect(page.get_by_role("alert")).to_contain_text("Please correct these before you continue")
+    journey.saw("acknowledge-errors")
     for box in page.get_by_role("checkbox").all():
         box.check()
     page.get_by_role("button", name="Continue").click()
@@ -50,6 +50,7 @@ def test_owner_cancels_smrtphone(page, live_server):
     expect_step(page, "survey")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator(".field-error", has_text="Please choose one reason.")).to_be_visible()
+    journey.saw("survey-errors")
     # The summary's link takes the keyboard to the question.
     page.get_by_role("alert").get_by_role("link").click()
     if page.javascript:
@@ -60,6 +61,7 @@ def test_owner_cancels_smrtphone(page, live_server):
 
     expect_step(page, "options")
     expect(page.get_by_role("link", name="Book a call with Customer Success")).to_be_visible()
+    journey.saw("options")
     # Going back shows the earlier answer; going forward again works.
     page.go_back()
     expect_step(page, "survey")
@@ -69,9 +71,11 @@ def test_owner_cancels_smrtphone(page, live_server):
     page.get_by_role("button", name="No thanks, continue to cancel").click()
 
     expect_step(page, "confirm")
+    journey.saw("confirm")
     page.get_by_role("button", name="Confirm cancellation").click()
     expect(page.get_by_role("heading", name="Your cancellation is confirmed")).to_be_visible()
     expect(page).to_have_url(live_server + "/cancel/1/done")
+    journey.saw("done")
 
     with database.connection_context():
         statuses = {s.product: s.status for s in Subscription.select()
@@ -81,14 +85,15 @@ def test_owner_cancels_smrtphone(page, live_server):
     assert page.problems == []
 
 
-def test_keep_my_account_returns_to_products(page, live_server):
+def test_keep_my_account_returns_to_products(page, journey, live_server):
     sign_in(page, live_server)
-    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_test_id("cancel-smrtphone").click()
+    page.get_by_test_id("continue").click()
     expect_step(page, "acknowledge")
-    page.get_by_role("button", name="Keep my account").click()
+    page.get_by_test_id("keep-account").click()
     expect(page.get_by_text("Good news: your smrtPhone subscription stays active.")).to_be_visible()
     expect(page).to_have_url(live_server + "/billing/products")
+    journey.saw("kept")
     with database.connection_context():
         assert CancellationRequest.get().status == "kept"
     assert page.problems == []

@@ -1,16 +1,22 @@
 """Offers that act, in a real browser with and without JavaScript: a
-downgrade accepted from the wizard shows on Products and can be undone."""
+downgrade accepted from the wizard shows on Products and can be undone.
+
+needs_db: it reads the request and the plan change from the database."""
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_cancel_journey import expect_step, sign_in
+from tests.browser.support import expect_step
+from tests.browser.test_cancel_journey import sign_in
 from wizard.db import database
 from wizard.models import CancellationRequest, PlanChange
 
+pytestmark = pytest.mark.needs_db
 
-def test_a_downgrade_from_the_wizard_shows_on_products(page, live_server):
+
+def test_a_downgrade_from_the_wizard_shows_on_products(page, journey, live_server):
     sign_in(page, live_server)
-    page.get_by_role("link", name="Cancel Subscription: smrtPhone").click()
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_test_id("cancel-smrtphone").click()
+    page.get_by_test_id("continue").click()
     expect_step(page, "acknowledge")
     for box in page.get_by_role("checkbox").all():
         box.check()
@@ -20,15 +26,18 @@ def test_a_downgrade_from_the_wizard_shows_on_products(page, live_server):
     page.get_by_role("button", name="Continue").click()
     expect_step(page, "options")
 
-    page.get_by_role("link", name="Change your plan").click()
+    page.get_by_test_id("offer-change_plan").get_by_role("link", name="Change your plan").click()
     expect(page.get_by_role("heading", name="Change your smrtPhone plan")).to_be_visible()
+    journey.saw("plans")
     page.get_by_role("link", name="Switch to Starter").click()
     expect(page.get_by_role("heading", name="Switch to Starter")).to_be_visible()
     expect(page.locator("#change-summary")).to_contain_text("when your current period ends")
+    journey.saw("switch-to-starter")
     # Fewer seats than agents is refused at the field.
     page.get_by_label("Seats").fill("2")
     page.get_by_role("button", name="Show the price").click()
     expect(page.locator("#seats-error")).to_contain_text("please keep at least 3 seats")
+    journey.saw("switch-to-starter-errors")
     page.get_by_label("Seats").fill("4")
     page.get_by_role("button", name="Show the price").click()
     expect(page.locator("#change-summary")).to_contain_text("$100.00 a month (today $200.00)")
@@ -37,6 +46,7 @@ def test_a_downgrade_from_the_wizard_shows_on_products(page, live_server):
     expect(page.get_by_role("heading", name="Products")).to_be_visible()
     expect(page.get_by_text("Your smrtPhone plan changes to Starter (4 seats, $100.00 a month)")).to_be_visible()
     expect(page.locator("#pending-smrtphone")).to_contain_text("Changes to Starter with 4 seats on")
+    journey.saw("products-with-a-change")
     with database.connection_context():
         assert CancellationRequest.get().status == "retained"
         assert PlanChange.get().status == "scheduled"
@@ -44,6 +54,7 @@ def test_a_downgrade_from_the_wizard_shows_on_products(page, live_server):
     page.get_by_role("button", name="Undo this change to Starter: smrtPhone").click()
     expect(page.get_by_text("the change to Starter is undone")).to_be_visible()
     expect(page.locator("#pending-smrtphone")).to_have_count(0)
+    journey.saw("change-undone")
     with database.connection_context():
         assert PlanChange.get().status == "undone"
     assert page.problems == []
