@@ -1,7 +1,9 @@
 """The 90 days after cancelling, lived in minutes with the QA clock, in a real
 browser with and without JavaScript: the service ends at the period's end, the
 30- and 7-day reminders arrive, the purge erases Acme at 90 days, its owner can
-no longer sign in, and Birch Homes is untouched."""
+no longer sign in, and Birch Homes is untouched.
+
+needs_db: it reads the dates from the database and runs the worker itself."""
 import os
 from datetime import timedelta
 
@@ -14,7 +16,7 @@ from tests.jobs_support import counts_of, run_worker
 from wizard.db import database
 from wizard.models import Account, PurgeSchedule, Subscription
 
-pytestmark = pytest.mark.qa_mode
+pytestmark = [pytest.mark.qa_mode, pytest.mark.needs_db]
 
 
 def move_clock_to(page, base, moment):
@@ -54,8 +56,8 @@ def worker_environment(tmp_path, redis_url, monkeypatch):
     return tmp_path
 
 
-def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, live_server, worker_environment,
-                                                          redis_url):
+def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, journey, live_server,
+                                                          worker_environment, redis_url):
     outbox = str(worker_environment / "outbox")
     recordings = str(worker_environment / "recordings")
     sign_in(page, live_server)
@@ -64,6 +66,7 @@ def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, live_server, wor
     answer_survey(page, "Other")
     press(page, "No thanks, continue to cancel")
     confirm(page)
+    journey.saw("done")
     with database.connection_context():
         acme, birch = (Account.get(Account.name == name).id for name in ("Acme Realty", "Birch Homes"))
         service_ends = Subscription.get(Subscription.account == acme,
@@ -76,10 +79,12 @@ def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, live_server, wor
     page.context.clear_cookies()
     # An hour after the paid period: the service has ended; the owner sees it closed.
     move_clock_to(page, live_server, service_ends + timedelta(hours=1))
+    journey.saw("qa-clock")
     sign_in_to(page, live_server, "owner@acme.test")
     expect(page.get_by_test_id("qa-clock-banner")).to_be_visible()
     page.goto(live_server + "/billing/closed")
     expect(page.get_by_role("heading", name="Your smrtPhone account is closed")).to_be_visible()
+    journey.saw("closed")
     page.context.clear_cookies()
     with database.connection_context():
         assert {s.status for s in Subscription.select().where(Subscription.account == acme)} \
@@ -104,5 +109,6 @@ def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, live_server, wor
     sign_in_to(page, live_server, "owner@acme.test")
     expect(page.get_by_role("heading", name="Products")).to_have_count(0)
     expect(page.get_by_text("That email and password do not match an account.").first).to_be_visible()
+    journey.saw("erased-owner-refused")
     sign_in(page, live_server, "owner@birch.test", "owner-pass")
     assert page.problems == []
