@@ -19,6 +19,7 @@ import threading
 import urllib.error
 import urllib.request
 import warnings
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -37,6 +38,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 BASE_URL = os.environ.get("E2E_BASE_URL", "").rstrip("/")
 RESULTS = os.path.join(ROOT, "test-results")
 GALLERY = os.path.join(RESULTS, "gallery")
+# One line per page checked: journey, mode, number, step, path, axe's passed
+# and violated rules (tab-separated), so a run's accessibility can be read at a glance.
+AXE_LOG = os.path.join(GALLERY, "axe-results.tsv")
 AXE = os.path.join(ROOT, ".venv", "node", "node_modules", "axe-core", "axe.min.js")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE = {"width": 390, "height": 844}
@@ -222,7 +226,11 @@ class Journey:
         """Check the page now shown, called `step` in the gallery."""
         self.count += 1
         label = f"{self.name} ({self.mode}) page {self.count}, {step}"
-        found = self.axe_violations()
+        found, passed = self.axe_violations()
+        os.makedirs(GALLERY, exist_ok=True)
+        with open(AXE_LOG, "a") as log:
+            log.write("\t".join([self.name, self.mode, f"{self.count:02d}", step,
+                                 urlsplit(self.page.url).path, str(passed), str(len(found))]) + "\n")
         assert found == [], f"{label}: axe-core found {found}"
         if self.width:
             width = self.page.evaluate("document.documentElement.scrollWidth")
@@ -249,7 +257,7 @@ class Journey:
                 help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))};
         }""", AXE_TAGS)
         assert result["passes"] > 5, "axe did not really run"
-        return result["violations"]
+        return result["violations"], result["passes"]
 
     def inspector(self):
         if self._inspector is None:
