@@ -9,6 +9,9 @@ from wizard import config, create_app
 from wizard.auth import views as auth_views
 
 
+NAMED = {"WIZARD_DEPLOYMENT": "smrtphone-production"}
+
+
 def production(tmp_path, **settings):
     base = {"WIZARD_ENV": "production", "DATABASE_URL": "postgresql://db/wizard",
             "SECRET_KEY": "k" * 16 + os.urandom(16).hex()}
@@ -37,17 +40,24 @@ def test_without_a_secret_key_a_random_one_is_made_once_and_kept_private(tmp_pat
 ])
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, settings, refusal):
     with pytest.raises(config.ConfigError, match=refusal):
-        config.check_production(production(tmp_path, **settings), clock_environment={})
+        config.check_production(production(tmp_path, **settings), environment=NAMED)
 
 
 def test_production_refuses_a_moved_clock_and_qa_mode_and_allows_sqlite_on_purpose(tmp_path):
     with pytest.raises(config.ConfigError, match="moved clock"):
-        config.check_production(production(tmp_path), {"WIZARD_CLOCK_AT": "2027-03-01T09:00"})
+        config.check_production(production(tmp_path), {**NAMED, "WIZARD_CLOCK_AT": "2027-03-01T09:00"})
     with pytest.raises(config.ConfigError, match="refuses QA mode"):
-        config.check_production(production(tmp_path, WIZARD_QA=True), {})
+        config.check_production(production(tmp_path, WIZARD_QA=True), NAMED)
     config.check_production(production(tmp_path, DATABASE_URL="sqlite:////tmp/x.sqlite3",
-                                       ALLOW_SQLITE_IN_PRODUCTION=True), {})
-    config.check_production(production(tmp_path), {})  # a safe production starts
+                                       ALLOW_SQLITE_IN_PRODUCTION=True), NAMED)
+    config.check_production(production(tmp_path), NAMED)  # a safe production starts
+
+
+def test_production_needs_the_deployment_named(tmp_path):
+    """Each host would otherwise name it after its own instance folder, and the
+    jobs one host enqueues would wait for workers that listen elsewhere."""
+    with pytest.raises(config.ConfigError, match="needs WIZARD_DEPLOYMENT"):
+        config.check_production(production(tmp_path), {})
 
 
 def test_a_production_app_will_not_build_without_a_key(tmp_path, monkeypatch):

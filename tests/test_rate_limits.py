@@ -198,3 +198,20 @@ def settings_of(app):
     return {name: app.config[name] for name in (
         "TESTING", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "RECORDINGS_DIR", "OUTBOX_DIR")} | {
         "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD}
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_the_address_behind_a_proxy_counts_only_when_the_proxy_is_declared(app, hops):
+    """With PROXY_HOPS=1 each client behind the proxy has its own count; without
+    it X-Forwarded-For is not believed, so nobody escapes the limit by sending it."""
+    proxied = create_app({**settings_of(app), "RATELIMIT_STORAGE_URI": "memory://",
+                          "PROXY_HOPS": hops, "SIGN_IN_LIMIT_PER_EMAIL": "100 per minute"})
+    browser = client(proxied)
+    for n in range(5):
+        response = browser.post("/auth/login", {"email": f"guess{n}@example.test",
+                                                "password": "wrong"},
+                                headers={"X-Forwarded-For": "203.0.113.9"})
+        assert response.status_code == 422
+    other = browser.post("/auth/login", {"email": "other@example.test", "password": "wrong"},
+                         headers={"X-Forwarded-For": "203.0.113.10"})
+    assert other.status_code == (422 if hops else 429)

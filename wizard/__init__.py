@@ -4,6 +4,7 @@ import os
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import clock, config, db, form_input, formatting, htmx, invalid_forms, qaclock, queue, ratelimits
@@ -66,6 +67,9 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = config.secret_key_file(app.instance_path)
 
     app.url_map.converters["id"] = IdConverter
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
+                                x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -85,6 +85,10 @@ def from_environment(instance_path):
         # No field we keep is longer than this (the survey comment: 1,000); a
         # longer value is refused with 400 before any view reads it.
         "MAX_FIELD_LENGTH": int(os.environ.get("MAX_FIELD_LENGTH", "10000")),
+        # How many reverse proxies stand in front of the web server. Only then is
+        # X-Forwarded-For believed (for the per-address sign-in limit and the audit
+        # log); with 0, anyone could claim any address in that header.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
     }
 
 
@@ -185,7 +189,7 @@ def is_weak(key):
     return key.strip().lower() in KNOWN_KEYS or len(key) < SECRET_KEY_MIN_LENGTH
 
 
-def check_production(settings, clock_environment=os.environ):
+def check_production(settings, environment=os.environ):
     """Refuse to start in production (WIZARD_ENV=production) with settings
     that are fine on a laptop and dangerous behind the internet."""
     if settings.get("WIZARD_ENV") != "production":
@@ -205,5 +209,11 @@ def check_production(settings, clock_environment=os.environ):
     if settings.get("WIZARD_QA"):
         raise ConfigError("WIZARD_ENV=production refuses QA mode (WIZARD_QA=1): the QA clock "
                           "moves the time of every process. Unset WIZARD_QA.")
-    if clock_environment.get("WIZARD_CLOCK_AT"):
+    if environment.get("WIZARD_CLOCK_AT"):
         raise ConfigError("WIZARD_ENV=production refuses a moved clock (WIZARD_CLOCK_AT).")
+    if not environment.get("WIZARD_DEPLOYMENT"):
+        # The default name comes from the instance folder's path: two hosts of one
+        # deployment could derive two names, and one host's jobs would wait on a
+        # queue no worker of the other listens to.
+        raise ConfigError("WIZARD_ENV=production needs WIZARD_DEPLOYMENT, the deployment's name "
+                          "(letters, digits, - and _), the same on every host.")

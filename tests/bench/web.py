@@ -127,7 +127,8 @@ class Server:
 
     def __init__(self, url, folder, secret_key, redis_url, bare_bytes):
         self.port = _free_port()
-        env = dict(os.environ, WIZARD_ENV="production", SECRET_KEY=secret_key, DATABASE_URL=url,
+        env = dict(os.environ, WIZARD_ENV="production", WIZARD_DEPLOYMENT="bench-web",
+                   SECRET_KEY=secret_key, DATABASE_URL=url,
                    ALLOW_SQLITE_IN_PRODUCTION="1", REDIS_URL=redis_url, WIZARD_INSTANCE=folder,
                    RECORDINGS_DIR=os.path.join(folder, "recordings"),
                    OUTBOX_DIR=os.path.join(folder, "outbox"), BENCH_BARE_BYTES=str(bare_bytes),
