@@ -58,6 +58,7 @@ def worker_environment(tmp_path, redis_url, monkeypatch):
 
 def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, journey, live_server,
                                                           worker_environment, redis_url):
+    journey.on_phone()  # and on a phone: the closed page too must fit 390 px
     outbox = str(worker_environment / "outbox")
     recordings = str(worker_environment / "recordings")
     sign_in(page, live_server)
