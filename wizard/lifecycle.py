@@ -102,9 +102,7 @@ def consequences(subscription, now):
     whatever the account's size (see data_counts).
     """
     account = subscription.account
-    numbers = list(
-        PhoneNumber.select().where(PhoneNumber.account == account).order_by(PhoneNumber.e164)
-    )
+    numbers = PhoneNumber.of_account(account.id)
     dialer = (Subscription.active(account.id, Product.SMRTDIALER)
               if subscription.is_smrtphone else None)
     deadline, erasure = key_dates(subscription.current_period_end, now)

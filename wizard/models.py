@@ -22,7 +22,7 @@ from peewee import (
     fn,
 )
 
-from .db import database, locked
+from .db import ReusedSelect, database, locked
 
 
 class Product:
@@ -93,21 +93,11 @@ class Account(BaseModel):
         )
 
     def subscription(self, product):
-        return (
-            Subscription.select(Subscription, Plan)
-            .join(Plan)
-            .where((Subscription.account == self) & (Subscription.product == product))
-            .order_by(Subscription.id.desc())
-            .first()
-        )
+        return _LATEST_SUBSCRIPTION[product].first(self.id)
 
     def subscriptions(self):
-        return (
-            Subscription.select(Subscription, Plan)
-            .join(Plan)
-            .where(Subscription.account == self)
-            .order_by(Subscription.product.desc(), Subscription.id)
-        )
+        """The account's subscriptions with their plans, smrtPhone first (a list)."""
+        return _SUBSCRIPTIONS.rows(self.id)
 
     @staticmethod
     def latest_of(subscriptions, product):
@@ -165,9 +155,7 @@ class User(UserMixin, BaseModel):
             return None
         # With the account in the same statement: every page shows its name
         # and reads its subscriptions.
-        return (cls.select(cls, Account).join(Account, JOIN.LEFT_OUTER)
-                .where((cls.id == int(user_id)) & (cls.session_version == int(version)))
-                .first())
+        return _USER_OF_SESSION.first(int(user_id), int(version))
 
     def end_sessions(self):
         """End every session of this user, on every device."""
@@ -262,8 +250,7 @@ class Subscription(BaseModel):
     @classmethod
     def active(cls, account_id, product):
         """The account's active subscription to `product`, or None."""
-        return cls.select().where((cls.account == account_id) & (cls.product == product)
-                                  & (cls.status == cls.ACTIVE)).first()
+        return _ACTIVE_SUBSCRIPTION[product].first(account_id)
 
     def waits_for_smrtphone(self, phone):
         """smrtDialer works only beside an active smrtPhone: True when this is
@@ -280,7 +267,7 @@ class Subscription(BaseModel):
 
     def open_request(self):
         """The subscription's open cancellation request, or None."""
-        return CancellationRequest.get_or_none(CancellationRequest.open_for == self)
+        return _OPEN_REQUEST.first(self.id)
 
     def request_posted(self, posted_id):
         """The request of this subscription whose id a form posted, or None."""
@@ -318,6 +305,11 @@ class PhoneNumber(BaseModel):
     e164 = CharField(unique=True)
     label = CharField(default="")
     port_out_status = CharField(default=NOT_PORTING)
+
+    @classmethod
+    def of_account(cls, account_id):
+        """The account's numbers, in number order (a list)."""
+        return _NUMBERS.rows(account_id)
 
     @property
     def is_ported(self):
@@ -395,7 +387,7 @@ class AccountDataCounts(BaseModel):
 
     @classmethod
     def for_account(cls, account_id):
-        return cls.get_or_none(cls.account == account_id)
+        return _DATA_COUNTS.first(account_id)
 
     @classmethod
     def count_now(cls, account_id):
@@ -485,18 +477,22 @@ class CancellationRequest(BaseModel):
         return self.cancelled_products.split()
 
     def acknowledged_versions(self):
-        """Return {statement key: text version} of what was acknowledged."""
-        if "prefetched_acknowledgements" in self.__dict__:
-            return self.prefetched_acknowledgements
-        return {
-            a.statement_key: a.text_version
-            for a in Acknowledgement.select().where(Acknowledgement.request == self)
-        }
+        """Return {statement key: text version} of what was acknowledged.
+
+        Read once per object, like account_facts: a page asks several times
+        (is the step complete, which boxes are ticked), and every write goes
+        through a re-read request (`refreshed`), which reads afresh.
+        """
+        if "prefetched_acknowledgements" not in self.__dict__:
+            self.prefetched_acknowledgements = {
+                key: version for key, version in _ACKNOWLEDGEMENTS.rows(self.id)}
+        return self.prefetched_acknowledgements
 
     def survey(self):
-        if "prefetched_survey" in self.__dict__:
-            return self.prefetched_survey
-        return SurveyResponse.get_or_none(SurveyResponse.request == self)
+        """The survey's answer, or None; read once per object (see acknowledged_versions)."""
+        if "prefetched_survey" not in self.__dict__:
+            self.prefetched_survey = _SURVEY.first(self.id)
+        return self.prefetched_survey
 
     def account_facts(self):
         """(credit balance in cents, whether smrtDialer is active) of the request's
@@ -506,12 +502,7 @@ class CancellationRequest(BaseModel):
         (`refreshed`, as confirm does) reads them afresh.
         """
         if "prefetched_account_facts" not in self.__dict__:
-            dialer = Subscription.select().where(
-                (Subscription.account == Account.id) & (Subscription.product == Product.SMRTDIALER)
-                & (Subscription.status == Subscription.ACTIVE))
-            credit, dialer_active = (
-                Account.select(Account.credit_balance_cents, fn.EXISTS(dialer))
-                .where(Account.id == self.account_id).tuples().get())
+            credit, dialer_active = _ACCOUNT_FACTS.first(self.account_id)
             self.know_account_facts(credit, dialer_active)
         return self.prefetched_account_facts
 
@@ -1040,3 +1031,59 @@ MODELS = [
     QaClockOffset,
 ]
 
+
+
+# -- the statements every page runs, built once (see db.ReusedSelect) ----------
+
+_USER_OF_SESSION = ReusedSelect(
+    lambda user_id, version: User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
+    .where((User.id == user_id) & (User.session_version == version)).limit(1))
+
+_SUBSCRIPTIONS = ReusedSelect(
+    lambda account_id: Subscription.select(Subscription, Plan).join(Plan)
+    .where(Subscription.account == account_id)
+    .order_by(Subscription.product.desc(), Subscription.id))
+
+_LATEST_SUBSCRIPTION = {
+    product: ReusedSelect(
+        lambda account_id, product=product: Subscription.select(Subscription, Plan).join(Plan)
+        .where((Subscription.account == account_id) & (Subscription.product == product))
+        .order_by(Subscription.id.desc()).limit(1))
+    for product in Product.NAMES}
+
+_ACTIVE_SUBSCRIPTION = {
+    product: ReusedSelect(
+        lambda account_id, product=product: Subscription.select()
+        .where((Subscription.account == account_id) & (Subscription.product == product)
+               & (Subscription.status == Subscription.ACTIVE)).limit(1))
+    for product in Product.NAMES}
+
+_OPEN_REQUEST = ReusedSelect(
+    lambda subscription_id: CancellationRequest.select()
+    .where(CancellationRequest.open_for == subscription_id).limit(1))
+
+_ACKNOWLEDGEMENTS = ReusedSelect(
+    lambda request_id: Acknowledgement.select(Acknowledgement.statement_key,
+                                              Acknowledgement.text_version)
+    .where(Acknowledgement.request == request_id).tuples())
+
+_SURVEY = ReusedSelect(
+    lambda request_id: SurveyResponse.select()
+    .where(SurveyResponse.request == request_id).limit(1))
+
+# (credit balance in cents, whether smrtDialer is active): CancellationRequest.account_facts.
+_ACCOUNT_FACTS = ReusedSelect(
+    lambda account_id: Account.select(
+        Account.credit_balance_cents,
+        fn.EXISTS(Subscription.select().where(
+            (Subscription.account == Account.id) & (Subscription.product == Product.SMRTDIALER)
+            & (Subscription.status == Subscription.ACTIVE))))
+    .where(Account.id == account_id).tuples())
+
+_DATA_COUNTS = ReusedSelect(
+    lambda account_id: AccountDataCounts.select()
+    .where(AccountDataCounts.account == account_id).limit(1))
+
+_NUMBERS = ReusedSelect(
+    lambda account_id: PhoneNumber.select()
+    .where(PhoneNumber.account == account_id).order_by(PhoneNumber.e164))
