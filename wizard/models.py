@@ -99,6 +99,26 @@ class Account(BaseModel):
         """The account's subscriptions with their plans, smrtPhone first (a list)."""
         return _SUBSCRIPTIONS.rows(self.id)
 
+    def known_subscriptions(self):
+        """subscriptions(), read once per object.
+
+        A signed-in request loads its user's account once and reads this for
+        the banner (billing's load_account_state); the pages of that request
+        reuse it (which smrtDialer is active, which plan pages to link). So a
+        caller that changes a subscription must not ask this object afterwards:
+        the wizard's saves change none, and confirming leaves the page.
+        """
+        if "read_subscriptions" not in self.__dict__:
+            self.read_subscriptions = self.subscriptions()
+        return self.read_subscriptions
+
+    def known_facts(self):
+        """(credit balance in cents, whether smrtDialer is active), as this object
+        and its known_subscriptions() hold them: what CancellationRequest.account_facts
+        reads, without a statement."""
+        return self.credit_balance_cents, any(
+            s.product == Product.SMRTDIALER and s.is_active for s in self.known_subscriptions())
+
     @staticmethod
     def latest_of(subscriptions, product):
         """What subscription(product) answers, from a list of subscriptions() already read."""

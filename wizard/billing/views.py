@@ -33,7 +33,7 @@ def load_account_state():
         return None
     # One query for the account's subscriptions, reused by the views of this
     # request (access.owned_subscription, Products).
-    g.subscriptions = list(current_user.account.subscriptions())
+    g.subscriptions = current_user.account.known_subscriptions()
     g.phone = current_user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
     if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:

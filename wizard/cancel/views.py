@@ -95,6 +95,9 @@ def step(subscription_id, name):
     """
     sub = owned_subscription(subscription_id)
     req = sub.open_request()
+    if req is not None:
+        # Which statements apply, from the account this request has read.
+        req.know_account_facts(*sub.account.known_facts())
     steps = wizard_steps.steps_for(sub.product, req)
     current = wizard_steps.find(steps, name)
     if current is None:
