@@ -122,8 +122,11 @@ class ReusedSelect:
     would give them (models, with their joined models attached).
 
     Only the text is kept, never a row: each call reads the database afresh,
-    so nothing here can show stale or another account's data. `build`'s
-    arguments must be plain ints (ids), each used exactly once in the query.
+    so nothing here can show stale or another account's data. Each of
+    `build`'s arguments must be used exactly once in the query; they are ints
+    (ids), unless `adapt` gives, argument by argument, the function that turns
+    a value into its database form (a field's db_value): `build` still gets an
+    int stand-in for it.
 
     Uses peewee 3.19's `_get_cursor_wrapper` (private, pinned in
     requirements.txt; tests/test_queries.py checks the rows match).
@@ -132,11 +135,12 @@ class ReusedSelect:
     # Stand-ins no real id or constant of a query can equal.
     _STAND_IN = -7_300_000_001
 
-    def __init__(self, build):
+    def __init__(self, build, adapt=None):
         self.build = build
         # Parameters with a default are the query's constants (bound when built).
         self.arity = sum(p.default is inspect.Parameter.empty
                          for p in inspect.signature(build).parameters.values())
+        self.adapt = adapt or (int,) * self.arity
         self._compiled = {}  # database class -> (query, sql, params, positions)
 
     def _compile(self, db):
@@ -150,12 +154,12 @@ class ReusedSelect:
         return compiled
 
     def rows(self, *values):
-        """The rows for `values` (ints), as a list."""
+        """The rows for `values`, as a list."""
         db = database.obj
         query, sql, params, positions = self._compiled.get(type(db)) or self._compile(db)
         params = list(params)
-        for position, value in zip(positions, values, strict=True):
-            params[position] = int(value)
+        for position, adapt, value in zip(positions, self.adapt, values, strict=True):
+            params[position] = adapt(value)
         return list(query._get_cursor_wrapper(db.execute_sql(sql, params)))
 
     def first(self, *values):

@@ -85,12 +85,7 @@ class Account(BaseModel):
 
     def owner(self):
         """The Account Owner (the first, should there ever be two)."""
-        return (
-            User.select()
-            .where((User.account == self) & (User.role == User.OWNER))
-            .order_by(User.id)
-            .first()
-        )
+        return _OWNER.first(self.id)
 
     def subscription(self, product):
         return _LATEST_SUBSCRIPTION[product].first(self.id)
@@ -138,12 +133,7 @@ class Account(BaseModel):
 
     def open_requests(self):
         """The account's open cancellation requests, by subscription id."""
-        return {
-            r.subscription_id: r
-            for r in CancellationRequest.select().where(
-                (CancellationRequest.account == self)
-                & (CancellationRequest.status == CancellationRequest.OPEN))
-        }
+        return {r.subscription_id: r for r in _OPEN_REQUESTS.rows(self.id)}
 
 
 class User(UserMixin, BaseModel):
@@ -644,8 +634,7 @@ class PlanChange(BaseModel):
     @classmethod
     def pending_for_account(cls, account_id):
         """{subscription id: scheduled change} of an account's subscriptions."""
-        return {c.subscription_id: c for c in cls.select(cls, Plan).join(Plan, on=cls.to_plan)
-                .where((cls.account == account_id) & (cls.status == cls.SCHEDULED))}
+        return {c.subscription_id: c for c in _PENDING_CHANGES.rows(account_id)}
 
 
 class AuditEvent(BaseModel):
@@ -698,7 +687,7 @@ class PurgeSchedule(BaseModel):
     @classmethod
     def for_account(cls, account_id):
         """The account's purge schedule (an account has at most one), or None."""
-        return cls.get_or_none(cls.account_id == account_id)
+        return _PURGE_SCHEDULE.first(account_id)
 
     @property
     def is_scheduled(self):
@@ -967,10 +956,9 @@ class Booking(BaseModel):
     @classmethod
     def of_account(cls, account, upcoming_from=None):
         """The account's calls, soonest first (only those from `upcoming_from` on, if given)."""
-        query = cls.with_people().where(cls.account == account)
         if upcoming_from is not None:
-            query = query.where(cls.start >= upcoming_from)
-        return list(query.order_by(cls.start, cls.id))
+            return _UPCOMING_CALLS.rows(getattr(account, "id", account), upcoming_from)
+        return list(cls.with_people().where(cls.account == account).order_by(cls.start, cls.id))
 
     @classmethod
     def for_staff_member(cls, staff, upcoming_from=None):
@@ -1107,3 +1095,26 @@ _DATA_COUNTS = ReusedSelect(
 _NUMBERS = ReusedSelect(
     lambda account_id: PhoneNumber.select()
     .where(PhoneNumber.account == account_id).order_by(PhoneNumber.e164))
+
+_OWNER = ReusedSelect(
+    lambda account_id: User.select()
+    .where((User.account == account_id) & (User.role == User.OWNER)).order_by(User.id).limit(1))
+
+_OPEN_REQUESTS = ReusedSelect(
+    lambda account_id: CancellationRequest.select()
+    .where((CancellationRequest.account == account_id)
+           & (CancellationRequest.status == CancellationRequest.OPEN)))
+
+_PENDING_CHANGES = ReusedSelect(
+    lambda account_id: PlanChange.select(PlanChange, Plan).join(Plan, on=PlanChange.to_plan)
+    .where((PlanChange.account == account_id) & (PlanChange.status == PlanChange.SCHEDULED)))
+
+_PURGE_SCHEDULE = ReusedSelect(
+    lambda account_id: PurgeSchedule.select().where(PurgeSchedule.account_id == account_id)
+    .limit(1))
+
+_UPCOMING_CALLS = ReusedSelect(
+    lambda account_id, since: Booking.with_people()
+    .where((Booking.account == account_id) & (Booking.start >= since))
+    .order_by(Booking.start, Booking.id),
+    adapt=(int, Booking.start.db_value))
