@@ -91,8 +91,18 @@ class Account(BaseModel):
         return _LATEST_SUBSCRIPTION[product].first(self.id)
 
     def subscriptions(self):
-        """The account's subscriptions with their plans, smrtPhone first (a list)."""
-        return _SUBSCRIPTIONS.rows(self.id)
+        """The account's subscriptions with their plans, smrtPhone first (a list).
+
+        Each comes with its open request, and that request's survey answer,
+        read in the same statement (Subscription.open_request_as_read).
+        """
+        rows = _SUBSCRIPTIONS.rows(self.id)
+        for subscription in rows:
+            req = subscription.__dict__.pop("joined_open_request", None)
+            if req is not None:
+                req.prefetched_survey = req.__dict__.pop("joined_survey", None)
+            subscription.read_open_request = req
+        return rows
 
     def known_subscriptions(self):
         """subscriptions(), read once per object.
@@ -278,6 +288,17 @@ class Subscription(BaseModel):
     def open_request(self):
         """The subscription's open cancellation request, or None."""
         return _OPEN_REQUEST.first(self.id)
+
+    def open_request_as_read(self):
+        """open_request(), as read with this subscription when Account.subscriptions
+        read it (with its survey answer), else read now.
+
+        For the start of a request, as the wizard's views use it: code that
+        may follow a write (start_or_resume) asks open_request().
+        """
+        if "read_open_request" in self.__dict__:
+            return self.read_open_request
+        return self.open_request()
 
     def request_posted(self, posted_id):
         """The request of this subscription whose id a form posted, or None."""
@@ -1047,8 +1068,16 @@ _USER_OF_SESSION = ReusedSelect(
     lambda user_id, version: User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
     .where((User.id == user_id) & (User.session_version == version)).limit(1))
 
+# With each subscription's open request and its survey answer: every page of
+# the wizard needs them, and each is one row at most.
 _SUBSCRIPTIONS = ReusedSelect(
-    lambda account_id: Subscription.select(Subscription, Plan).join(Plan)
+    lambda account_id: Subscription.select(Subscription, Plan, CancellationRequest, SurveyResponse)
+    .join(Plan)
+    .switch(Subscription)
+    .join(CancellationRequest, JOIN.LEFT_OUTER,
+          on=(CancellationRequest.open_for == Subscription.id), attr="joined_open_request")
+    .join(SurveyResponse, JOIN.LEFT_OUTER,
+          on=(SurveyResponse.request == CancellationRequest.id), attr="joined_survey")
     .where(Subscription.account == account_id)
     .order_by(Subscription.product.desc(), Subscription.id))
 

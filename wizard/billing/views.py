@@ -78,7 +78,9 @@ def products():
         possible=actions.possible(subscriptions, now),
         schedule=PurgeSchedule.for_account(account.id),
         now=now,
-        open_requests=account.open_requests(),
+        # Read with the subscriptions (Account.subscriptions).
+        open_requests={s.id: s.read_open_request for s in subscriptions
+                       if s.read_open_request is not None and s.read_open_request.is_open},
         pending_changes=PlanChange.pending_for_account(account.id),
         undo_form=UndoPlanChangeForm(),
         calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],
