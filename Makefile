@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite e2e bench bench-slots bench-web wrk lock clean
+.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -44,6 +44,11 @@ bench-web: install wrk
 # wrk from Debian, installed when missing (as .ci/run does for Chromium).
 wrk:
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+# Each page's time and statements in one process, no server (seconds;
+# tests/bench/pages.py; `python -m tests.bench pages --profile PATH` profiles one).
+bench-pages: install
+	$(BIN)/python -m tests.bench pages
 
 # The free-slots benchmark alone (seconds, not minutes).
 bench-slots: install

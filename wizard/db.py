@@ -3,6 +3,7 @@
 SQLite is the default (a file under instance/); a postgresql:// URL selects
 PostgreSQL. Both run the same migrations, so both run the same schema.
 """
+import inspect
 import os
 from urllib.parse import urlparse
 
@@ -104,3 +105,64 @@ def locked(query):
     if isinstance(database.obj, SqliteDatabase):
         return query
     return query.for_update()
+
+
+class ReusedSelect:
+    """A SELECT whose SQL text is built once per kind of database, then run
+    again and again with new values.
+
+    Building a statement's text is most of what peewee spends on a page (its
+    tree walk over every column of a wide SELECT), and the statements every
+    page runs (the user, the account's subscriptions, the open request, its
+    answers) differ from request to request only in an id or two. So
+    `build(*values)` returns the peewee query once, with stand-in values; its
+    text and parameters are kept per database class (SQLite and PostgreSQL
+    spell SQL differently), and each call puts the real values where the
+    stand-ins were and runs the text as it is. Rows come back as the query
+    would give them (models, with their joined models attached).
+
+    Only the text is kept, never a row: each call reads the database afresh,
+    so nothing here can show stale or another account's data. Each of
+    `build`'s arguments must be used exactly once in the query; they are ints
+    (ids), unless `adapt` gives, argument by argument, the function that turns
+    a value into its database form (a field's db_value): `build` still gets an
+    int stand-in for it.
+
+    Uses peewee 3.19's `_get_cursor_wrapper` (private, pinned in
+    requirements.txt; tests/test_queries.py checks the rows match).
+    """
+
+    # Stand-ins no real id or constant of a query can equal.
+    _STAND_IN = -7_300_000_001
+
+    def __init__(self, build, adapt=None):
+        self.build = build
+        # Parameters with a default are the query's constants (bound when built).
+        self.arity = sum(p.default is inspect.Parameter.empty
+                         for p in inspect.signature(build).parameters.values())
+        self.adapt = adapt or (int,) * self.arity
+        self._compiled = {}  # database class -> (query, sql, params, positions)
+
+    def _compile(self, db):
+        stand_ins = [self._STAND_IN - i for i in range(self.arity)]
+        query = self.build(*stand_ins)
+        sql, params = db.get_sql_context().sql(query).query()
+        positions = [params.index(s) for s in stand_ins]
+        if sorted(params.count(s) for s in stand_ins) != [1] * self.arity:
+            raise ValueError("each value of a ReusedSelect must appear exactly once")
+        compiled = self._compiled[type(db)] = (query, sql, list(params), positions)
+        return compiled
+
+    def rows(self, *values):
+        """The rows for `values`, as a list."""
+        db = database.obj
+        query, sql, params, positions = self._compiled.get(type(db)) or self._compile(db)
+        params = list(params)
+        for position, adapt, value in zip(positions, self.adapt, values, strict=True):
+            params[position] = adapt(value)
+        return list(query._get_cursor_wrapper(db.execute_sql(sql, params)))
+
+    def first(self, *values):
+        """The first row for `values`, or None (`build` should limit itself to one)."""
+        found = self.rows(*values)
+        return found[0] if found else None

@@ -102,10 +102,10 @@ def consequences(subscription, now):
     whatever the account's size (see data_counts).
     """
     account = subscription.account
-    numbers = list(
-        PhoneNumber.select().where(PhoneNumber.account == account).order_by(PhoneNumber.e164)
-    )
-    dialer = (Subscription.active(account.id, Product.SMRTDIALER)
+    numbers = PhoneNumber.of_account(account.id)
+    # The account's subscriptions as this request read them (for the banner).
+    dialer = (next((s for s in account.known_subscriptions()
+                    if s.product == Product.SMRTDIALER and s.is_active), None)
               if subscription.is_smrtphone else None)
     deadline, erasure = key_dates(subscription.current_period_end, now)
     return Consequences(
@@ -263,7 +263,7 @@ def _record_offers_shown(req):
 def offers_for_request(req):
     """The offers to show for the request's survey answer, most relevant first."""
     survey = req.survey()
-    dialer_active = Subscription.active(req.account_id, Product.SMRTDIALER) is not None
+    _, dialer_active = req.account_facts()
     return policy.offers_for(survey.reason if survey else "other", dialer_active)
 
 

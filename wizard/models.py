@@ -22,7 +22,7 @@ from peewee import (
     fn,
 )
 
-from .db import database, locked
+from .db import ReusedSelect, database, locked
 
 
 class Product:
@@ -85,29 +85,44 @@ class Account(BaseModel):
 
     def owner(self):
         """The Account Owner (the first, should there ever be two)."""
-        return (
-            User.select()
-            .where((User.account == self) & (User.role == User.OWNER))
-            .order_by(User.id)
-            .first()
-        )
+        return _OWNER.first(self.id)
 
     def subscription(self, product):
-        return (
-            Subscription.select(Subscription, Plan)
-            .join(Plan)
-            .where((Subscription.account == self) & (Subscription.product == product))
-            .order_by(Subscription.id.desc())
-            .first()
-        )
+        return _LATEST_SUBSCRIPTION[product].first(self.id)
 
     def subscriptions(self):
-        return (
-            Subscription.select(Subscription, Plan)
-            .join(Plan)
-            .where(Subscription.account == self)
-            .order_by(Subscription.product.desc(), Subscription.id)
-        )
+        """The account's subscriptions with their plans, smrtPhone first (a list).
+
+        Each comes with its open request, and that request's survey answer,
+        read in the same statement (Subscription.open_request_as_read).
+        """
+        rows = _SUBSCRIPTIONS.rows(self.id)
+        for subscription in rows:
+            req = subscription.__dict__.pop("joined_open_request", None)
+            if req is not None:
+                req.prefetched_survey = req.__dict__.pop("joined_survey", None)
+            subscription.read_open_request = req
+        return rows
+
+    def known_subscriptions(self):
+        """subscriptions(), read once per object.
+
+        A signed-in request loads its user's account once and reads this for
+        the banner (billing's load_account_state); the pages of that request
+        reuse it (which smrtDialer is active, which plan pages to link). So a
+        caller that changes a subscription must not ask this object afterwards:
+        the wizard's saves change none, and confirming leaves the page.
+        """
+        if "read_subscriptions" not in self.__dict__:
+            self.read_subscriptions = self.subscriptions()
+        return self.read_subscriptions
+
+    def known_facts(self):
+        """(credit balance in cents, whether smrtDialer is active), as this object
+        and its known_subscriptions() hold them: what CancellationRequest.account_facts
+        reads, without a statement."""
+        return self.credit_balance_cents, any(
+            s.product == Product.SMRTDIALER and s.is_active for s in self.known_subscriptions())
 
     @staticmethod
     def latest_of(subscriptions, product):
@@ -128,12 +143,7 @@ class Account(BaseModel):
 
     def open_requests(self):
         """The account's open cancellation requests, by subscription id."""
-        return {
-            r.subscription_id: r
-            for r in CancellationRequest.select().where(
-                (CancellationRequest.account == self)
-                & (CancellationRequest.status == CancellationRequest.OPEN))
-        }
+        return {r.subscription_id: r for r in _OPEN_REQUESTS.rows(self.id)}
 
 
 class User(UserMixin, BaseModel):
@@ -165,9 +175,7 @@ class User(UserMixin, BaseModel):
             return None
         # With the account in the same statement: every page shows its name
         # and reads its subscriptions.
-        return (cls.select(cls, Account).join(Account, JOIN.LEFT_OUTER)
-                .where((cls.id == int(user_id)) & (cls.session_version == int(version)))
-                .first())
+        return _USER_OF_SESSION.first(int(user_id), int(version))
 
     def end_sessions(self):
         """End every session of this user, on every device."""
@@ -262,8 +270,7 @@ class Subscription(BaseModel):
     @classmethod
     def active(cls, account_id, product):
         """The account's active subscription to `product`, or None."""
-        return cls.select().where((cls.account == account_id) & (cls.product == product)
-                                  & (cls.status == cls.ACTIVE)).first()
+        return _ACTIVE_SUBSCRIPTION[product].first(account_id)
 
     def waits_for_smrtphone(self, phone):
         """smrtDialer works only beside an active smrtPhone: True when this is
@@ -280,7 +287,18 @@ class Subscription(BaseModel):
 
     def open_request(self):
         """The subscription's open cancellation request, or None."""
-        return CancellationRequest.get_or_none(CancellationRequest.open_for == self)
+        return _OPEN_REQUEST.first(self.id)
+
+    def open_request_as_read(self):
+        """open_request(), as read with this subscription when Account.subscriptions
+        read it (with its survey answer), else read now.
+
+        For the start of a request, as the wizard's views use it: code that
+        may follow a write (start_or_resume) asks open_request().
+        """
+        if "read_open_request" in self.__dict__:
+            return self.read_open_request
+        return self.open_request()
 
     def request_posted(self, posted_id):
         """The request of this subscription whose id a form posted, or None."""
@@ -318,6 +336,11 @@ class PhoneNumber(BaseModel):
     e164 = CharField(unique=True)
     label = CharField(default="")
     port_out_status = CharField(default=NOT_PORTING)
+
+    @classmethod
+    def of_account(cls, account_id):
+        """The account's numbers, in number order (a list)."""
+        return _NUMBERS.rows(account_id)
 
     @property
     def is_ported(self):
@@ -395,7 +418,7 @@ class AccountDataCounts(BaseModel):
 
     @classmethod
     def for_account(cls, account_id):
-        return cls.get_or_none(cls.account == account_id)
+        return _DATA_COUNTS.first(account_id)
 
     @classmethod
     def count_now(cls, account_id):
@@ -485,18 +508,22 @@ class CancellationRequest(BaseModel):
         return self.cancelled_products.split()
 
     def acknowledged_versions(self):
-        """Return {statement key: text version} of what was acknowledged."""
-        if "prefetched_acknowledgements" in self.__dict__:
-            return self.prefetched_acknowledgements
-        return {
-            a.statement_key: a.text_version
-            for a in Acknowledgement.select().where(Acknowledgement.request == self)
-        }
+        """Return {statement key: text version} of what was acknowledged.
+
+        Read once per object, like account_facts: a page asks several times
+        (is the step complete, which boxes are ticked), and every write goes
+        through a re-read request (`refreshed`), which reads afresh.
+        """
+        if "prefetched_acknowledgements" not in self.__dict__:
+            self.prefetched_acknowledgements = {
+                key: version for key, version in _ACKNOWLEDGEMENTS.rows(self.id)}
+        return self.prefetched_acknowledgements
 
     def survey(self):
-        if "prefetched_survey" in self.__dict__:
-            return self.prefetched_survey
-        return SurveyResponse.get_or_none(SurveyResponse.request == self)
+        """The survey's answer, or None; read once per object (see acknowledged_versions)."""
+        if "prefetched_survey" not in self.__dict__:
+            self.prefetched_survey = _SURVEY.first(self.id)
+        return self.prefetched_survey
 
     def account_facts(self):
         """(credit balance in cents, whether smrtDialer is active) of the request's
@@ -506,12 +533,7 @@ class CancellationRequest(BaseModel):
         (`refreshed`, as confirm does) reads them afresh.
         """
         if "prefetched_account_facts" not in self.__dict__:
-            dialer = Subscription.select().where(
-                (Subscription.account == Account.id) & (Subscription.product == Product.SMRTDIALER)
-                & (Subscription.status == Subscription.ACTIVE))
-            credit, dialer_active = (
-                Account.select(Account.credit_balance_cents, fn.EXISTS(dialer))
-                .where(Account.id == self.account_id).tuples().get())
+            credit, dialer_active = _ACCOUNT_FACTS.first(self.account_id)
             self.know_account_facts(credit, dialer_active)
         return self.prefetched_account_facts
 
@@ -633,8 +655,7 @@ class PlanChange(BaseModel):
     @classmethod
     def pending_for_account(cls, account_id):
         """{subscription id: scheduled change} of an account's subscriptions."""
-        return {c.subscription_id: c for c in cls.select(cls, Plan).join(Plan, on=cls.to_plan)
-                .where((cls.account == account_id) & (cls.status == cls.SCHEDULED))}
+        return {c.subscription_id: c for c in _PENDING_CHANGES.rows(account_id)}
 
 
 class AuditEvent(BaseModel):
@@ -687,7 +708,7 @@ class PurgeSchedule(BaseModel):
     @classmethod
     def for_account(cls, account_id):
         """The account's purge schedule (an account has at most one), or None."""
-        return cls.get_or_none(cls.account_id == account_id)
+        return _PURGE_SCHEDULE.first(account_id)
 
     @property
     def is_scheduled(self):
@@ -956,10 +977,9 @@ class Booking(BaseModel):
     @classmethod
     def of_account(cls, account, upcoming_from=None):
         """The account's calls, soonest first (only those from `upcoming_from` on, if given)."""
-        query = cls.with_people().where(cls.account == account)
         if upcoming_from is not None:
-            query = query.where(cls.start >= upcoming_from)
-        return list(query.order_by(cls.start, cls.id))
+            return _UPCOMING_CALLS.rows(getattr(account, "id", account), upcoming_from)
+        return list(cls.with_people().where(cls.account == account).order_by(cls.start, cls.id))
 
     @classmethod
     def for_staff_member(cls, staff, upcoming_from=None):
@@ -1040,3 +1060,90 @@ MODELS = [
     QaClockOffset,
 ]
 
+
+
+# -- the statements every page runs, built once (see db.ReusedSelect) ----------
+
+_USER_OF_SESSION = ReusedSelect(
+    lambda user_id, version: User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
+    .where((User.id == user_id) & (User.session_version == version)).limit(1))
+
+# With each subscription's open request and its survey answer: every page of
+# the wizard needs them, and each is one row at most.
+_SUBSCRIPTIONS = ReusedSelect(
+    lambda account_id: Subscription.select(Subscription, Plan, CancellationRequest, SurveyResponse)
+    .join(Plan)
+    .switch(Subscription)
+    .join(CancellationRequest, JOIN.LEFT_OUTER,
+          on=(CancellationRequest.open_for == Subscription.id), attr="joined_open_request")
+    .join(SurveyResponse, JOIN.LEFT_OUTER,
+          on=(SurveyResponse.request == CancellationRequest.id), attr="joined_survey")
+    .where(Subscription.account == account_id)
+    .order_by(Subscription.product.desc(), Subscription.id))
+
+_LATEST_SUBSCRIPTION = {
+    product: ReusedSelect(
+        lambda account_id, product=product: Subscription.select(Subscription, Plan).join(Plan)
+        .where((Subscription.account == account_id) & (Subscription.product == product))
+        .order_by(Subscription.id.desc()).limit(1))
+    for product in Product.NAMES}
+
+_ACTIVE_SUBSCRIPTION = {
+    product: ReusedSelect(
+        lambda account_id, product=product: Subscription.select()
+        .where((Subscription.account == account_id) & (Subscription.product == product)
+               & (Subscription.status == Subscription.ACTIVE)).limit(1))
+    for product in Product.NAMES}
+
+_OPEN_REQUEST = ReusedSelect(
+    lambda subscription_id: CancellationRequest.select()
+    .where(CancellationRequest.open_for == subscription_id).limit(1))
+
+_ACKNOWLEDGEMENTS = ReusedSelect(
+    lambda request_id: Acknowledgement.select(Acknowledgement.statement_key,
+                                              Acknowledgement.text_version)
+    .where(Acknowledgement.request == request_id).tuples())
+
+_SURVEY = ReusedSelect(
+    lambda request_id: SurveyResponse.select()
+    .where(SurveyResponse.request == request_id).limit(1))
+
+# (credit balance in cents, whether smrtDialer is active): CancellationRequest.account_facts.
+_ACCOUNT_FACTS = ReusedSelect(
+    lambda account_id: Account.select(
+        Account.credit_balance_cents,
+        fn.EXISTS(Subscription.select().where(
+            (Subscription.account == Account.id) & (Subscription.product == Product.SMRTDIALER)
+            & (Subscription.status == Subscription.ACTIVE))))
+    .where(Account.id == account_id).tuples())
+
+_DATA_COUNTS = ReusedSelect(
+    lambda account_id: AccountDataCounts.select()
+    .where(AccountDataCounts.account == account_id).limit(1))
+
+_NUMBERS = ReusedSelect(
+    lambda account_id: PhoneNumber.select()
+    .where(PhoneNumber.account == account_id).order_by(PhoneNumber.e164))
+
+_OWNER = ReusedSelect(
+    lambda account_id: User.select()
+    .where((User.account == account_id) & (User.role == User.OWNER)).order_by(User.id).limit(1))
+
+_OPEN_REQUESTS = ReusedSelect(
+    lambda account_id: CancellationRequest.select()
+    .where((CancellationRequest.account == account_id)
+           & (CancellationRequest.status == CancellationRequest.OPEN)))
+
+_PENDING_CHANGES = ReusedSelect(
+    lambda account_id: PlanChange.select(PlanChange, Plan).join(Plan, on=PlanChange.to_plan)
+    .where((PlanChange.account == account_id) & (PlanChange.status == PlanChange.SCHEDULED)))
+
+_PURGE_SCHEDULE = ReusedSelect(
+    lambda account_id: PurgeSchedule.select().where(PurgeSchedule.account_id == account_id)
+    .limit(1))
+
+_UPCOMING_CALLS = ReusedSelect(
+    lambda account_id, since: Booking.with_people()
+    .where((Booking.account == account_id) & (Booking.start >= since))
+    .order_by(Booking.start, Booking.id),
+    adapt=(int, Booking.start.db_value))

@@ -53,7 +53,8 @@ def _options_context(subscription, req, now):
         "offers": offers,
         "lead": policy.REASON_LEADS.get(survey.reason) if survey else None,
         # An offer that changes a plan opens that product's plans page.
-        "plan_pages": {o.key: subscription.account.subscription(o.changes_plan_of).id
+        "plan_pages": {o.key: subscription.account.latest_of(
+                           subscription.account.known_subscriptions(), o.changes_plan_of).id
                        for o in offers if o.changes_plan_of},
     }
 

@@ -17,6 +17,9 @@ Ends with one name=value line per figure:
 it takes seconds, where the whole bench takes many minutes.
 `python -m tests.bench web` (or `make bench-web`) runs the web benchmark
 (tests/bench/web.py); `make bench` runs it after this one.
+`python -m tests.bench pages` (or `make bench-pages`) times each page in one
+process, without a server (tests/bench/pages.py): seconds, to see where a
+change goes before the web benchmark.
 """
 import json
 import os
@@ -147,9 +150,13 @@ def main():
         from tests.bench import web
 
         return web.main()
+    if sys.argv[1:2] == ["pages"]:
+        from tests.bench import pages
+
+        return pages.main(sys.argv[2:])
     only_slots = sys.argv[1:] == ["slots"]
     if sys.argv[1:] and not only_slots:
-        raise SystemExit("usage: python -m tests.bench [slots|web]")
+        raise SystemExit("usage: python -m tests.bench [slots|web|pages [--profile PATH]]")
     sqlite_dir = tempfile.mkdtemp(prefix="wizard-bench-")
     server = postgres.find_or_start()
     if server is None:

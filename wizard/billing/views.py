@@ -33,7 +33,7 @@ def load_account_state():
         return None
     # One query for the account's subscriptions, reused by the views of this
     # request (access.owned_subscription, Products).
-    g.subscriptions = list(current_user.account.subscriptions())
+    g.subscriptions = current_user.account.known_subscriptions()
     g.phone = current_user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
     if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:
@@ -78,7 +78,9 @@ def products():
         possible=actions.possible(subscriptions, now),
         schedule=PurgeSchedule.for_account(account.id),
         now=now,
-        open_requests=account.open_requests(),
+        # Read with the subscriptions (Account.subscriptions).
+        open_requests={s.id: s.read_open_request for s in subscriptions
+                       if s.read_open_request is not None and s.read_open_request.is_open},
         pending_changes=PlanChange.pending_for_account(account.id),
         undo_form=UndoPlanChangeForm(),
         calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],

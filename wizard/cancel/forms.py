@@ -5,13 +5,61 @@ A step of wizard/steps.py names its form class here; `for_step` builds it.
 Each step form is built by its `for_request(req, **kwargs)`, which shows
 the request's saved answers again (Back, reload, another device).
 """
+from functools import lru_cache
+
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, StopValidation
+from wtforms.widgets import CheckboxInput, HiddenInput, Input, RadioInput
 
 from .. import lifecycle, policy
 from ..form_input import BoundedTextAreaField
+
+
+class _QuickInput(Input):
+    """wtforms' Input, writing the same HTML in half the time.
+
+    Its generic path (dir() over the field's flags, then each attribute
+    through Markup.format) costs some 35 µs an input; the survey has nine
+    radios and acknowledge a checkbox per statement, which made them the
+    slowest steps. Same attributes, same order (sorted), same escaping.
+    """
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("type", self.input_type)
+        if "value" not in kwargs:
+            kwargs["value"] = field._value()
+        flags = vars(getattr(field, "flags", None) or object())  # the flags set on the field
+        for k in self.validation_attrs:
+            if k in flags and k not in kwargs:
+                value = flags[k]
+                kwargs[k] = value() if callable(value) else value
+        kwargs["name"] = field.name
+        params = []
+        for k, v in sorted(kwargs.items()):
+            k = k.rstrip("_")
+            if k.startswith(("data_", "aria_")):
+                k = k.replace("_", "-")
+            if v is True:
+                params.append(str(escape(k)))
+            elif v is not False:
+                params.append(f'{escape(k)}="{escape(v)}"')
+        return Markup(f"<input {' '.join(params)}>")
+
+
+class QuickRadioInput(RadioInput, _QuickInput):
+    pass
+
+
+class QuickCheckboxInput(CheckboxInput, _QuickInput):
+    pass
+
+
+class QuickHiddenInput(HiddenInput, _QuickInput):
+    pass
 
 
 def for_step(step, req, **kwargs):
@@ -20,7 +68,7 @@ def for_step(step, req, **kwargs):
 
 
 class StepForm(FlaskForm):
-    request_id = HiddenField()
+    request_id = HiddenField(widget=QuickHiddenInput())
     # What the error summary calls each field ("Reason: Please choose one
     # reason."), where its label is a question or a whole sentence.
     short_names = {}
@@ -48,6 +96,19 @@ class AcknowledgeForm(StepForm):
     @classmethod
     def for_request(cls, req, **kwargs):
         statements = lifecycle.statements_for(req)
+        Form = cls.with_statements(tuple(statements))
+        if lifecycle.acknowledged(req):
+            kwargs = {**{key: True for key in req.acknowledged_versions()}, **kwargs}
+        form = Form(**kwargs)
+        form.statements = statements
+        form.short_names = {s.key: s.short for s in statements}
+        return form
+
+    @classmethod
+    @lru_cache(maxsize=None)
+    def with_statements(cls, statements):
+        """The form class with one checkbox per statement (a tuple of policy
+        Statements, constants): made once per set of statements, not per page."""
 
         class Form(cls):
             pass
@@ -56,17 +117,15 @@ class AcknowledgeForm(StepForm):
             setattr(Form, statement.key, BooleanField(
                 statement.text,
                 validators=[DataRequired("Please tick this box to confirm you understand.")],
+                widget=QuickCheckboxInput(),
             ))
-        if lifecycle.acknowledged(req):
-            kwargs = {**{key: True for key in req.acknowledged_versions()}, **kwargs}
-        form = Form(**kwargs)
-        form.statements = statements
-        form.short_names = {s.key: s.short for s in statements}
-        return form
+        return Form
 
 
 class ReasonField(RadioField):
     """A radio group whose errors say what to do, not "Not a valid choice"."""
+
+    option_widget = QuickRadioInput()
 
     def pre_validate(self, form):
         if not self.raw_data or not self.raw_data[0]:

@@ -77,7 +77,7 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
 def start(subscription_id):
     """Send the owner to where their cancellation stands."""
     sub = owned_subscription(subscription_id)
-    req = sub.open_request()
+    req = sub.open_request_as_read()
     if req is None and not sub.is_active:
         return not_cancellable(sub)
     return go_to(sub, wizard_steps.first_incomplete(wizard_steps.steps_for(sub.product, req), req))
@@ -94,7 +94,10 @@ def step(subscription_id, name):
     check_post). Posting the last step confirms the cancellation.
     """
     sub = owned_subscription(subscription_id)
-    req = sub.open_request()
+    req = sub.open_request_as_read()
+    if req is not None:
+        # Which statements apply, from the account this request has read.
+        req.know_account_facts(*sub.account.known_facts())
     steps = wizard_steps.steps_for(sub.product, req)
     current = wizard_steps.find(steps, name)
     if current is None:
@@ -187,7 +190,7 @@ def keep(subscription_id):
     """End the request: the owner keeps their account."""
     sub = owned_subscription(subscription_id)
     form = forms.KeepForm()
-    req = sub.open_request()
+    req = sub.open_request_as_read()
     posted = form.request_id.data or ""
     if req is not None:
         if posted not in ("", str(req.id)):
