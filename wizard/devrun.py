@@ -17,8 +17,6 @@ import sys
 
 from wizard import config, queue
 
-from wizard import config
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -30,30 +30,16 @@ import sys
 import tempfile
 import time
 
-from peewee import PostgresqlDatabase
-
 from tests import postgres
-from tests.bench.seed import seed_big_account, seed_schedules
+from tests.bench.seed import fresh_schema, log, seed_big_account, seed_schedules
 from tests.bench.slots import bench_slots
-from wizard import ROOT, clock, due, migrations
+from wizard import ROOT, clock, due
 from wizard.db import init_database
 from wizard.demo import create_account, ensure_plans
-from wizard.models import MODELS, PurgeSchedule, SchemaVersion, Subscription
+from wizard.models import PurgeSchedule, Subscription
 
 FULL = dict(call_logs=1_000_000, recordings=100_000, billing=10_000)
 TENTH = dict(call_logs=100_000, recordings=10_000, billing=1_000)
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def fresh_schema(db):
-    if isinstance(db, PostgresqlDatabase):
-        db.drop_tables(MODELS + [SchemaVersion], safe=True, cascade=True)
-    else:
-        db.drop_tables(MODELS + [SchemaVersion], safe=True)
-    migrations.migrate(db)
 
 
 def prepare(url, folder, volumes):

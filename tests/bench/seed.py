@@ -3,11 +3,27 @@ because creating a million rows one by one would measure the seeding."""
 import csv
 import io
 import os
+import sys
 from datetime import timedelta
 
-from peewee import SqliteDatabase
+from peewee import PostgresqlDatabase, SqliteDatabase
 
-from wizard.models import BillingRecord, CallLog, PurgeSchedule, Recording
+from wizard import migrations
+from wizard.models import MODELS, BillingRecord, CallLog, PurgeSchedule, Recording, SchemaVersion
+
+def log(message):
+    """Progress goes to stderr; stdout holds only the name=value lines."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def fresh_schema(db):
+    """Drop every table and migrate from nothing."""
+    if isinstance(db, PostgresqlDatabase):
+        db.drop_tables(MODELS + [SchemaVersion], safe=True, cascade=True)
+    else:
+        db.drop_tables(MODELS + [SchemaVersion], safe=True)
+    migrations.migrate(db)
+
 
 WAV = b"RIFF" + b"\0" * 60  # a small file; its content does not matter here
 

@@ -40,16 +40,15 @@ import sys
 import tempfile
 import time
 
-from peewee import PostgresqlDatabase
 from werkzeug.security import generate_password_hash
 
 from tests import postgres
-from tests.bench.seed import seed_big_account
+from tests.bench.seed import fresh_schema, log, seed_big_account
 from tests.redis_support import PrivateRedis, _free_port
-from wizard import ROOT, clock, create_app, migrations, policy
+from wizard import ROOT, clock, create_app, policy
 from wizard.db import close_pool, init_database
 from wizard.demo import create_account, ensure_plans, seed_demo
-from wizard.models import MODELS, Product, SchemaVersion, Subscription
+from wizard.models import Product, Subscription
 from wizard.steps import steps_for
 
 STEP_NAMES = [s.name for s in steps_for(Product.SMRTPHONE)]
@@ -64,18 +63,6 @@ LONG_SECONDS = int(os.environ.get("BENCH_WEB_LONG_SECONDS", "60"))
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
 FAST_HASH = "pbkdf2:sha256:1000"
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def fresh_schema(db):
-    if isinstance(db, PostgresqlDatabase):
-        db.drop_tables(MODELS + [SchemaVersion], safe=True, cascade=True)
-    else:
-        db.drop_tables(MODELS + [SchemaVersion], safe=True)
-    migrations.migrate(db)
 
 
 def settings(url, folder, secret_key):
