@@ -107,6 +107,11 @@ def locked(query):
     return query.for_update()
 
 
+# What a peewee cursor wrapper holds about one run (the rest is its layout).
+_WRAPPER_STATE = frozenset(
+    ("cursor", "count", "index", "initialized", "populated", "row_cache"))
+
+
 class ReusedSelect:
     """A SELECT whose SQL text is built once per kind of database, then run
     again and again with new values.
@@ -142,6 +147,10 @@ class ReusedSelect:
                          for p in inspect.signature(build).parameters.values())
         self.adapt = adapt or (int,) * self.arity
         self._compiled = {}  # database class -> (query, sql, params, positions)
+        # database class -> what peewee's cursor wrapper works out from the
+        # first row (columns, converters, which model each column fills): the
+        # same for every run of the same text, so worked out once.
+        self._layouts = {}
 
     def _compile(self, db):
         stand_ins = [self._STAND_IN - i for i in range(self.arity)]
@@ -160,7 +169,16 @@ class ReusedSelect:
         params = list(params)
         for position, adapt, value in zip(positions, self.adapt, values, strict=True):
             params[position] = adapt(value)
-        return list(query._get_cursor_wrapper(db.execute_sql(sql, params)))
+        wrapper = query._get_cursor_wrapper(db.execute_sql(sql, params))
+        layout = self._layouts.get(type(db))
+        if layout is not None:
+            vars(wrapper).update(layout)
+            wrapper.initialized = True
+        rows = list(wrapper)
+        if layout is None and wrapper.initialized:
+            self._layouts[type(db)] = {name: value for name, value in vars(wrapper).items()
+                                       if name not in _WRAPPER_STATE}
+        return rows
 
     def first(self, *values):
         """The first row for `values`, or None (`build` should limit itself to one)."""
