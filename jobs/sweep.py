@@ -28,7 +28,7 @@ def find_due(base_url):
     ended = due.end_services(now)
     plan_changes = due.apply_plan_changes(now)
     reminders = due.compose_reminders(now, base_url)
-    call_reminders = due.compose_call_reminders(now)
+    call_reminders = due.compose_call_reminders(now, base_url)
     purges = list(due.due_purges(now)) + list(due.abandoned_purges(now))
     messages = [m.id for m in outbox.unsent(now)]
     summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,

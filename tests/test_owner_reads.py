@@ -317,3 +317,35 @@ def test_next_with_hidden_characters_is_not_followed(browser, target):
     response = browser.post("/auth/login", {"email": "owner@acme.test", "password": "owner-pass",
                                             "next": target})
     assert response.status_code == 303 and response.location == "/billing/products"
+
+
+def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
+    """Each of the owner's call emails links to the page that does what it says:
+    another time (the call's reschedule page), cancelling (Products, where the
+    call's Cancel button is), and, once cancelled, booking again."""
+    from wizard import availability, due as due_work
+    from wizard.models import Booking
+
+    base = "http://127.0.0.1:5000"
+    start = availability.free_slots(clock.now())[-1].start
+    owner.get("/calls/book")
+    assert owner.post("/calls/book", {"start": start.isoformat(), "topic": ""}).status_code == 303
+    call = Booking.get()
+    owner_mails = {m.kind: m.body for m in OutboxMessage.select().where(
+        OutboxMessage.to_address == "owner@acme.test")}
+    booked = owner_mails["call_booked"]
+    assert link(booked, f"Another time: {base}") == f"/calls/{call.id}/reschedule"
+    assert link(booked, f"Cancel it, from Products: {base}") == "/billing/products"
+    page = owner.get(f"/calls/{call.id}/reschedule")
+    assert page.status_code == 200 and "Move your call" in text(page)
+    assert f'action="/calls/{call.id}/cancel"' in text(owner.get("/billing/products"))
+
+    clock.FROZEN = call.start - timedelta(hours=20)
+    assert due_work.compose_call_reminders(clock.now(), base) == 1
+    reminder = OutboxMessage.get(OutboxMessage.kind == "call_reminder").body
+    assert link(reminder, f"Another time: {base}") == f"/calls/{call.id}/reschedule"
+
+    assert owner.post(f"/calls/{call.id}/cancel", {}).status_code == 303
+    cancelled = OutboxMessage.get(OutboxMessage.kind == "call_cancelled",
+                                  OutboxMessage.to_address == "owner@acme.test").body
+    assert link(cancelled, "You are welcome to book another time: " + base) == "/calls/book"

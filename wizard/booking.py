@@ -87,7 +87,7 @@ def _unless_taken(write):
         return None
 
 
-def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES):
+def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, base_url=None):
     """Book a call at `start_utc` for `owner` (an Account Owner); return the Booking.
 
     `request`: the cancellation request the call was booked from, if any;
@@ -113,7 +113,7 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES):
             if booking is None:
                 continue
             booking = Booking.get_by_id(booking.id)
-            outbox.call_booked(booking, now)
+            outbox.call_booked(booking, now, base_url)
             AuditEvent.record("call.booked", owner.account_id, owner, None, now, booking=booking.id,
                               staff=staff_id, start=start.isoformat())
             if request is not None:
@@ -141,7 +141,7 @@ def _require_changeable(booking, now):
         raise CallTookPlace()
 
 
-def reschedule(booking, new_start, actor, now, rules=CALL_RULES):
+def reschedule(booking, new_start, actor, now, rules=CALL_RULES, base_url=None):
     """Move a booked call to `new_start`; return the Booking as it now stands.
 
     The same checks as booking. The UID stays; SEQUENCE grows. The call
@@ -172,7 +172,7 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES):
                 raise _why_unchangeable(current.id)
             fresh = current.refreshed()
             outbox.void_call_reminders(fresh.id)
-            outbox.call_rescheduled(fresh, current.staff, now)
+            outbox.call_rescheduled(fresh, current.staff, now, base_url)
             AuditEvent.record("call.rescheduled", fresh.account_id, actor, None, now,
                               booking=fresh.id, staff=staff_id, start=start.isoformat(),
                               previous_start=current.start.isoformat())
@@ -180,7 +180,7 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES):
         raise SlotTaken()
 
 
-def cancel_booking(booking, actor, now):
+def cancel_booking(booking, actor, now, base_url=None):
     """Cancel a booked call; return the Booking. Its time is free again at once."""
     require_manager(actor, booking)
     with transaction():
@@ -194,7 +194,7 @@ def cancel_booking(booking, actor, now):
             raise CallChanged()
         fresh = booking.refreshed()
         outbox.void_call_reminders(fresh.id)
-        outbox.call_cancelled(fresh, now)
+        outbox.call_cancelled(fresh, now, base_url)
         AuditEvent.record("call.cancelled", fresh.account_id, actor, None, now, booking=fresh.id)
         return fresh
 

@@ -97,7 +97,7 @@ def compose_reminders(now, base_url):
     return composed
 
 
-def compose_call_reminders(now, rules=CALL_RULES):
+def compose_call_reminders(now, base_url=None, rules=CALL_RULES):
     """Compose the reminders of the booked calls that start within a day; return how many are new.
 
     One per call and start (the outbox key names both), so a call moved to
@@ -109,5 +109,5 @@ def compose_call_reminders(now, rules=CALL_RULES):
     for booking in Booking.reminders_due(now, rules.reminder_before):
         if booking.updated_at > booking.start - rules.reminder_before:
             continue
-        composed += outbox.call_reminder(booking, now).is_new
+        composed += outbox.call_reminder(booking, now, base_url).is_new
     return composed

@@ -280,7 +280,16 @@ def _topic_lines(booking):
     return ["", f"What you would like to talk about: {booking.topic}"] if booking.topic else []
 
 
-def call_booked(booking, now):
+def _owner_call_links(booking, base_url):
+    """Where the owner moves or cancels the call (signing in first returns there);
+    without a base URL (tests of the rules alone), the sentence alone."""
+    if not base_url:
+        return ["You can reschedule or cancel the call from your smrtPhone account."]
+    return [f"Another time: {base_url}/calls/{booking.id}/reschedule",
+            f"Cancel it, from Products: {base_url}/billing/products"]
+
+
+def call_booked(booking, now, base_url=None):
     """Confirm a new call to the owner and to the staff member; return the rows."""
     staff = booking.staff
     minutes = int((booking.end - booking.start).total_seconds() // 60)
@@ -290,7 +299,7 @@ def call_booked(booking, now):
         f"It lasts {minutes} minutes; the invitation is attached for your calendar.",
         *_topic_lines(booking),
         "",
-        "You can reschedule or cancel the call from your smrtPhone account.",
+        *_owner_call_links(booking, base_url),
     ]
     staff_lines = [f"A call has been booked with you for {_staff_when(booking, staff)}.", "",
                    *_call_facts(booking)]
@@ -303,7 +312,7 @@ def call_booked(booking, now):
     ]
 
 
-def call_rescheduled(booking, previous_staff, now):
+def call_rescheduled(booking, previous_staff, now, base_url=None):
     """Tell the owner and the staff member of the new time; if the call changed
     hands, the new staff member gets it as booked and the previous one a
     cancellation. Return the rows."""
@@ -313,6 +322,8 @@ def call_rescheduled(booking, previous_staff, now):
         f"with {staff.name}.",
         "The updated invitation is attached for your calendar.",
         *_topic_lines(booking),
+        "",
+        *_owner_call_links(booking, base_url),
     ]
     messages = [_to_owner(CALL_RESCHEDULED, booking, now,
                           "Your call with smrtPhone Customer Success has moved",
@@ -339,13 +350,14 @@ def call_rescheduled(booking, previous_staff, now):
     return messages
 
 
-def call_cancelled(booking, now):
+def call_cancelled(booking, now, base_url=None):
     """Tell the owner and the staff member that the call is off; return the rows."""
     staff = booking.staff
     return [
         _to_owner(CALL_CANCELLED, booking, now, "Your call with smrtPhone Customer Success is cancelled",
                   [f"Your call with {staff.name} on {_owner_when(booking)} is cancelled.",
-                   "You are welcome to book another time from your smrtPhone account."],
+                   f"You are welcome to book another time: {base_url}/calls/book" if base_url
+                   else "You are welcome to book another time from your smrtPhone account."],
                   invitation.CANCEL),
         _to_staff(CALL_CANCELLED, booking, staff, now,
                   f"Call cancelled: {booking.account.name}, {_staff_when(booking, staff)}",
@@ -355,13 +367,13 @@ def call_cancelled(booking, now):
     ]
 
 
-def call_reminder(booking, now):
+def call_reminder(booking, now, base_url=None):
     """Remind the owner of the call a day ahead: once per booking and start."""
     owner = booking.owner
     lines = [f"Hello {owner.name},", "",
              f"A reminder: your call with {booking.staff.name} of smrtPhone Customer Success is "
              f"on {_owner_when(booking)}.", *_topic_lines(booking), "",
-             "Need another time? You can reschedule or cancel the call from your smrtPhone account.",
+             "Need another time?", *_owner_call_links(booking, base_url),
              *SIGNATURE]
     return compose(f"call-reminder:{booking.id}:{booking.start.astimezone(timezone.utc):{_KEY_TIME}}",
                    CALL_REMINDER, owner.email, "Reminder: your call with smrtPhone Customer Success",

@@ -6,7 +6,7 @@ Success Team" on Products. Staff move and cancel calls through the same
 pages, from their console. The free times are those of the next 14 days
 (wizard/availability.py), shown in the account's time zone.
 """
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import availability, booking, clock, formatting, invalid_forms, lifecycle, queue, ratelimits
@@ -80,7 +80,8 @@ def book():
         if form.validate():
             try:
                 call = booking.book(current_user, availability.parse_start(form.start.data),
-                                    form.topic.data, clock.now(), request=req)
+                                    form.topic.data, clock.now(), request=req,
+                                    base_url=current_app.config["BASE_URL"])
             except (NotASlot, SlotTaken) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
@@ -112,7 +113,8 @@ def reschedule(booking_id):
         if form.validate():
             try:
                 moved = booking.reschedule(call, availability.parse_start(form.start.data),
-                                           current_user, clock.now())
+                                           current_user, clock.now(),
+                                           base_url=current_app.config["BASE_URL"])
             except (NotASlot, SlotTaken) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
@@ -136,6 +138,6 @@ def cancel(booking_id):
     """Cancel a call; its time is free again."""
     call = managed_call(booking_id)
     CancelCallForm()  # CSRFProtect has checked the token
-    booking.cancel_booking(call, current_user, clock.now())
+    booking.cancel_booking(call, current_user, clock.now(), base_url=current_app.config["BASE_URL"])
     flash(f"The call of {when(call, call.account.timezone)} is cancelled.", "success")
     return after_change(call)
