@@ -1,7 +1,7 @@
 """The smrtPhone cancellation wizard: a Flask app built by create_app()."""
 import os
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -101,14 +101,7 @@ def create_app(test_config=None):
             return redirect(url_for("auth.login"))
         return redirect(auth.views.home_for(current_user))
 
-    @app.before_request
-    def refuse_nul_characters():
-        # No text we keep may hold NUL: PostgreSQL refuses it, so refuse it here.
-        fields = [*request.args.listvalues(), *request.form.listvalues()]
-        if any("\x00" in value for values in fields for value in values):
-            abort(400, description="The request contains a character that is not allowed.")
-
-    form_input.init_app(app)  # files, repeated fields, over-long values: 400
+    form_input.init_app(app)  # NUL, files, repeated fields, over-long values: 400
 
     @app.after_request
     def security_headers(response):

@@ -1,4 +1,5 @@
-"""What a posted form may hold: text, one value per field, of a sane length.
+"""What a request may hold: no NUL character anywhere; and in a posted form,
+text, one value per field, of a sane length.
 
 No form of this site takes a file, repeats a field or needs a value longer
 than MAX_FIELD_LENGTH characters, and no body larger than MAX_CONTENT_LENGTH
@@ -18,7 +19,12 @@ def init_app(app):
 
 
 def refuse_unusable_forms():
-    """Refuse a body holding a file, a repeated field or an over-long value."""
+    """Refuse a NUL character anywhere, and a body holding a file, a repeated
+    field or an over-long value."""
+    # No text we keep may hold NUL: PostgreSQL refuses it, so refuse it here.
+    fields = [*request.args.listvalues(), *request.form.listvalues()]
+    if any("\x00" in value for values in fields for value in values):
+        abort(400, description="The request contains a character that is not allowed.")
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
     if request.files:

@@ -78,11 +78,18 @@ def extra():
     return None if kept is None else kept.get("extra")
 
 
-def restore_errors(form):
-    """Give `form` (built from recall()'s fields) the errors it was refused with."""
+def rebuild(build, which=None):
+    """The form a refused post left for this page (and this form of it):
+    `build(formdata=...)` given the kept fields, with the errors it was refused
+    with. None when nothing was kept for it."""
+    fields = recall(which)
+    if fields is None:
+        return None
+    form = build(formdata=fields)
     for name, messages in g.kept_form["errors"].items():
         if name in form:
             form[name].errors = list(messages)
+    return form
 
 
 def status():

@@ -46,15 +46,17 @@ def when(call, timezone_name):
 
 def kept_or_posted_form():
     """The booking form: as posted, or as a refused post left it (invalid_forms)."""
-    kept = invalid_forms.recall() if request.method == "GET" else None
-    if kept is None:
-        return BookForm()
-    form = BookForm(formdata=kept)
-    invalid_forms.restore_errors(form)
-    return form
+    return invalid_forms.rebuild(BookForm) or BookForm()
 
 
-def slots_page(form, account_timezone, title, action, call=None, req=None, status=200):
+def slots_page(form, account_timezone, title, action, call=None, req=None, status=200,
+               again=None):
+    """The free times and the form. A plain post that was refused goes back to
+    `again` (by default `action`) to be shown once (invalid_forms)."""
+    if request.method == "POST":
+        refused = invalid_forms.remember(again or action, form, status)
+        if refused is not None:
+            return refused
     now = clock.now()
     days = availability.group_by_local_date(availability.free_slots(now), account_timezone)
     return render_template("calls/book.html", form=form, days=days, tz=account_timezone,
@@ -74,7 +76,7 @@ def book():
                          else request.args.get("request", ""))
     if req is not None and request.method == "GET":
         form.request_id.data = str(req.id)
-    status = 200
+    status = invalid_forms.status()
     if request.method == "POST":
         status = 422
         if form.validate():
@@ -91,13 +93,9 @@ def book():
                 flash(f"Your call with {call.staff.name} of Customer Success is booked for "
                       f"{when(call, account.timezone)}. We have emailed you an invitation.", "success")
                 return after_change(call)
-    if status != 200:
-        again = url_for("calls.book", request=req.id if req else None)
-        return (invalid_forms.remember(again, form, status)
-                or slots_page(form, account.timezone, "Book a call with Customer Success",
-                              url_for("calls.book"), req=req, status=status))
     return slots_page(form, account.timezone, "Book a call with Customer Success",
-                      url_for("calls.book"), req=req, status=invalid_forms.status())
+                      url_for("calls.book"), req=req, status=status,
+                      again=url_for("calls.book", request=req.id if req else None))
 
 
 @bp.route("/<id:booking_id>/reschedule", methods=["GET", "POST"])
@@ -107,7 +105,7 @@ def reschedule(booking_id):
     """Pick another time for a call; on POST, move it there."""
     call = managed_call(booking_id)
     form = kept_or_posted_form()
-    status = 200
+    status = invalid_forms.status()
     if request.method == "POST":
         status = 422
         if form.validate():
@@ -122,13 +120,8 @@ def reschedule(booking_id):
                 flash(f"The call is moved to {when(moved, call.account.timezone)}. "
                       "Updated invitations are on their way.", "success")
                 return after_change(moved)
-    action = url_for("calls.reschedule", booking_id=call.id)
-    if status != 200:
-        return (invalid_forms.remember(action, form, status)
-                or slots_page(form, call.account.timezone, "Move your call", action, call=call,
-                              status=status))
-    return slots_page(form, call.account.timezone, "Move your call", action, call=call,
-                      status=invalid_forms.status())
+    return slots_page(form, call.account.timezone, "Move your call",
+                      url_for("calls.reschedule", booking_id=call.id), call=call, status=status)
 
 
 @bp.post("/<id:booking_id>/cancel")

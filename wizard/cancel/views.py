@@ -117,14 +117,13 @@ def step(subscription_id, name):
         )
 
     if request.method == "GET":
-        kept = invalid_forms.recall()
-        if kept is None:
-            return render_step(sub, steps, current, req,
-                               forms.for_step(current, req, request_id=req.id if req else ""))
-        # A plain post that failed, redirected here: its answers and errors, once.
-        form = forms.for_step(current, req, formdata=kept, request_id=req.id if req else "")
-        invalid_forms.restore_errors(form)
-        return render_step(sub, steps, current, req, form, status=422)
+        # A plain post that failed is redirected here: its answers and errors, once.
+        refused = invalid_forms.rebuild(lambda formdata: forms.for_step(
+            current, req, formdata=formdata, request_id=req.id if req else ""))
+        if refused is not None:
+            return render_step(sub, steps, current, req, refused, status=422)
+        return render_step(sub, steps, current, req,
+                           forms.for_step(current, req, request_id=req.id if req else ""))
     form = forms.for_step(current, req, request_id=req.id if req else "")
     if not form.validate():
         return (invalid_forms.remember(step_url(sub, current), form)

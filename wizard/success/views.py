@@ -137,8 +137,8 @@ def calls():
     refused = invalid_forms.which()
     if refused and refused.startswith("outcome-"):  # an outcome refused, redirected here
         call_id = int(refused.split("-")[1])
-        form = OutcomeForm(formdata=invalid_forms.recall(refused), prefix=f"call{call_id}")
-        invalid_forms.restore_errors(form)
+        form = invalid_forms.rebuild(
+            lambda formdata: OutcomeForm(formdata=formdata, prefix=f"call{call_id}"), refused)
         return calls_page({call_id: form}, status=invalid_forms.status())
     return calls_page()
 
@@ -192,13 +192,11 @@ def hours():
     """Your weekly hours and the dates that differ."""
     refused = invalid_forms.which()
     if refused == "weekly":  # refused, redirected here: the answers and errors, once
-        form = WeeklyHoursForm(formdata=invalid_forms.recall("weekly"))
-        invalid_forms.restore_errors(form)
+        form = invalid_forms.rebuild(WeeklyHoursForm, "weekly")
         day_errors = {int(day): message for day, message in invalid_forms.extra().items()}
         return hours_page(weekly=form, day_errors=day_errors, status=422)
     if refused == "override":
-        form = OverrideForm(formdata=invalid_forms.recall("override"))
-        invalid_forms.restore_errors(form)
+        form = invalid_forms.rebuild(OverrideForm, "override")
         return hours_page(override=form, status=422)
     return hours_page()
 
