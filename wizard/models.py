@@ -141,10 +141,6 @@ class Account(BaseModel):
         return CancellationRequest.get_or_none((CancellationRequest.id == request_id)
                                                & (CancellationRequest.account == self))
 
-    def open_requests(self):
-        """The account's open cancellation requests, by subscription id."""
-        return {r.subscription_id: r for r in _OPEN_REQUESTS.rows(self.id)}
-
 
 class User(UserMixin, BaseModel):
     # Roles. Customer Success staff (SUCCESS) belong to no account.
@@ -1128,11 +1124,6 @@ _NUMBERS = ReusedSelect(
 _OWNER = ReusedSelect(
     lambda account_id: User.select()
     .where((User.account == account_id) & (User.role == User.OWNER)).order_by(User.id).limit(1))
-
-_OPEN_REQUESTS = ReusedSelect(
-    lambda account_id: CancellationRequest.select()
-    .where((CancellationRequest.account == account_id)
-           & (CancellationRequest.status == CancellationRequest.OPEN)))
 
 _PENDING_CHANGES = ReusedSelect(
     lambda account_id: PlanChange.select(PlanChange, Plan).join(Plan, on=PlanChange.to_plan)
