@@ -197,12 +197,20 @@ def sign_in(app):
 
 
 class QueryCounter(logging.Handler):
+    """Statements run (`count`), apart from PostgreSQL's PREPAREs (`prepared`):
+    a pooled connection prepares each statement the first time it runs it
+    (wizard.db.ReusedSelect), once in its life, not once per page."""
+
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
+        self.prepared = 0
 
     def emit(self, record):
-        self.count += 1
+        if isinstance(record.msg, tuple) and record.msg[0].startswith("PREPARE "):
+            self.prepared += 1
+        else:
+            self.count += 1
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@ account's size (no query per number, call log or recording)."""
 import logging
 
 import pytest
-from peewee import JOIN
+from peewee import JOIN, IntegrityError, SqliteDatabase
 
 from tests.helpers import STEP_NAMES, answers, complete_steps, request_id_on, step_url, subscription
-from wizard.db import ReusedSelect
+from wizard.db import ReusedSelect, close_pool, database, transaction
 from wizard.demo import add_activity
 from wizard.models import Account, CancellationRequest, Plan, PhoneNumber, Subscription, User
 
@@ -52,6 +52,8 @@ def test_step_views_stay_under_the_query_bound(app, owner, count_queries, name):
           f"post={submit.count}")
     assert 0 < cold.count <= page.count + MAX_QUERIES_TO_COUNT
     assert 0 < page.count <= MAX_QUERIES_PER_PAGE
+    # What a connection has prepared stays prepared (PostgreSQL).
+    assert page.prepared == fragment.prepared == 0
     assert 0 < fragment.count <= MAX_QUERIES_PER_PAGE
     assert 0 < submit.count <= MAX_QUERIES_PER_SUBMIT
 
@@ -170,3 +172,33 @@ def test_a_reused_select_refuses_a_value_it_cannot_place(app):
     unused = ReusedSelect(lambda request_id: CancellationRequest.select())
     with pytest.raises(ValueError):
         unused.rows(1)
+
+
+def test_postgres_plans_a_reused_select_once_per_connection(app, count_queries):
+    reused = ReusedSelect(lambda account_id: Subscription.select()
+                          .where(Subscription.account == account_id))
+    acme = Account.get(Account.name == "Acme Realty")
+    birch = Account.get(Account.name == "Birch Homes")
+    on_postgres = not isinstance(database.obj, SqliteDatabase)
+    with count_queries() as first:
+        assert {r.account_id for r in reused.rows(acme.id)} == {acme.id}
+    with count_queries() as again:
+        assert {r.account_id for r in reused.rows(birch.id)} == {birch.id}
+    assert (first.prepared, again.prepared) == ((1, 0) if on_postgres else (0, 0))
+    assert first.count == again.count == 1
+    # A rolled-back transaction leaves the statement prepared (PostgreSQL keeps
+    # it for the session), and a failed run inside one does not unprepare it.
+    with pytest.raises(IntegrityError):
+        with transaction():
+            assert reused.rows(acme.id)
+            Account.insert(id=acme.id, name="Twin", created_at=acme.created_at).execute()
+    with count_queries() as after:
+        assert {r.account_id for r in reused.rows(acme.id)} == {acme.id}
+    assert after.prepared == 0
+    # Another connection prepares it for itself.
+    database.close()
+    close_pool()
+    database.connect()
+    with count_queries() as fresh:
+        assert {r.account_id for r in reused.rows(acme.id)} == {acme.id}
+    assert fresh.prepared == (1 if on_postgres else 0)

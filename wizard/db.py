@@ -4,7 +4,10 @@ SQLite is the default (a file under instance/); a postgresql:// URL selects
 PostgreSQL. Both run the same migrations, so both run the same schema.
 """
 import inspect
+import itertools
 import os
+import re
+import weakref
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
@@ -133,15 +136,23 @@ class ReusedSelect:
     a value into its database form (a field's db_value): `build` still gets an
     int stand-in for it.
 
+    On PostgreSQL the text is also planned once per connection: it is
+    PREPAREd the first time a connection runs it, and EXECUTEd after that.
+    Planning costs the server more than running these indexed lookups, and
+    the pages run them on every request (see _PreparedOnPostgres).
+
     Uses peewee 3.19's `_get_cursor_wrapper` (private, pinned in
     requirements.txt; tests/test_queries.py checks the rows match).
     """
 
     # Stand-ins no real id or constant of a query can equal.
     _STAND_IN = -7_300_000_001
+    _numbers = itertools.count(1)
 
     def __init__(self, build, adapt=None):
         self.build = build
+        # The statement's name on a PostgreSQL connection (unique per process).
+        self.name = f"wizard_reused_{next(self._numbers)}"
         # Parameters with a default are the query's constants (bound when built).
         self.arity = sum(p.default is inspect.Parameter.empty
                          for p in inspect.signature(build).parameters.values())
@@ -159,6 +170,8 @@ class ReusedSelect:
         positions = [params.index(s) for s in stand_ins]
         if sorted(params.count(s) for s in stand_ins) != [1] * self.arity:
             raise ValueError("each value of a ReusedSelect must appear exactly once")
+        if isinstance(db, PostgresqlDatabase):
+            sql = _PreparedOnPostgres(self.name, sql, len(params))
         compiled = self._compiled[type(db)] = (query, sql, list(params), positions)
         return compiled
 
@@ -169,7 +182,11 @@ class ReusedSelect:
         params = list(params)
         for position, adapt, value in zip(positions, self.adapt, values, strict=True):
             params[position] = adapt(value)
-        wrapper = query._get_cursor_wrapper(db.execute_sql(sql, params))
+        if isinstance(sql, _PreparedOnPostgres):
+            cursor = sql.execute(db, params)
+        else:
+            cursor = db.execute_sql(sql, params)
+        wrapper = query._get_cursor_wrapper(cursor)
         layout = self._layouts.get(type(db))
         if layout is not None:
             vars(wrapper).update(layout)
@@ -184,3 +201,36 @@ class ReusedSelect:
         """The first row for `values`, or None (`build` should limit itself to one)."""
         found = self.rows(*values)
         return found[0] if found else None
+
+
+class _PreparedOnPostgres:
+    """One ReusedSelect's text as a PostgreSQL prepared statement.
+
+    A connection prepares it the first time it runs it and keeps the plan
+    until it closes (prepared statements live as long as their session), so
+    a pooled connection plans each statement once in its life instead of on
+    every page. The connections that have prepared it are remembered weakly:
+    a connection the pool throws away takes its entry with it.
+    """
+
+    def __init__(self, name, sql, count):
+        self.name = name
+        # psycopg2's placeholders become PostgreSQL's numbered ones ($1, ...).
+        numbers = itertools.count(1)
+        self.prepare_sql = f"PREPARE {name} AS " + re.sub(
+            r"%s", lambda _: f"${next(numbers)}", sql)
+        if next(numbers) != count + 1 or "%%" in sql:
+            raise ValueError("cannot number the parameters of a ReusedSelect")
+        self.execute_sql = f"EXECUTE {name}" + (
+            "(" + ", ".join(["%s"] * count) + ")" if count else "")
+        self._prepared_on = weakref.WeakSet()
+
+    def execute(self, db, params):
+        connection = db.connection()
+        if connection not in self._prepared_on:
+            # Its own round trip, once per connection: a PREPARE survives an
+            # error in anything sent with it, so only alone is it known to be
+            # prepared exactly when it succeeded.
+            db.execute_sql(self.prepare_sql)
+            self._prepared_on.add(connection)
+        return db.execute_sql(self.execute_sql, params)
