@@ -10,7 +10,10 @@ import re
 import weakref
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    DatabaseProxy, FieldAccessor, ForeignKeyAccessor, ModelCursorWrapper,
+    ModelObjectCursorWrapper, PostgresqlDatabase, SqliteDatabase, is_model,
+)
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
@@ -110,9 +113,91 @@ def locked(query):
     return query.for_update()
 
 
-# What a peewee cursor wrapper holds about one run (the rest is its layout).
-_WRAPPER_STATE = frozenset(
-    ("cursor", "count", "index", "initialized", "populated", "row_cache"))
+def _plain_field_names(model):
+    """Names of `model`'s fields whose accessor only stores the value in
+    __data__ (a plain field, or a foreign key given its id): the values a row
+    may put there directly."""
+    def accessor(name):
+        return next((vars(k)[name] for k in model.__mro__ if name in vars(k)), None)
+    return {name for name in model._meta.fields
+            if type(accessor(name)) in (FieldAccessor, ForeignKeyAccessor)}
+
+
+class _RowBuilder:
+    """Turns a statement's rows into models as peewee's cursor wrapper would,
+    from what the wrapper worked out on the statement's first run: which
+    model each column fills, its converter, how the joined models hang
+    together. Peewee works much of that out again on every row (a wide
+    joined row calls setattr once per column); here each column's value goes
+    straight into its model's __data__, as the field's accessor would put it.
+
+    `for_wrapper` returns None for a wrapper it does not know (tuples, dicts):
+    those rows stay with peewee.
+    """
+
+    @classmethod
+    def for_wrapper(cls, wrapper):
+        if type(wrapper) is ModelCursorWrapper:
+            return cls(wrapper, wrapper.key_to_constructor, wrapper.column_keys,
+                       wrapper.src_to_dest, wrapper.src_is_dest)
+        if type(wrapper) is ModelObjectCursorWrapper and wrapper.is_model:
+            # One model; a column named twice keeps its first value.
+            keys, seen = [], set()
+            for column in wrapper.columns:
+                keys.append(wrapper.model if column not in seen else None)
+                seen.add(column)
+            return cls(wrapper, {wrapper.model: wrapper.constructor}, keys, (), {})
+        return None
+
+    def __init__(self, wrapper, key_to_constructor, column_keys, src_to_dest, src_is_dest):
+        self.root = wrapper.model
+        self.constructors = list(key_to_constructor.items())
+        self.src_to_dest = list(src_to_dest)
+        self.src_is_dest = dict(src_is_dest)
+        stored = {key: _plain_field_names(constructor)
+                  for key, constructor in self.constructors if is_model(constructor)}
+        # (column index, key it marks as set, key of the model it fills,
+        #  name, converter, whether the name is a plain field of that model)
+        self.columns = []
+        for idx, key in enumerate(column_keys):
+            if key is None:
+                continue
+            target = key if key in key_to_constructor else self.root
+            name = wrapper.columns[idx]
+            self.columns.append((idx, key, target, name, wrapper.converters[idx],
+                                 name in stored.get(target, ())))
+
+    def build(self, row):
+        objects = {}
+        for key, constructor in self.constructors:
+            instance = constructor.__new__(constructor)
+            instance.__data__, instance._dirty, instance.__rel__ = {}, set(), {}
+            objects[key] = instance
+        set_keys = set()
+        for idx, key, target, name, converter, plain in self.columns:
+            value = row[idx]
+            if value is not None:
+                set_keys.add(key)
+            if converter is not None:
+                value = converter(value)
+            if plain:
+                objects[target].__data__[name] = value
+            else:
+                setattr(objects[target], name, value)
+        # Hang each joined model on its source, as peewee does: not an empty
+        # one (every column NULL, as an outer join gives for no match).
+        for src, attr, dest, is_dict, join_type in self.src_to_dest:
+            joined = objects.get(dest)
+            if joined is None or (dest not in set_keys and not self.src_is_dest.get(dest)):
+                continue
+            if dest not in set_keys and join_type.endswith("OUTER JOIN"):
+                continue
+            if is_dict:
+                objects[src][attr] = joined
+            else:
+                setattr(objects[src], attr, joined)
+                objects[src]._dirty.clear()  # a model as read has changed nothing
+        return objects[self.root]
 
 
 class ReusedSelect:
@@ -158,10 +243,11 @@ class ReusedSelect:
                          for p in inspect.signature(build).parameters.values())
         self.adapt = adapt or (int,) * self.arity
         self._compiled = {}  # database class -> (query, sql, params, positions)
-        # database class -> what peewee's cursor wrapper works out from the
-        # first row (columns, converters, which model each column fills): the
-        # same for every run of the same text, so worked out once.
-        self._layouts = {}
+        # database class -> a _RowBuilder, from what peewee's cursor wrapper
+        # works out on the first run with rows (columns, converters, which
+        # model each column fills): the same for every run of the same text.
+        # None: rows peewee builds itself (tuples).
+        self._builders = {}
 
     def _compile(self, db):
         stand_ins = [self._STAND_IN - i for i in range(self.arity)]
@@ -186,15 +272,13 @@ class ReusedSelect:
             cursor = sql.execute(db, params)
         else:
             cursor = db.execute_sql(sql, params)
+        builder = self._builders.get(type(db), False)
+        if builder:
+            return [builder.build(row) for row in cursor.fetchall()]
         wrapper = query._get_cursor_wrapper(cursor)
-        layout = self._layouts.get(type(db))
-        if layout is not None:
-            vars(wrapper).update(layout)
-            wrapper.initialized = True
         rows = list(wrapper)
-        if layout is None and wrapper.initialized:
-            self._layouts[type(db)] = {name: value for name, value in vars(wrapper).items()
-                                       if name not in _WRAPPER_STATE}
+        if builder is False and wrapper.initialized:  # learnt from the first run with rows
+            self._builders[type(db)] = _RowBuilder.for_wrapper(wrapper)
         return rows
 
     def first(self, *values):

@@ -70,7 +70,7 @@ def key_dates(service_ends_at, confirmed_at):
     return deadline, max(service_ends_at, deadline)
 
 
-def data_counts(account_id, now):
+def data_counts(account_id, now, kept):
     """How many agents, users, call flows, call logs, recordings and invoices
     the account holds, counted at most DATA_COUNTS_MAX_AGE ago.
 
@@ -85,9 +85,9 @@ def data_counts(account_id, now):
     whatever this row says.
 
     Writing the row is the only write a GET of step 1 can make: a cache, no
-    change a user or Customer Success could see.
+    change a user or Customer Success could see. `kept` is the row as the
+    caller read it (AccountDataCounts.kept_with_numbers), or None.
     """
-    kept = AccountDataCounts.for_account(account_id)
     if kept is not None and timedelta(0) <= now - kept.counted_at < DATA_COUNTS_MAX_AGE:
         return kept
     values = dict(AccountDataCounts.count_now(account_id), counted_at=now)
@@ -102,7 +102,9 @@ def consequences(subscription, now):
     whatever the account's size (see data_counts).
     """
     account = subscription.account
-    numbers = PhoneNumber.of_account(account.id)
+    kept, numbers = AccountDataCounts.kept_with_numbers(account.id)
+    if numbers is None:  # no counts kept yet: they are counted below
+        numbers = PhoneNumber.of_account(account.id)
     # The account's subscriptions as this request read them (for the banner).
     dialer = (next((s for s in account.known_subscriptions()
                     if s.product == Product.SMRTDIALER and s.is_active), None)
@@ -110,7 +112,7 @@ def consequences(subscription, now):
     deadline, erasure = key_dates(subscription.current_period_end, now)
     return Consequences(
         numbers=numbers,
-        data=data_counts(account.id, now),
+        data=data_counts(account.id, now, kept),
         crm_name=account.crm_name,
         credit_balance_cents=account.credit_balance_cents,
         dialer=dialer,

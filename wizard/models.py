@@ -18,6 +18,7 @@ from peewee import (
     IntegerField,
     JOIN,
     Model,
+    SqliteDatabase,
     TextField,
     fn,
 )
@@ -93,15 +94,12 @@ class Account(BaseModel):
     def subscriptions(self):
         """The account's subscriptions with their plans, smrtPhone first (a list).
 
-        Each comes with its open request, and that request's survey answer,
-        read in the same statement (Subscription.open_request_as_read).
+        Each comes with its open request, and that request's survey answer and
+        acknowledgements, read in the same statement (Subscription.open_request_as_read).
         """
         rows = _SUBSCRIPTIONS.rows(self.id)
         for subscription in rows:
-            req = subscription.__dict__.pop("joined_open_request", None)
-            if req is not None:
-                req.prefetched_survey = req.__dict__.pop("joined_survey", None)
-            subscription.read_open_request = req
+            _unpack_open_request(subscription, subscription)
         return rows
 
     def known_subscriptions(self):
@@ -169,9 +167,24 @@ class User(UserMixin, BaseModel):
             return None
         if len(user_id) > 9 or len(version) > 9:
             return None
-        # With the account in the same statement: every page shows its name
-        # and reads its subscriptions.
-        return _USER_OF_SESSION.first(int(user_id), int(version))
+        # One statement for what every signed-in page reads: the user, their
+        # account (its name is in the header) and its subscriptions, each with
+        # its open request and that request's answers (the banner, the
+        # wizard's steps, Products): known_subscriptions() then reads nothing.
+        rows = _SIGNED_IN.rows(int(user_id), int(version))
+        if not rows:
+            return None
+        user = rows[0]
+        if user.account is not None:
+            subscriptions = []
+            for row in rows:
+                subscription = row.account.__dict__.pop("joined_subscription", None)
+                if subscription is not None:
+                    subscription.account = user.account
+                    _unpack_open_request(subscription, row)
+                    subscriptions.append(subscription)
+            user.account.read_subscriptions = subscriptions
+        return user
 
     def end_sessions(self):
         """End every session of this user, on every device."""
@@ -415,6 +428,18 @@ class AccountDataCounts(BaseModel):
     @classmethod
     def for_account(cls, account_id):
         return _DATA_COUNTS.first(account_id)
+
+    @classmethod
+    def kept_with_numbers(cls, account_id):
+        """Step 1's two readings in one statement: (the account's kept counts,
+        its phone numbers in number order), or (None, None) when no counts are
+        kept (the numbers are then read with PhoneNumber.of_account)."""
+        rows = _DATA_COUNTS_WITH_NUMBERS.rows(account_id)
+        if not rows:
+            return None, None
+        numbers = [number for number in (row.__dict__.pop("joined_number", None) for row in rows)
+                   if number is not None and number.id is not None]
+        return rows[0], numbers
 
     @classmethod
     def count_now(cls, account_id):
@@ -1060,22 +1085,57 @@ MODELS = [
 
 # -- the statements every page runs, built once (see db.ReusedSelect) ----------
 
-_USER_OF_SESSION = ReusedSelect(
-    lambda user_id, version: User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
-    .where((User.id == user_id) & (User.session_version == version)).limit(1))
+def _acknowledgements_of_open_request():
+    """A column: the joined open request's acknowledgements as a JSON object
+    {statement key: text version} (SQLite: text, '{}' for none; PostgreSQL:
+    parsed by the driver, NULL for none). Built when the statement is, for
+    the database it runs on."""
+    ack = Acknowledgement.alias("ack")
+    as_object = (fn.json_group_object if isinstance(database.obj, SqliteDatabase)
+                 else fn.json_object_agg)
+    return (ack.select(as_object(ack.statement_key, ack.text_version))
+            .where(ack.request == CancellationRequest.id).alias("joined_acknowledgements"))
 
-# With each subscription's open request and its survey answer: every page of
-# the wizard needs them, and each is one row at most.
+
+def _with_open_requests(query):
+    """Join each subscription of `query` (the current join) to its plan, its
+    open request and that request's survey answer (each one row at most)."""
+    return (query.join(Plan, JOIN.LEFT_OUTER, on=(Subscription.plan == Plan.id), attr="plan")
+            .switch(Subscription)
+            .join(CancellationRequest, JOIN.LEFT_OUTER,
+                  on=(CancellationRequest.open_for == Subscription.id), attr="joined_open_request")
+            .join(SurveyResponse, JOIN.LEFT_OUTER,
+                  on=(SurveyResponse.request == CancellationRequest.id), attr="joined_survey")
+            .order_by(Subscription.product.desc(), Subscription.id))
+
+
+def _unpack_open_request(subscription, row):
+    """Hand `subscription` the open request its row joined, with the request's
+    survey answer and acknowledgements (the row's joined_acknowledgements)."""
+    req = subscription.__dict__.pop("joined_open_request", None)
+    acknowledgements = row.__dict__.pop("joined_acknowledgements", None)
+    if req is not None:
+        req.prefetched_survey = req.__dict__.pop("joined_survey", None)
+        if isinstance(acknowledgements, str):
+            acknowledgements = json.loads(acknowledgements)
+        req.prefetched_acknowledgements = dict(acknowledgements or {})
+    subscription.read_open_request = req
+
+
+_SIGNED_IN = ReusedSelect(
+    lambda user_id, version: _with_open_requests(
+        User.select(User, Account, Subscription, Plan, CancellationRequest, SurveyResponse,
+                    _acknowledgements_of_open_request())
+        .join(Account, JOIN.LEFT_OUTER)
+        .join(Subscription, JOIN.LEFT_OUTER, on=(Subscription.account == Account.id),
+              attr="joined_subscription"))
+    .where((User.id == user_id) & (User.session_version == version)))
+
 _SUBSCRIPTIONS = ReusedSelect(
-    lambda account_id: Subscription.select(Subscription, Plan, CancellationRequest, SurveyResponse)
-    .join(Plan)
-    .switch(Subscription)
-    .join(CancellationRequest, JOIN.LEFT_OUTER,
-          on=(CancellationRequest.open_for == Subscription.id), attr="joined_open_request")
-    .join(SurveyResponse, JOIN.LEFT_OUTER,
-          on=(SurveyResponse.request == CancellationRequest.id), attr="joined_survey")
-    .where(Subscription.account == account_id)
-    .order_by(Subscription.product.desc(), Subscription.id))
+    lambda account_id: _with_open_requests(
+        Subscription.select(Subscription, Plan, CancellationRequest, SurveyResponse,
+                            _acknowledgements_of_open_request()))
+    .where(Subscription.account == account_id))
 
 _LATEST_SUBSCRIPTION = {
     product: ReusedSelect(
@@ -1116,6 +1176,12 @@ _ACCOUNT_FACTS = ReusedSelect(
 _DATA_COUNTS = ReusedSelect(
     lambda account_id: AccountDataCounts.select()
     .where(AccountDataCounts.account == account_id).limit(1))
+
+_DATA_COUNTS_WITH_NUMBERS = ReusedSelect(
+    lambda account_id: AccountDataCounts.select(AccountDataCounts, PhoneNumber)
+    .join(PhoneNumber, JOIN.LEFT_OUTER, on=(PhoneNumber.account == AccountDataCounts.account),
+          attr="joined_number")
+    .where(AccountDataCounts.account == account_id).order_by(PhoneNumber.e164))
 
 _NUMBERS = ReusedSelect(
     lambda account_id: PhoneNumber.select()
