@@ -59,7 +59,6 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
         previous=steps[steps.index(step) - 1] if steps.index(step) else None,
         req=req,
         form=form,
-        keep_form=forms.KeepForm(request_id=req.id if req else ""),
         **step.context(sub, req, clock.now()),
     )
     if htmx.wants_fragment():
