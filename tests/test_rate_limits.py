@@ -131,6 +131,23 @@ def test_only_the_wizards_last_step_counts_toward_the_confirm_limit(app, owner):
     assert subscription().status == "cancellation_pending"
 
 
+def test_pages_are_still_shown_to_a_user_whose_limits_are_spent(app, owner):
+    sub = subscription()
+    app.config["USER_ACTION_LIMIT"] = "1 per minute"
+    app.config["SIGN_IN_LIMIT_PER_IP"] = "1 per minute"
+    complete_steps(owner, sub, "confirm")
+    url, data = next(p for p in POSTS if p.endpoint == "billing.change_plan").setup(owner)
+    assert owner.post(url, data).status_code == 303
+    assert owner.post(url, data).status_code == 429
+    assert sign_in(client(app), OWNER_EMAIL, "wrong").status_code == 422
+    assert sign_in(client(app), OWNER_EMAIL, "wrong").status_code == 429
+    # Only posts are counted and refused: looking is never limited.
+    for _ in range(3):
+        for path in (step_url(sub, "confirm"), "/billing/products", f"/billing/plans/{sub.id}"):
+            assert owner.get(path).status_code == 200, path
+        assert client(app).get("/auth/login").status_code == 200
+
+
 def test_the_limit_is_per_user(app, owner, sign_in):
     change = next(p for p in POSTS if p.endpoint == "billing.change_plan")
     url, data = change.setup(owner)
