@@ -138,6 +138,8 @@ class _RowBuilder:
     @classmethod
     def for_wrapper(cls, wrapper):
         if type(wrapper) is ModelCursorWrapper:
+            if not all(is_model(c) for c in wrapper.key_to_constructor.values()):
+                return None
             return cls(wrapper, wrapper.key_to_constructor, wrapper.column_keys,
                        wrapper.src_to_dest, wrapper.src_is_dest)
         if type(wrapper) is ModelObjectCursorWrapper and wrapper.is_model:
@@ -151,39 +153,51 @@ class _RowBuilder:
 
     def __init__(self, wrapper, key_to_constructor, column_keys, src_to_dest, src_is_dest):
         self.root = wrapper.model
-        self.constructors = list(key_to_constructor.items())
         self.src_to_dest = list(src_to_dest)
         self.src_is_dest = dict(src_is_dest)
-        stored = {key: _plain_field_names(constructor)
-                  for key, constructor in self.constructors if is_model(constructor)}
-        # (column index, key it marks as set, key of the model it fills,
-        #  name, converter, whether the name is a plain field of that model)
-        self.columns = []
+        # Per model: the columns that go straight into its __data__, each as
+        # (index, the key it marks as set, name, converter); then the columns
+        # set as attributes (any other, such as an aliased expression).
+        fields = {key: [] for key in key_to_constructor}
+        self.attributes = []
+        plain = {key: _plain_field_names(constructor)
+                 for key, constructor in key_to_constructor.items() if is_model(constructor)}
         for idx, key in enumerate(column_keys):
             if key is None:
                 continue
             target = key if key in key_to_constructor else self.root
-            name = wrapper.columns[idx]
-            self.columns.append((idx, key, target, name, wrapper.converters[idx],
-                                 name in stored.get(target, ())))
+            name, converter = wrapper.columns[idx], wrapper.converters[idx]
+            if name in plain.get(target, ()):
+                fields[target].append((idx, key, name, converter))
+            else:
+                self.attributes.append((idx, key, target, name, converter))
+        self.models = [(key, constructor, fields[key])
+                       for key, constructor in key_to_constructor.items()]
 
     def build(self, row):
         objects = {}
-        for key, constructor in self.constructors:
-            instance = constructor.__new__(constructor)
-            instance.__data__, instance._dirty, instance.__rel__ = {}, set(), {}
-            objects[key] = instance
         set_keys = set()
-        for idx, key, target, name, converter, plain in self.columns:
+        for key, constructor, fields in self.models:
+            data = {}
+            for idx, mark, name, converter in fields:
+                value = row[idx]
+                # A field's converter gives None for None (peewee's and
+                # UTCDateTimeField alike): only a value is converted.
+                if value is not None:
+                    set_keys.add(mark)
+                    if converter is not None:
+                        value = converter(value)
+                data[name] = value
+            instance = constructor.__new__(constructor)
+            instance.__data__, instance._dirty, instance.__rel__ = data, set(), {}
+            objects[key] = instance
+        for idx, mark, target, name, converter in self.attributes:
             value = row[idx]
             if value is not None:
-                set_keys.add(key)
+                set_keys.add(mark)
             if converter is not None:
                 value = converter(value)
-            if plain:
-                objects[target].__data__[name] = value
-            else:
-                setattr(objects[target], name, value)
+            setattr(objects[target], name, value)
         # Hang each joined model on its source, as peewee does: not an empty
         # one (every column NULL, as an outer join gives for no match).
         for src, attr, dest, is_dict, join_type in self.src_to_dest:
