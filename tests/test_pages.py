@@ -1,7 +1,7 @@
 """What every page promises: security headers, no inline code, htmx wiring."""
 import re
 
-from tests.helpers import step_url, subscription, text
+from tests.helpers import complete_steps, step_url, subscription, text
 
 
 def test_pages_send_a_strict_content_security_policy(owner):
@@ -41,3 +41,22 @@ def test_ids_are_unique_on_every_step(owner):
         assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))
         if name != "confirm":
             complete_steps(owner, sub, STEP_NAMES[STEP_NAMES.index(name) + 1])
+
+
+def test_links_follow_where_the_app_is_mounted_and_what_they_name(owner):
+    phone, dialer = subscription(), subscription("smrtdialer")
+    complete_steps(owner, phone, "acknowledge")
+    for _ in range(2):  # the second time, from the URLs remembered
+        page = text(owner.get(step_url(phone, "acknowledge")))
+        assert 'href="/static/app.css"' in page
+        assert f'action="/cancel/{phone.id}/acknowledge"' in page
+        assert f'href="/cancel/{phone.id}/consequences"' in page  # Back
+        other = text(owner.get(step_url(dialer, "consequences")))
+        assert f'action="/cancel/{dialer.id}/consequences"' in other
+        # The same pages served under /wizard (a proxy's prefix) link under it.
+        mounted = owner.client.get(f"/cancel/{phone.id}/acknowledge",
+                                   base_url="http://localhost/wizard/")
+        body = mounted.get_data(as_text=True)
+        assert 'href="/wizard/static/app.css"' in body
+        assert f'action="/wizard/cancel/{phone.id}/acknowledge"' in body
+        assert 'href="/static/' not in body and 'action="/cancel/' not in body
