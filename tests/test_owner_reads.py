@@ -188,10 +188,13 @@ def test_an_admin_of_a_closed_account_is_told_what_is_true(owner, sign_in):
     assert "The 90 days to change your mind ended" in text(admin.get("/billing/closed"))
 
 
-def test_an_admin_of_an_active_account_is_told_only_the_owner_can_cancel(sign_in):
+def test_an_admin_of_an_active_account_is_told_only_the_owner_can_cancel(sign_in, owner):
     products = text(sign_in("admin").get("/billing/products"))
     assert "Only the Account Owner can cancel a subscription." in products
+    assert "Please ask Olivia Owens (owner@acme.test)." in products
     assert 'id="erasure"' not in products
+    own = text(owner.get("/billing/products"))
+    assert "Only the Account Owner" not in own and "Please ask" not in own
 
 
 # -- error pages ---------------------------------------------------------------------

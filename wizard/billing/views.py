@@ -84,7 +84,8 @@ def products():
         pending_changes=PlanChange.pending_for_account(account.id),
         undo_form=UndoPlanChangeForm(),
         calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],
-        owner=account.owner(),
+        # Named to the others, who are told to ask the owner.
+        owner=None if current_user.is_owner else account.owner(),
         can_cancel=current_user.is_owner,
         actions=actions.actions_for(current_user, subscriptions, now),
     )
