@@ -226,7 +226,8 @@ class ReusedSelect:
     text and parameters are kept per database class (SQLite and PostgreSQL
     spell SQL differently), and each call puts the real values where the
     stand-ins were and runs the text as it is. Rows come back as the query
-    would give them (models, with their joined models attached).
+    would give them (models, with their joined models attached): built by
+    peewee on the first run, then by a _RowBuilder learnt from it.
 
     Only the text is kept, never a row: each call reads the database afresh,
     so nothing here can show stale or another account's data. Each of
@@ -240,8 +241,9 @@ class ReusedSelect:
     Planning costs the server more than running these indexed lookups, and
     the pages run them on every request (see _PreparedOnPostgres).
 
-    Uses peewee 3.19's `_get_cursor_wrapper` (private, pinned in
-    requirements.txt; tests/test_queries.py checks the rows match).
+    Uses peewee 3.19's `_get_cursor_wrapper` and what its cursor wrappers
+    work out (private, pinned in requirements.txt; tests/test_queries.py
+    checks the rows and their models match peewee's own).
     """
 
     # Stand-ins no real id or constant of a query can equal.
