@@ -131,6 +131,18 @@ class Account(BaseModel):
     def agents_in_use(self):
         return Agent.select().where(Agent.account == self).count()
 
+    def erasure_and_pending_changes(self):
+        """(the account's PurgeSchedule or None, {subscription id: scheduled
+        plan change}): what Products shows beside the subscriptions, in one
+        statement."""
+        schedule, changes = None, {}
+        for row in _ERASURE_AND_PENDING_CHANGES.rows(self.id):
+            schedule = row.__dict__.pop("joined_schedule", None) or schedule
+            change = row.__dict__.pop("joined_change", None)
+            if change is not None:
+                changes[change.subscription_id] = change
+        return schedule, changes
+
     def request_posted(self, posted_id):
         """The account's cancellation request whose id a form posted, or None."""
         request_id = posted_id_value(posted_id)
@@ -673,11 +685,6 @@ class PlanChange(BaseModel):
         """The subscription's scheduled change, or None."""
         return cls.get_or_none(cls.pending_for == subscription_id)
 
-    @classmethod
-    def pending_for_account(cls, account_id):
-        """{subscription id: scheduled change} of an account's subscriptions."""
-        return {c.subscription_id: c for c in _PENDING_CHANGES.rows(account_id)}
-
 
 class AuditEvent(BaseModel):
     account = ForeignKeyField(Account, null=True, on_delete="SET NULL")
@@ -1191,9 +1198,17 @@ _OWNER = ReusedSelect(
     lambda account_id: User.select()
     .where((User.account == account_id) & (User.role == User.OWNER)).order_by(User.id).limit(1))
 
-_PENDING_CHANGES = ReusedSelect(
-    lambda account_id: PlanChange.select(PlanChange, Plan).join(Plan, on=PlanChange.to_plan)
-    .where((PlanChange.account == account_id) & (PlanChange.status == PlanChange.SCHEDULED)))
+_ERASURE_AND_PENDING_CHANGES = ReusedSelect(
+    lambda account_id, scheduled=PlanChange.SCHEDULED: Account.select(
+        Account.id, PurgeSchedule, PlanChange, Plan)
+    .join(PurgeSchedule, JOIN.LEFT_OUTER, on=(PurgeSchedule.account_id == Account.id),
+          attr="joined_schedule")
+    .switch(Account)
+    .join(PlanChange, JOIN.LEFT_OUTER,
+          on=((PlanChange.account == Account.id) & (PlanChange.status == scheduled)),
+          attr="joined_change")
+    .join(Plan, JOIN.LEFT_OUTER, on=(PlanChange.to_plan == Plan.id), attr="to_plan")
+    .where(Account.id == account_id))
 
 _PURGE_SCHEDULE = ReusedSelect(
     lambda account_id: PurgeSchedule.select().where(PurgeSchedule.account_id == account_id)

@@ -71,17 +71,18 @@ def products():
     account = current_user.account
     subscriptions = g.subscriptions  # read by load_account_state
     now = clock.now()
+    schedule, pending_changes = account.erasure_and_pending_changes()
     return render_template(
         "billing/products.html",
         account=account,
         subscriptions=subscriptions,
         possible=actions.possible(subscriptions, now),
-        schedule=PurgeSchedule.for_account(account.id),
+        schedule=schedule,
         now=now,
         # Read with the subscriptions (Account.subscriptions).
         open_requests={s.id: s.read_open_request for s in subscriptions
                        if s.read_open_request is not None and s.read_open_request.is_open},
-        pending_changes=PlanChange.pending_for_account(account.id),
+        pending_changes=pending_changes,
         undo_form=UndoPlanChangeForm(),
         calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],
         # Named to the others, who are told to ask the owner.
