@@ -11,8 +11,9 @@ import weakref
 from urllib.parse import urlparse
 
 from peewee import (
-    DatabaseProxy, FieldAccessor, ForeignKeyAccessor, ModelCursorWrapper,
-    ModelObjectCursorWrapper, PostgresqlDatabase, SqliteDatabase, is_model,
+    AutoField, BigIntegerField, CharField, DatabaseProxy, FieldAccessor, ForeignKeyAccessor,
+    ForeignKeyField, IntegerField, ModelCursorWrapper, ModelObjectCursorWrapper,
+    PostgresqlDatabase, SqliteDatabase, TextField, is_model,
 )
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -123,6 +124,21 @@ def _plain_field_names(model):
             if type(accessor(name)) in (FieldAccessor, ForeignKeyAccessor)}
 
 
+def _unchanged_type(converter):
+    """The type whose values `converter` (a field's python_value) gives back
+    as they are, or None: an int for an integer column or a foreign key to
+    one, a str for a text column. Peewee's adapt is int() or str() there, so
+    the driver's value of exactly that type is already the field's value."""
+    field = getattr(converter, "__self__", None)
+    if isinstance(field, ForeignKeyField):
+        field = field.rel_field
+    if type(field) in (AutoField, IntegerField, BigIntegerField):
+        return int
+    if type(field) in (CharField, TextField):
+        return str
+    return None
+
+
 class _RowBuilder:
     """Turns a statement's rows into models as peewee's cursor wrapper would,
     from what the wrapper worked out on the statement's first run: which
@@ -174,44 +190,67 @@ class _RowBuilder:
         self.models = [(key, constructor, fields[key])
                        for key, constructor in key_to_constructor.items()]
 
-    def build(self, row):
+        self.build = self._compiled_build()
+
+    def _compiled_build(self):
+        """`build(row)`, written out as Python for this statement's columns.
+
+        The function one loop over the columns would be, unrolled: each model's
+        __data__ is one dict display of row[i] (converted when it holds a
+        value: a field's converter gives None for None, peewee's and
+        UTCDateTimeField alike), so a wide row costs a few dict displays
+        instead of a Python step per column. Only indexes, names and
+        converters of this statement go into the text.
+        """
+        names = {"row": None}
+        lines = ["def build(row):"]
         objects = {}
-        set_keys = set()
-        for key, constructor, fields in self.models:
-            data = {}
-            for idx, mark, name, converter in fields:
-                value = row[idx]
-                # A field's converter gives None for None (peewee's and
-                # UTCDateTimeField alike): only a value is converted.
-                if value is not None:
-                    set_keys.add(mark)
-                    if converter is not None:
-                        value = converter(value)
-                data[name] = value
-            instance = constructor.__new__(constructor)
-            instance.__data__, instance._dirty, instance.__rel__ = data, set(), {}
-            objects[key] = instance
-        for idx, mark, target, name, converter in self.attributes:
-            value = row[idx]
-            if value is not None:
-                set_keys.add(mark)
+        for number, (key, constructor, fields) in enumerate(self.models):
+            objects[key] = f"o{number}"
+            names[f"C{number}"] = constructor
+            items = []
+            for idx, _, name, converter in fields:
+                unchanged = _unchanged_type(converter)
+                if converter is None:
+                    items.append(f"{name!r}: row[{idx}]")
+                elif unchanged is not None:
+                    names[f"f{idx}"], names[f"t{idx}"] = converter, unchanged
+                    items.append(f"{name!r}: row[{idx}] if row[{idx}].__class__ is t{idx} "
+                                 f"or row[{idx}] is None else f{idx}(row[{idx}])")
+                else:
+                    names[f"f{idx}"] = converter
+                    items.append(f"{name!r}: None if row[{idx}] is None else f{idx}(row[{idx}])")
+            lines += [f"    o{number} = C{number}.__new__(C{number})",
+                      f"    o{number}.__data__ = {{{', '.join(items)}}}",
+                      f"    o{number}._dirty = set()",
+                      f"    o{number}.__rel__ = {{}}"]
+        for idx, _, target, name, converter in self.attributes:
+            value = f"row[{idx}]"
             if converter is not None:
-                value = converter(value)
-            setattr(objects[target], name, value)
-        # Hang each joined model on its source, as peewee does: not an empty
-        # one (every column NULL, as an outer join gives for no match).
-        for src, attr, dest, is_dict, join_type in self.src_to_dest:
-            joined = objects.get(dest)
-            if joined is None or (dest not in set_keys and not self.src_is_dest.get(dest)):
+                names[f"f{idx}"] = converter
+                value = f"f{idx}({value})"
+            lines.append(f"    setattr({objects[target]}, {name!r}, {value})")
+        # Hang each joined model on its source, as peewee does: a model is
+        # hung when a column of its own is set, or (inner joins) when it is
+        # itself the source of a join that was selected; never an empty one,
+        # every column NULL, as an outer join gives for no match.
+        marks = {}
+        for idx, mark, *_ in [f for _, _, fields in self.models for f in fields] + [
+                (a[0], a[1]) for a in self.attributes]:
+            marks.setdefault(mark, []).append(idx)
+        for src, attr, dest, _, join_type in self.src_to_dest:
+            if dest not in objects or src not in objects:
                 continue
-            if dest not in set_keys and join_type.endswith("OUTER JOIN"):
-                continue
-            if is_dict:
-                objects[src][attr] = joined
-            else:
-                setattr(objects[src], attr, joined)
-                objects[src]._dirty.clear()  # a model as read has changed nothing
-        return objects[self.root]
+            is_set = " or ".join(f"row[{i}] is not None" for i in marks.get(dest, ())) or "False"
+            if self.src_is_dest.get(dest) and not join_type.endswith("OUTER JOIN"):
+                is_set = "True"
+            lines += [f"    if {is_set}:",
+                      f"        setattr({objects[src]}, {attr!r}, {objects[dest]})",
+                      f"        {objects[src]}._dirty.clear()"]
+        lines.append(f"    return {objects[self.root]}")
+        names.pop("row")
+        exec("\n".join(lines), names)  # noqa: S102 (text made only from the statement's layout)
+        return names["build"]
 
 
 class ReusedSelect:
