@@ -168,89 +168,82 @@ class _RowBuilder:
         return None
 
     def __init__(self, wrapper, key_to_constructor, column_keys, src_to_dest, src_is_dest):
-        self.root = wrapper.model
-        self.src_to_dest = list(src_to_dest)
-        self.src_is_dest = dict(src_is_dest)
-        # Per model: the columns that go straight into its __data__, each as
-        # (index, the key it marks as set, name, converter); then the columns
-        # set as attributes (any other, such as an aliased expression).
+        root = wrapper.model
+        # Per model: the columns that go straight into its __data__, as
+        # (index, name, converter); then the columns set as attributes (any
+        # other, such as an aliased expression); and per key, the columns
+        # whose value marks it as set (for hanging joined models).
         fields = {key: [] for key in key_to_constructor}
-        self.attributes = []
+        attributes, marks = [], {}
         plain = {key: _plain_field_names(constructor)
-                 for key, constructor in key_to_constructor.items() if is_model(constructor)}
+                 for key, constructor in key_to_constructor.items()}
         for idx, key in enumerate(column_keys):
             if key is None:
                 continue
-            target = key if key in key_to_constructor else self.root
+            marks.setdefault(key, []).append(idx)
+            target = key if key in key_to_constructor else root
             name, converter = wrapper.columns[idx], wrapper.converters[idx]
-            if name in plain.get(target, ()):
-                fields[target].append((idx, key, name, converter))
+            if name in plain[target]:
+                fields[target].append((idx, name, converter))
             else:
-                self.attributes.append((idx, key, target, name, converter))
-        self.models = [(key, constructor, fields[key])
-                       for key, constructor in key_to_constructor.items()]
+                attributes.append((idx, target, name, converter))
+        self.build = _compiled_build(root, key_to_constructor, fields, attributes, marks,
+                                     src_to_dest, src_is_dest)
 
-        self.build = self._compiled_build()
 
-    def _compiled_build(self):
-        """`build(row)`, written out as Python for this statement's columns.
+def _compiled_build(root, key_to_constructor, fields, attributes, marks, src_to_dest, src_is_dest):
+    """`build(row)`, written out as Python for one statement's columns.
 
-        The function one loop over the columns would be, unrolled: each model's
-        __data__ is one dict display of row[i] (converted when it holds a
-        value: a field's converter gives None for None, peewee's and
-        UTCDateTimeField alike), so a wide row costs a few dict displays
-        instead of a Python step per column. Only indexes, names and
-        converters of this statement go into the text.
-        """
-        names = {"row": None}
-        lines = ["def build(row):"]
-        objects = {}
-        for number, (key, constructor, fields) in enumerate(self.models):
-            objects[key] = f"o{number}"
-            names[f"C{number}"] = constructor
-            items = []
-            for idx, _, name, converter in fields:
-                unchanged = _unchanged_type(converter)
-                if converter is None:
-                    items.append(f"{name!r}: row[{idx}]")
-                elif unchanged is not None:
-                    names[f"f{idx}"], names[f"t{idx}"] = converter, unchanged
-                    items.append(f"{name!r}: row[{idx}] if row[{idx}].__class__ is t{idx} "
-                                 f"or row[{idx}] is None else f{idx}(row[{idx}])")
-                else:
-                    names[f"f{idx}"] = converter
-                    items.append(f"{name!r}: None if row[{idx}] is None else f{idx}(row[{idx}])")
-            lines += [f"    o{number} = C{number}.__new__(C{number})",
-                      f"    o{number}.__data__ = {{{', '.join(items)}}}",
-                      f"    o{number}._dirty = set()",
-                      f"    o{number}.__rel__ = {{}}"]
-        for idx, _, target, name, converter in self.attributes:
-            value = f"row[{idx}]"
-            if converter is not None:
+    The function one loop over the columns would be, unrolled: each model's
+    __data__ is one dict display of row[i] (converted when it holds a value:
+    a field's converter gives None for None, peewee's and UTCDateTimeField
+    alike), so a wide row costs a few dict displays instead of a Python step
+    per column. Only indexes, names and converters of this statement go into
+    the text.
+    """
+    names, objects = {}, {}
+    lines = ["def build(row):"]
+    for number, (key, constructor) in enumerate(key_to_constructor.items()):
+        objects[key] = f"o{number}"
+        names[f"C{number}"] = constructor
+        items = []
+        for idx, name, converter in fields[key]:
+            unchanged = _unchanged_type(converter)
+            if converter is None:
+                items.append(f"{name!r}: row[{idx}]")
+            elif unchanged is not None:
+                names[f"f{idx}"], names[f"t{idx}"] = converter, unchanged
+                items.append(f"{name!r}: row[{idx}] if row[{idx}].__class__ is t{idx} "
+                             f"or row[{idx}] is None else f{idx}(row[{idx}])")
+            else:
                 names[f"f{idx}"] = converter
-                value = f"f{idx}({value})"
-            lines.append(f"    setattr({objects[target]}, {name!r}, {value})")
-        # Hang each joined model on its source, as peewee does: a model is
-        # hung when a column of its own is set, or (inner joins) when it is
-        # itself the source of a join that was selected; never an empty one,
-        # every column NULL, as an outer join gives for no match.
-        marks = {}
-        for idx, mark, *_ in [f for _, _, fields in self.models for f in fields] + [
-                (a[0], a[1]) for a in self.attributes]:
-            marks.setdefault(mark, []).append(idx)
-        for src, attr, dest, _, join_type in self.src_to_dest:
-            if dest not in objects or src not in objects:
-                continue
-            is_set = " or ".join(f"row[{i}] is not None" for i in marks.get(dest, ())) or "False"
-            if self.src_is_dest.get(dest) and not join_type.endswith("OUTER JOIN"):
-                is_set = "True"
-            lines += [f"    if {is_set}:",
-                      f"        setattr({objects[src]}, {attr!r}, {objects[dest]})",
-                      f"        {objects[src]}._dirty.clear()"]
-        lines.append(f"    return {objects[self.root]}")
-        names.pop("row")
-        exec("\n".join(lines), names)  # noqa: S102 (text made only from the statement's layout)
-        return names["build"]
+                items.append(f"{name!r}: None if row[{idx}] is None else f{idx}(row[{idx}])")
+        lines += [f"    o{number} = C{number}.__new__(C{number})",
+                  f"    o{number}.__data__ = {{{', '.join(items)}}}",
+                  f"    o{number}._dirty = set()",
+                  f"    o{number}.__rel__ = {{}}"]
+    for idx, target, name, converter in attributes:
+        value = f"row[{idx}]"
+        if converter is not None:
+            names[f"f{idx}"] = converter
+            value = f"f{idx}({value})"
+        lines.append(f"    setattr({objects[target]}, {name!r}, {value})")
+    # Hang each joined model on its source, as peewee does: a model is hung
+    # when a column of its own is set, or (inner joins) when it is itself the
+    # source of a join that was selected; never an empty one, every column
+    # NULL, as an outer join gives for no match.
+    for src, attr, dest, _, join_type in src_to_dest:
+        if dest not in objects or src not in objects:
+            continue
+        is_set = " or ".join(f"row[{i}] is not None" for i in marks.get(dest, ())) or "False"
+        if src_is_dest.get(dest) and not join_type.endswith("OUTER JOIN"):
+            is_set = "True"
+        lines += [f"    if {is_set}:",
+                  f"        setattr({objects[src]}, {attr!r}, {objects[dest]})",
+                  f"        {objects[src]}._dirty.clear()"]
+    lines.append(f"    return {objects[root]}")
+    exec("\n".join(lines), names)  # noqa: S102 (text made only from the statement's layout)
+    return names["build"]
 
 
 class ReusedSelect:

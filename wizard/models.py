@@ -438,10 +438,6 @@ class AccountDataCounts(BaseModel):
     counted_at = UTCDateTimeField()
 
     @classmethod
-    def for_account(cls, account_id):
-        return _DATA_COUNTS.first(account_id)
-
-    @classmethod
     def kept_with_numbers(cls, account_id):
         """Step 1's two readings in one statement: (the account's kept counts,
         its phone numbers in number order), or (None, None) when no counts are
@@ -1179,10 +1175,6 @@ _ACCOUNT_FACTS = ReusedSelect(
             (Subscription.account == Account.id) & (Subscription.product == Product.SMRTDIALER)
             & (Subscription.status == Subscription.ACTIVE))))
     .where(Account.id == account_id).tuples())
-
-_DATA_COUNTS = ReusedSelect(
-    lambda account_id: AccountDataCounts.select()
-    .where(AccountDataCounts.account == account_id).limit(1))
 
 _DATA_COUNTS_WITH_NUMBERS = ReusedSelect(
     lambda account_id: AccountDataCounts.select(AccountDataCounts, PhoneNumber)
