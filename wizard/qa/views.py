@@ -53,30 +53,33 @@ def show():
     return clock_page()
 
 
+def move_clock(form, field, move, **page):
+    """Validate `form`, then move the clock by what `field` holds (`move`);
+    a refused move is shown next to the field, and the clock stays."""
+    if form.validate():
+        try:
+            move(field.data)
+        except ClockRefused as exc:
+            field.errors = [str(exc)]
+        else:
+            return moved()
+    return clock_page(status=422, **page)
+
+
 @bp.post("/clock/advance")
 def advance():
     form = AdvanceForm()
-    if form.validate():
-        try:
-            qaclock.advance(qaclock.parse_amount(form.amount.data))
-        except ClockRefused as exc:
-            form.amount.errors = [str(exc)]
-        else:
-            return moved()
-    return clock_page(advance_form=form, status=422)
+    return move_clock(form, form.amount,
+                      lambda amount: qaclock.advance(qaclock.parse_amount(amount)),
+                      advance_form=form)
 
 
 @bp.post("/clock/set")
 def set_to():
     form = SetForm()
-    if form.validate():
-        try:
-            qaclock.set_to(qaclock.parse_moment(form.moment.data))
-        except ClockRefused as exc:
-            form.moment.errors = [str(exc)]
-        else:
-            return moved()
-    return clock_page(set_form=form, status=422)
+    return move_clock(form, form.moment,
+                      lambda moment: qaclock.set_to(qaclock.parse_moment(moment)),
+                      set_form=form)
 
 
 @bp.post("/clock/reset")
