@@ -9,13 +9,14 @@ import getpass
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
 import psycopg2
 from psycopg2 import sql
+
+from tests.processes import free_port
 
 
 def _run_sql(statements, **kwargs):
@@ -68,7 +69,7 @@ class ThrowawayCluster:
         self.bindir = bindir
         self.folder = tempfile.mkdtemp(prefix="wizard-pg-")
         self.data = os.path.join(self.folder, "data")
-        self.port = _free_port()
+        self.port = free_port()
         # PostgreSQL refuses to run as root; run it as the postgres user then.
         self.prefix = []
         if os.geteuid() == 0:
@@ -96,11 +97,6 @@ class ThrowawayCluster:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_or_start():

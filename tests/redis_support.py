@@ -1,17 +1,12 @@
 """A private redis-server for the tests: never the machine's shared one."""
 import os
 import shutil
-import socket
 import subprocess
 import time
 
 import redis
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port, stop
 
 
 def redis_binary():
@@ -26,7 +21,7 @@ def redis_binary():
 
 class PrivateRedis:
     def __init__(self, folder):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -48,8 +43,4 @@ class PrivateRedis:
         return redis.Redis.from_url(self.url)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process, 10)

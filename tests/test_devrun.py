@@ -3,16 +3,16 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import redis
 from rq import Queue, Worker
+
+from tests.processes import free_port, wait_for
 
 from wizard import ROOT, config, devrun, queue
 
@@ -59,22 +59,6 @@ def test_links_in_emails_follow_the_port_unless_base_url_is_set():
     assert devrun.process_environment("unix:///r.sock", 8123, {})["BASE_URL"] == "http://127.0.0.1:8123"
     chosen = devrun.process_environment("unix:///r.sock", 8123, {"BASE_URL": "https://demo.example"})
     assert chosen["BASE_URL"] == "https://demo.example"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_make_run_serves_the_demo_with_gunicorn_a_worker_and_its_own_redis(tmp_path):

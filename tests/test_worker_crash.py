@@ -6,26 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 from tests.helpers import cancel_smrtphone
 from tests.jobs_support import counts_of, rq_queue, run_worker
+from tests.processes import wait_for
 from wizard import ROOT, clock, queue
 from wizard.demo import add_activity
 from wizard.models import Account, ErasureRecord, PurgeSchedule
 from wizard.purge import LEASE
 from jobs.sweep import sweep
-
-
-def wait_for(condition, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def session_members(sid):
@@ -79,10 +69,10 @@ def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, d
         def halfway():
             row = PurgeSchedule.get_by_id(schedule.id)
             return json.loads(row.checkpoint).get("call_logs", 0) >= 200
-        wait_for(halfway, what="the purge to get halfway")
+        wait_for(halfway, what="the purge to get halfway", every=0.02)
         kill_session(worker.pid)  # the worker and its work horse, at once
         worker.wait(10)
-        wait_for(lambda: not session_members(worker.pid), what="the work horse to die")
+        wait_for(lambda: not session_members(worker.pid), what="the work horse to die", every=0.02)
     finally:
         kill_session(worker.pid)
 

@@ -16,7 +16,6 @@ For SQLite and, when one can be found, PostgreSQL, prints per page:
 cProfile's 40 costliest calls of that page (SQLite).
 """
 import cProfile
-import logging
 import os
 import pstats
 import shutil
@@ -28,19 +27,11 @@ from flask import Flask, render_template
 
 from tests import postgres
 from tests.bench import web
+from tests.bench.seed import statements
 from wizard import ROOT, clock, create_app
 from wizard.db import close_pool
 
 ROUNDS, REQUESTS = 5, 100
-
-
-class StatementCounter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += isinstance(record.msg, tuple)  # not the pool's own lines
 
 
 def best_ms(get):
@@ -51,19 +42,6 @@ def best_ms(get):
             get()
         best = min(best, (time.perf_counter() - started) / REQUESTS * 1000)
     return best
-
-
-def statements(get):
-    logger = logging.getLogger("peewee")
-    counter, level = StatementCounter(), logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    try:
-        get()
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-    return counter.count
 
 
 def owner_client(url, folder):

@@ -1,7 +1,9 @@
-"""Bulk seeding for the benchmarks: raw executemany (SQLite) or COPY (PostgreSQL),
+"""What the benchmarks share: progress lines, a fresh schema, counting SQL
+statements, and bulk seeding by raw executemany (SQLite) or COPY (PostgreSQL),
 because creating a million rows one by one would measure the seeding."""
 import csv
 import io
+import logging
 import os
 import sys
 from datetime import timedelta
@@ -14,6 +16,29 @@ from wizard.models import MODELS, BillingRecord, CallLog, PurgeSchedule, Recordi
 def log(message):
     """Progress goes to stderr; stdout holds only the name=value lines."""
     print(message, file=sys.stderr, flush=True)
+
+
+class _StatementCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += isinstance(record.msg, tuple)  # SQL, not the pool's own lines
+
+
+def statements(function):
+    """Run `function`; return how many SQL statements peewee ran."""
+    logger = logging.getLogger("peewee")
+    counter, level = _StatementCounter(), logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        function()
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+    return counter.count
 
 
 def fresh_schema(db):

@@ -1,11 +1,11 @@
 """The free slots of the next 14 days for 10 staff members with 1,000 calls
 between them, timed on one database; and the number of SQL statements it
 takes, with 10 calls and with 1,000 (it must not grow)."""
-import logging
 import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
+from tests.bench.seed import statements
 from wizard import availability
 from wizard.db import init_database
 from wizard.demo import create_account, ensure_plans
@@ -18,29 +18,6 @@ CALLS = 1_000
 # Five time zones, two staff members each: the slots of one cross the others'.
 ZONES = ("America/New_York", "Europe/London", "America/Los_Angeles", "Asia/Kolkata", "Australia/Sydney")
 RUNS = 25
-
-
-class Counter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-
-def statements(function):
-    """Run `function`; return how many SQL statements peewee ran."""
-    logger = logging.getLogger("peewee")
-    counter, level = Counter(), logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    try:
-        function()
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-    return counter.count
 
 
 def seed_team(now):

@@ -44,7 +44,8 @@ from werkzeug.security import generate_password_hash
 
 from tests import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account
-from tests.redis_support import PrivateRedis, _free_port
+from tests.processes import free_port, stop
+from tests.redis_support import PrivateRedis
 from wizard import ROOT, clock, create_app, policy
 from wizard.db import close_pool, init_database
 from wizard.demo import create_account, ensure_plans, seed_demo
@@ -113,7 +114,7 @@ class Server:
     """gunicorn, 2 sync workers, the production settings, on a free port."""
 
     def __init__(self, url, folder, secret_key, redis_url, bare_bytes):
-        self.port = _free_port()
+        self.port = free_port()
         env = dict(os.environ, WIZARD_ENV="production", WIZARD_DEPLOYMENT="bench-web",
                    SECRET_KEY=secret_key, DATABASE_URL=url,
                    ALLOW_SQLITE_IN_PRODUCTION="1", REDIS_URL=redis_url, WIZARD_INSTANCE=folder,
@@ -149,12 +150,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, 15)
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
