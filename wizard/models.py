@@ -94,11 +94,13 @@ class Account(BaseModel):
     def subscriptions(self):
         """The account's subscriptions with their plans, smrtPhone first (a list).
 
-        Each comes with its open request, and that request's survey answer and
-        acknowledgements, read in the same statement (Subscription.open_request_as_read).
+        Each comes with this account object, its open request, and that
+        request's survey answer and acknowledgements, read in the same
+        statement (Subscription.open_request_as_read).
         """
         rows = _SUBSCRIPTIONS.rows(self.id)
         for subscription in rows:
+            subscription.account = self
             _unpack_open_request(subscription, subscription)
         return rows
 
@@ -446,7 +448,7 @@ class AccountDataCounts(BaseModel):
         if not rows:
             return None, None
         numbers = [number for number in (row.__dict__.pop("joined_number", None) for row in rows)
-                   if number is not None and number.id is not None]
+                   if number is not None]
         return rows[0], numbers
 
     @classmethod

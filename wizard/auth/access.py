@@ -16,12 +16,10 @@ def owned_subscription(subscription_id, refusal):
     if current_user.is_success_staff:
         abort(403, description="Customer Success cannot cancel, reactivate or change a plan "
                                "on an owner's behalf. Only the Account Owner can.")
-    # Usually one of the subscriptions read for the banner (billing's
-    # load_account_state): no second query, and its account is the user's.
+    # Usually one of the subscriptions read with the user (User.by_session_id,
+    # which hands them the user's account): no second query.
     sub = next((s for s in g.get("subscriptions", ()) if s.id == subscription_id), None)
-    if sub is not None:
-        sub.account = current_user.account
-    else:
+    if sub is None:
         sub = Subscription.by_id(subscription_id)
     if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
         g.foreign_id = sub is not None  # another account's: the audit log notes the try
