@@ -49,6 +49,7 @@ def owner_client(url, folder):
     cookie, sub_id, page_bytes = web.prepare(url, folder, key)
     app = create_app(web.settings(url, folder, key))
     client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = web.BROWSER
     client.set_cookie("session", cookie)
     pages = {name: f"/cancel/{sub_id}/{name}" for name in web.STEP_NAMES}
     pages["products"] = "/billing/products"

@@ -64,6 +64,12 @@ LONG_SECONDS = int(os.environ.get("BENCH_WEB_LONG_SECONDS", "60"))
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
 FAST_HASH = "pbkdf2:sha256:1000"
+# The owner's browser: signed in and then replayed by wrk with the same
+# User-Agent, as a browser sends it. Flask-Login ties a session to the IP and
+# User-Agent it signed in from; a request from another User-Agent is a
+# suspicious one, marked not fresh with its cookie written again, which no
+# owner's browser causes.
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) wizard-bench"
 
 
 def settings(url, folder, secret_key):
@@ -100,6 +106,7 @@ def prepare(url, folder, secret_key):
     db.close()
     app = create_app(settings(url, folder, secret_key))
     client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER
     assert sign_in(client, "owner@acme.test", "owner-pass").status_code == 303
     with app.app_context():
         sub_id = Subscription.get(Subscription.product == Product.SMRTPHONE).id
@@ -138,11 +145,15 @@ class Server:
                 time.sleep(0.2)
 
     def get(self, path, headers=None):
+        return self.response(path, headers)[:2]
+
+    def response(self, path, headers=None):
+        """(status, body, headers) of a GET."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             connection.request("GET", path, headers=headers or {})
             response = connection.getresponse()
-            return response.status, response.read()
+            return response.status, response.read(), response.headers
         finally:
             connection.close()
 
@@ -166,7 +177,7 @@ def wrk(url, connections, seconds, cookie=None, script=None):
     command = ["wrk", "--threads", "1", "--connections", str(connections),
                "--duration", f"{seconds}s", "--latency", "--timeout", "5s"]
     if cookie:
-        command += ["--header", f"Cookie: session={cookie}"]
+        command += ["--header", f"Cookie: session={cookie}", "--header", f"User-Agent: {BROWSER}"]
     if script:
         command += ["--script", script]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
@@ -209,13 +220,17 @@ def bench_web(url, label, redis_url):
 
 
 def measure(server, folder, cookie, sub_id, label):
-    signed_in = {"Cookie": f"session={cookie}"}
+    signed_in = {"Cookie": f"session={cookie}", "User-Agent": BROWSER}
     pages = {name: f"/cancel/{sub_id}/{name}" for name in STEP_NAMES}
     pages["products"] = "/billing/products"
     for name, path in pages.items():
-        status, body = server.get(path, signed_in)
+        status, body, headers = server.response(path, signed_in)
         if status != 200:
             raise SystemExit(f"{label}: GET {path} answered {status}, not 200")
+        if "Set-Cookie" in headers:
+            # A browser's repeated views write no cookie; one that did would
+            # be measuring a session Flask-Login found suspicious.
+            raise SystemExit(f"{label}: GET {path} wrote the session cookie again")
     status, bare_body = server.get("/bare/")
     step_status, step_body = server.get(pages[STEP_NAMES[0]], signed_in)
     log(f"  bare page {len(bare_body)} bytes, step 1 {len(step_body)} bytes")
