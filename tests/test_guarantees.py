@@ -328,7 +328,7 @@ class Post:
 
     endpoint: str
     setup: Callable  # (browser) -> (url, form data that would succeed with a good token)
-    step: tuple = None  # (product, step name) for cancel.step
+    step: tuple = None  # (product, step name) for cancel.save_step
     signed_in: bool = True
     role: str = "owner"  # who signs in to post it
     qa: bool = False  # exists only in QA mode (the QA clock)
@@ -340,8 +340,8 @@ class Post:
 # Every POST endpoint of the app, in one place: add new ones here
 # (test_every_post_endpoint_is_in_the_csrf_list fails until you do).
 POSTS = [
-    *[Post("cancel.step", _phone_step(name), ("smrtphone", name)) for name in STEP_NAMES],
-    *[Post("cancel.step", _dialer_step(name), ("smrtdialer", name)) for name in DIALER_STEP_NAMES],
+    *[Post("cancel.save_step", _phone_step(name), ("smrtphone", name)) for name in STEP_NAMES],
+    *[Post("cancel.save_step", _dialer_step(name), ("smrtdialer", name)) for name in DIALER_STEP_NAMES],
     Post("cancel.keep", _keep),
     Post("billing.reactivate", _reactivate),
     Post("billing.change_plan", _change_plan),
@@ -373,7 +373,7 @@ def test_every_post_endpoint_is_in_the_csrf_list(app):
     posted = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
     assert posted == {p.endpoint for p in POSTS}
     steps = {(product, s.name) for product, steps in STEPS_BY_PRODUCT.items() for s in steps}
-    assert steps == {p.step for p in POSTS if p.endpoint == "cancel.step"}
+    assert steps == {p.step for p in POSTS if p.endpoint == "cancel.save_step"}
 
 
 def signed_in_as(browser):

@@ -1,4 +1,5 @@
 """The smrtPhone cancellation wizard: a Flask app built by create_app()."""
+import inspect
 import os
 
 from flask import Flask, g, redirect, render_template, request, url_for
@@ -50,9 +51,34 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
+class WizardFlask(Flask):
+    """Flask for an app whose views and hooks are all plain functions.
+
+    Flask asks, on every request, whether each hook and the view is a
+    coroutine function (some twenty inspections a page). None is here:
+    create_app checks that once, at start-up, instead.
+    """
+
+    def ensure_sync(self, func):
+        return func
+
+    def check_no_coroutines(self):
+        hooks = [self.view_functions.values()]
+        for registry in (self.before_request_funcs, self.after_request_funcs,
+                         self.teardown_request_funcs, self.url_value_preprocessors,
+                         self.template_context_processors, self.url_default_functions):
+            hooks += registry.values()
+        hooks += [handlers.values() for by_code in self.error_handler_spec.values()
+                  for handlers in by_code.values()]
+        coroutines = [f for functions in hooks for f in functions
+                      if inspect.iscoroutinefunction(f)]
+        if coroutines:
+            raise RuntimeError(f"async views and hooks are not supported here: {coroutines}")
+
+
 def create_app(test_config=None):
     """Build the app: defaults, then the environment, then test overrides."""
-    app = Flask(
+    app = WizardFlask(
         __name__,
         instance_path=config.instance_path(),
         template_folder=os.path.join(ROOT, "templates"),
@@ -117,6 +143,7 @@ def create_app(test_config=None):
         return response
 
     register_error_pages(app)
+    app.check_no_coroutines()
     return app
 
 

@@ -60,6 +60,11 @@ def filesize(n):
         n /= 1024
 
 
+def count_of(n, noun):
+    """How many of something: "1 call log", "12,345 call logs"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def aria_attrs(field, hint_id=""):
     """The attributes that tie a field to its error and hint, for screen readers.
 
@@ -119,4 +124,5 @@ def init_app(app):
     app.add_template_filter(local_time)
     app.add_template_filter(local_datetime)
     app.add_template_filter(filesize)
+    app.add_template_filter(count_of)
     app.add_template_global(aria_attrs)

@@ -82,16 +82,8 @@ def start(subscription_id):
     return go_to(sub, wizard_steps.first_incomplete(wizard_steps.steps_for(sub.product, req), req))
 
 
-@bp.route("/<id:subscription_id>/<name>", methods=["GET", "POST"])
-@login_required
-@ratelimits.confirm_per_user
-def step(subscription_id, name):
-    """Show one step of the wizard (GET), or save it and move on (POST).
-
-    Steps whose predecessors are incomplete send the owner to the first
-    incomplete one. A POST must carry the id of the open request (see
-    check_post). Posting the last step confirms the cancellation.
-    """
+def open_step(subscription_id, name):
+    """(subscription, its steps, the step named `name`, the open request or None)."""
     sub = owned_subscription(subscription_id)
     req = sub.open_request_as_read()
     if req is not None:
@@ -101,28 +93,51 @@ def step(subscription_id, name):
     current = wizard_steps.find(steps, name)
     if current is None:
         abort(404)
+    return sub, steps, current, req
 
-    if request.method == "POST":
-        refusal = check_post(sub, steps, current, req)
-        if refusal is not None:
-            return refusal
-    elif req is None and not sub.is_active:
+
+@bp.get("/<id:subscription_id>/<name>")
+@login_required
+def step(subscription_id, name):
+    """Show one step of the wizard.
+
+    Steps whose predecessors are incomplete send the owner to the first
+    incomplete one. A GET never reaches the rate limiter: only save_step has
+    a limit (a GET still cost flask-limiter a noticeable part of a page
+    working out that no limit applied).
+    """
+    sub, steps, current, req = open_step(subscription_id, name)
+    if req is None and not sub.is_active:
         return not_cancellable(sub)
-
     if not wizard_steps.reachable(steps, req, current):
-        return go_to(
-            sub, wizard_steps.first_incomplete(steps, req),
-            "Please complete this step first." if request.method == "POST" else None,
-        )
+        return go_to(sub, wizard_steps.first_incomplete(steps, req))
+    # A plain post that failed is redirected here: its answers and errors, once.
+    refused = invalid_forms.rebuild(lambda formdata: forms.for_step(
+        current, req, formdata=formdata, request_id=req.id if req else ""))
+    if refused is not None:
+        return render_step(sub, steps, current, req, refused, status=422)
+    return render_step(sub, steps, current, req,
+                       forms.for_step(current, req, request_id=req.id if req else ""))
 
-    if request.method == "GET":
-        # A plain post that failed is redirected here: its answers and errors, once.
-        refused = invalid_forms.rebuild(lambda formdata: forms.for_step(
-            current, req, formdata=formdata, request_id=req.id if req else ""))
-        if refused is not None:
-            return render_step(sub, steps, current, req, refused, status=422)
-        return render_step(sub, steps, current, req,
-                           forms.for_step(current, req, request_id=req.id if req else ""))
+
+@bp.post("/<id:subscription_id>/<name>")
+@login_required
+@ratelimits.confirm_per_user
+def save_step(subscription_id, name):
+    """Save one step of the wizard and move on (the same URL as `step`).
+
+    A POST must carry the id of the open request (see check_post); one that
+    skips ahead is sent to the first incomplete step. Posting the last step
+    confirms the cancellation.
+    """
+    sub, steps, current, req = open_step(subscription_id, name)
+    refusal = check_post(sub, steps, current, req)
+    if refusal is not None:
+        return refusal
+    if not wizard_steps.reachable(steps, req, current):
+        return go_to(sub, wizard_steps.first_incomplete(steps, req),
+                     "Please complete this step first.")
+
     form = forms.for_step(current, req, request_id=req.id if req else "")
     if not form.validate():
         return (invalid_forms.remember(step_url(sub, current), form)
