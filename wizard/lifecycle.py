@@ -24,7 +24,6 @@ from .models import (
     CancellationRequest,
     OfferDecision,
     OfferShown,
-    PhoneNumber,
     Product,
     Subscription,
     SurveyResponse,
@@ -86,7 +85,7 @@ def data_counts(account_id, now, kept):
 
     Writing the row is the only write a GET of step 1 can make: a cache, no
     change a user or Customer Success could see. `kept` is the row as the
-    caller read it (AccountDataCounts.kept_with_numbers), or None.
+    caller read it (Account.kept_counts_and_numbers), or None.
     """
     if kept is not None and timedelta(0) <= now - kept.counted_at < DATA_COUNTS_MAX_AGE:
         return kept
@@ -102,9 +101,7 @@ def consequences(subscription, now):
     whatever the account's size (see data_counts).
     """
     account = subscription.account
-    kept, numbers = AccountDataCounts.kept_with_numbers(account.id)
-    if numbers is None:  # no counts kept yet: they are counted below
-        numbers = PhoneNumber.of_account(account.id)
+    kept, numbers = account.kept_counts_and_numbers()
     # The account's subscriptions as this request read them (for the banner).
     dialer = (next((s for s in account.known_subscriptions()
                     if s.product == Product.SMRTDIALER and s.is_active), None)

@@ -133,10 +133,25 @@ class Account(BaseModel):
     def agents_in_use(self):
         return Agent.select().where(Agent.account == self).count()
 
+    def kept_counts_and_numbers(self):
+        """(the account's kept AccountDataCounts or None, its phone numbers in
+        number order): what step 1 and Confirm read. Brought by the signed-in
+        statement on those pages (SIGNED_IN_WITH_CONSEQUENCES), else read in
+        one statement here."""
+        if "read_counts_and_numbers" in self.__dict__:
+            return self.read_counts_and_numbers
+        kept, numbers = AccountDataCounts.kept_with_numbers(self.id)
+        if numbers is None:  # no counts kept yet: the numbers alone
+            numbers = PhoneNumber.of_account(self.id)
+        return kept, numbers
+
     def erasure_and_pending_changes(self):
         """(the account's PurgeSchedule or None, {subscription id: scheduled
-        plan change}): what Products shows beside the subscriptions, in one
-        statement."""
+        plan change}): what Products shows beside the subscriptions. Brought
+        by the signed-in statement on Products (SIGNED_IN_WITH_PRODUCTS), else
+        read in one statement here."""
+        if "read_erasure_and_changes" in self.__dict__:
+            return self.read_erasure_and_changes
         schedule, changes = None, {}
         for row in _ERASURE_AND_PENDING_CHANGES.rows(self.id):
             schedule = row.__dict__.pop("joined_schedule", None) or schedule
@@ -174,8 +189,14 @@ class User(UserMixin, BaseModel):
         return f"{self.id}.{self.session_version}"
 
     @classmethod
-    def by_session_id(cls, session_id):
-        """The user a session's id names, or None once that session has ended."""
+    def by_session_id(cls, session_id, extra=None):
+        """The user a session's id names, or None once that session has ended.
+
+        `extra` (SIGNED_IN_WITH_CONSEQUENCES or SIGNED_IN_WITH_PRODUCTS) has
+        the same statement bring what that page reads besides (the account's
+        kept_counts_and_numbers, or its erasure_and_pending_changes), so the
+        page runs no statement of its own for them.
+        """
         user_id, _, version = (session_id or "").partition(".")
         if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
             return None
@@ -185,19 +206,29 @@ class User(UserMixin, BaseModel):
         # account (its name is in the header) and its subscriptions, each with
         # its open request and that request's answers (the banner, the
         # wizard's steps, Products): known_subscriptions() then reads nothing.
-        rows = _SIGNED_IN.rows(int(user_id), int(version))
+        rows = _SIGNED_IN_BRINGING[extra].rows(int(user_id), int(version))
         if not rows:
             return None
         user = rows[0]
-        if user.account is not None:
+        account = user.account
+        if account is not None:
             subscriptions = []
             for row in rows:
                 subscription = row.account.__dict__.pop("joined_subscription", None)
                 if subscription is not None:
-                    subscription.account = user.account
+                    subscription.account = account
                     _unpack_open_request(subscription, row)
                     subscriptions.append(subscription)
-            user.account.read_subscriptions = subscriptions
+            account.read_subscriptions = subscriptions
+            if extra == SIGNED_IN_WITH_CONSEQUENCES:
+                account.read_counts_and_numbers = (
+                    account.__dict__.pop("joined_counts", None),
+                    _numbers_from_json(account.id, user.__dict__.pop("joined_numbers", None)))
+            elif extra == SIGNED_IN_WITH_PRODUCTS:
+                account.read_erasure_and_changes = (
+                    account.__dict__.pop("joined_schedule", None),
+                    {s.id: change for s in subscriptions
+                     if (change := s.__dict__.pop("joined_change", None)) is not None})
         return user
 
     def end_sessions(self):
@@ -1127,14 +1158,84 @@ def _unpack_open_request(subscription, row):
     subscription.read_open_request = req
 
 
-_SIGNED_IN = ReusedSelect(
-    lambda user_id, version: _with_open_requests(
-        User.select(User, Account, Subscription, Plan, CancellationRequest, SurveyResponse,
-                    _acknowledgements_of_open_request())
-        .join(Account, JOIN.LEFT_OUTER)
-        .join(Subscription, JOIN.LEFT_OUTER, on=(Subscription.account == Account.id),
-              attr="joined_subscription"))
-    .where((User.id == user_id) & (User.session_version == version)))
+def _numbers_of_account():
+    """A column: the joined account's phone numbers as a JSON array of
+    [id, e164, label, port_out_status] (SQLite: text; PostgreSQL: parsed by
+    the driver, NULL for none), in no particular order."""
+    number = PhoneNumber.alias("number")
+    if isinstance(database.obj, SqliteDatabase):
+        as_array, values = fn.json_group_array, fn.json_array
+    else:
+        as_array, values = fn.json_agg, fn.json_build_array
+    return (number.select(as_array(values(number.id, number.e164, number.label,
+                                          number.port_out_status)))
+            .where(number.account == Account.id).alias("joined_numbers"))
+
+
+def _numbers_from_json(account_id, numbers):
+    """The PhoneNumber rows a _numbers_of_account() column holds, in number order."""
+    if isinstance(numbers, str):
+        numbers = json.loads(numbers)
+    rows = []
+    for number_id, e164, label, port_out_status in sorted(numbers or (), key=lambda n: n[1]):
+        number = PhoneNumber(id=number_id, account=account_id, e164=e164, label=label,
+                             port_out_status=port_out_status)
+        number._dirty.clear()  # as read, not as changed
+        rows.append(number)
+    return rows
+
+
+_TO_PLAN = Plan.alias("to_plan")
+
+
+def _signed_in(extra=None):
+    """The statement that reads a signed-in user (User.by_session_id): the
+    user, their account and its subscriptions, each with its plan, open
+    request, survey answer and acknowledgements; and what `extra` names.
+
+    Every join it adds is one row at most per row already there (the kept
+    counts and the purge schedule per account, a pending plan change per
+    subscription), so it brings them without repeating a row.
+    """
+
+    def query(user_id, version):
+        columns = [User, Account, Subscription, Plan, CancellationRequest, SurveyResponse,
+                   _acknowledgements_of_open_request()]
+        if extra == SIGNED_IN_WITH_CONSEQUENCES:
+            columns += [AccountDataCounts, _numbers_of_account()]
+        elif extra == SIGNED_IN_WITH_PRODUCTS:
+            columns += [PurgeSchedule, PlanChange, _TO_PLAN]
+        found = User.select(*columns).join(Account, JOIN.LEFT_OUTER)
+        if extra == SIGNED_IN_WITH_CONSEQUENCES:
+            found = found.join(AccountDataCounts, JOIN.LEFT_OUTER,
+                               on=(AccountDataCounts.account == Account.id),
+                               attr="joined_counts").switch(Account)
+        elif extra == SIGNED_IN_WITH_PRODUCTS:
+            found = found.join(PurgeSchedule, JOIN.LEFT_OUTER,
+                               on=(PurgeSchedule.account_id == Account.id),
+                               attr="joined_schedule").switch(Account)
+        found = _with_open_requests(
+            found.join(Subscription, JOIN.LEFT_OUTER, on=(Subscription.account == Account.id),
+                       attr="joined_subscription"))
+        if extra == SIGNED_IN_WITH_PRODUCTS:
+            # pending_for is unique: one scheduled change per subscription at most.
+            found = (found.switch(Subscription)
+                     .join(PlanChange, JOIN.LEFT_OUTER,
+                           on=(PlanChange.pending_for == Subscription.id), attr="joined_change")
+                     .join(_TO_PLAN, JOIN.LEFT_OUTER, on=(PlanChange.to_plan == _TO_PLAN.id),
+                           attr="to_plan"))
+        return found.where((User.id == user_id) & (User.session_version == version))
+
+    return ReusedSelect(query)
+
+
+# What a page may have the signed-in statement bring (User.by_session_id).
+SIGNED_IN_WITH_CONSEQUENCES = "consequences"  # step 1 and Confirm
+SIGNED_IN_WITH_PRODUCTS = "products"
+_SIGNED_IN = _signed_in()
+_SIGNED_IN_BRINGING = {None: _SIGNED_IN,
+                       SIGNED_IN_WITH_CONSEQUENCES: _signed_in(SIGNED_IN_WITH_CONSEQUENCES),
+                       SIGNED_IN_WITH_PRODUCTS: _signed_in(SIGNED_IN_WITH_PRODUCTS)}
 
 _SUBSCRIPTIONS = ReusedSelect(
     lambda account_id: _with_open_requests(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from . import lifecycle, policy
-from .models import Product
+from .models import SIGNED_IN_WITH_CONSEQUENCES, Product
 from .refusals import Incomplete
 
 
@@ -36,6 +36,9 @@ class Step:
     unfinished: str = ""  # why confirm sends the owner back here
     context: Callable = lambda subscription, req, now: {}  # extra template values
     condition: Callable = lambda req: True  # (CancellationRequest or None) -> bool
+    # What the signed-in statement brings for `context` to read (a
+    # models.SIGNED_IN_WITH_* name), so the page runs no statement of its own.
+    signed_in_extra: Optional[str] = None
 
 
 def _done_if(check):
@@ -92,17 +95,19 @@ def _save_options(req, answers, user, ip, now):
     lifecycle.decline_offers(req, user, now)
 
 
-def consequences_step(template, context):
+def consequences_step(template, context, signed_in_extra=None):
     """What will happen: the same step for both products, each with its page."""
     return Step("consequences", "What will happen", template, "ContinueForm",
                 _done_if(lifecycle.consequences_seen), _save_consequences,
-                unfinished="Please read what will happen first.", context=context)
+                unfinished="Please read what will happen first.", context=context,
+                signed_in_extra=signed_in_extra)
 
 
-def confirm_step(template, context):
+def confirm_step(template, context, signed_in_extra=None):
     """The last step: posting it confirms (see the module's docstring)."""
     return Step("confirm", "Confirm", template, "ConfirmForm",
-                _done_if(lambda req: req.is_confirmed), None, context=context)
+                _done_if(lambda req: req.is_confirmed), None, context=context,
+                signed_in_extra=signed_in_extra)
 
 
 ACKNOWLEDGE = Step(
@@ -119,7 +124,8 @@ SURVEY = Step(
 )
 
 SMRTPHONE_STEPS = (
-    consequences_step("cancel/_consequences.html", _consequences_context),
+    consequences_step("cancel/_consequences.html", _consequences_context,
+                      SIGNED_IN_WITH_CONSEQUENCES),
     ACKNOWLEDGE,
     SURVEY,
     Step(
@@ -128,7 +134,7 @@ SMRTPHONE_STEPS = (
         unfinished="Please look at the options before you go.",
         context=_options_context,
     ),
-    confirm_step("cancel/_confirm.html", _consequences_context),
+    confirm_step("cancel/_confirm.html", _consequences_context, SIGNED_IN_WITH_CONSEQUENCES),
 )
 
 # Cancelling smrtDialer alone: the same machinery, a shorter list. Its survey
@@ -180,3 +186,11 @@ def where_stopped(req):
     if not req.is_open:
         return None
     return first_incomplete(steps_for(req.product, req), req).title
+
+
+def signed_in_extra(name):
+    """What the signed-in statement brings for the step page `name`, whatever
+    the product (known only once the user is): the pages share names, and
+    bringing what one product's page reads costs the other's next to nothing."""
+    return next((s.signed_in_extra for steps in STEPS_BY_PRODUCT.values() for s in steps
+                 if s.name == name and s.signed_in_extra), None)

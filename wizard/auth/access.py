@@ -27,3 +27,16 @@ def owned_subscription(subscription_id, refusal):
     if not current_user.owns(sub):
         abort(403, description=refusal)
     return sub
+
+
+def bring_with_user(extra):
+    """Have this request's signed-in statement also bring `extra` (a
+    models.SIGNED_IN_WITH_* name): what the page will read, in the same round
+    trip as the user. For a blueprint's url_value_preprocessor, which Flask
+    runs before any hook can load the user."""
+    g.signed_in_extra = extra
+
+
+def extra_for_user():
+    """What bring_with_user asked for on this request, or None."""
+    return g.get("signed_in_extra")

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import clock, ratelimits
 from ..extensions import login_manager
 from ..models import User
+from . import access
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -20,7 +21,7 @@ SEEN_AT_GRANULARITY = 300  # seconds
 @login_manager.user_loader
 def load_user(session_id):
     """The signed-in user, unless their sessions were ended since (see User.get_id)."""
-    return User.by_session_id(session_id)
+    return User.by_session_id(session_id, access.extra_for_user())
 
 
 @bp.before_app_request

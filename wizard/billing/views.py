@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 from .. import actions, clock, lifecycle, plans, queue, ratelimits, reactivation
 from ..auth import access
 from ..models import (
-    Booking, CancellationRequest, Plan, PlanChange, Product, PurgeSchedule, posted_id_value,
+    SIGNED_IN_WITH_PRODUCTS, Booking, CancellationRequest, Plan, PlanChange, Product,
+    PurgeSchedule, posted_id_value,
 )
 from ..refusals import AlreadyActive, NotActive, NotValid
 from .forms import PlanChangeForm, ReactivateForm, SeatsForm, UndoPlanChangeForm
@@ -23,6 +24,13 @@ OPEN_WHEN_CLOSED = {
     "static", "index", "auth.login", "auth.logout",
     "billing.index", "billing.products", "billing.reactivate", "billing.closed",
 }
+
+
+@bp.url_value_preprocessor
+def bring_what_products_reads(endpoint, values):
+    """Products reads the erasure date and the pending plan changes with the user."""
+    if endpoint == "billing.products":
+        access.bring_with_user(SIGNED_IN_WITH_PRODUCTS)
 
 
 @bp.before_app_request

@@ -22,6 +22,13 @@ from . import forms
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
 
 
+@bp.url_value_preprocessor
+def bring_what_the_step_reads(endpoint, values):
+    """Step 1 and Confirm read the account's counts and numbers with the user."""
+    if endpoint == "cancel.step":
+        access.bring_with_user(wizard_steps.signed_in_extra(values.get("name")))
+
+
 def client_ip():
     return request.remote_addr
 
