@@ -8,7 +8,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import clock, config, db, form_input, formatting, htmx, invalid_forms, qaclock, queue, ratelimits
+from . import (
+    clock, config, csrf_tokens, db, form_input, formatting, htmx, invalid_forms, qaclock, queue,
+    ratelimits,
+)
 from .models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
 from .extensions import csrf, htmx as htmx_ext, limiter, login_manager
@@ -99,6 +102,7 @@ def create_app(test_config=None):
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     htmx_ext.init_app(app)
     if not app.config["RATELIMIT_STORAGE_URI"]:
         app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(app.config["REDIS_URL"])
