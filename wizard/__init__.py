@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import (
     clock, config, csrf_tokens, db, form_input, formatting, htmx, invalid_forms, qaclock, queue,
-    ratelimits,
+    ratelimits, sessions,
 )
 from .models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
@@ -95,6 +95,7 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.secret_key_file(app.instance_path)
 
+    app.session_interface = sessions.RememberingSessionInterface()
     app.url_map.converters["id"] = IdConverter
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],

@@ -145,6 +145,15 @@ class Account(BaseModel):
             numbers = PhoneNumber.of_account(self.id)
         return kept, numbers
 
+    def booked_calls_from(self, now):
+        """The account's calls still booked that start from `now` on, soonest
+        first. None at all, as the signed-in statement found on Products
+        (SIGNED_IN_WITH_PRODUCTS), asks nothing more."""
+        since, any_ahead = self.__dict__.get("read_calls_ahead_since", (None, True))
+        if since is not None and since <= now and not any_ahead:
+            return []
+        return [call for call in Booking.of_account(self, upcoming_from=now) if call.is_booked]
+
     def erasure_and_pending_changes(self):
         """(the account's PurgeSchedule or None, {subscription id: scheduled
         plan change}): what Products shows beside the subscriptions. Brought
@@ -189,13 +198,14 @@ class User(UserMixin, BaseModel):
         return f"{self.id}.{self.session_version}"
 
     @classmethod
-    def by_session_id(cls, session_id, extra=None):
+    def by_session_id(cls, session_id, extra=None, now=None):
         """The user a session's id names, or None once that session has ended.
 
         `extra` (SIGNED_IN_WITH_CONSEQUENCES or SIGNED_IN_WITH_PRODUCTS) has
         the same statement bring what that page reads besides (the account's
-        kept_counts_and_numbers, or its erasure_and_pending_changes), so the
-        page runs no statement of its own for them.
+        kept_counts_and_numbers, or its erasure_and_pending_changes and
+        whether it has a call booked from `now` on), so the page runs no
+        statement of its own for them.
         """
         user_id, _, version = (session_id or "").partition(".")
         if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
@@ -206,7 +216,10 @@ class User(UserMixin, BaseModel):
         # account (its name is in the header) and its subscriptions, each with
         # its open request and that request's answers (the banner, the
         # wizard's steps, Products): known_subscriptions() then reads nothing.
-        rows = _SIGNED_IN_BRINGING[extra].rows(int(user_id), int(version))
+        values = (int(user_id), int(version))
+        if extra == SIGNED_IN_WITH_PRODUCTS:
+            values += (now,)
+        rows = _SIGNED_IN_BRINGING[extra].rows(*values)
         if not rows:
             return None
         user = rows[0]
@@ -229,6 +242,8 @@ class User(UserMixin, BaseModel):
                     account.__dict__.pop("joined_schedule", None),
                     {s.id: change for s in subscriptions
                      if (change := s.__dict__.pop("joined_change", None)) is not None})
+                account.read_calls_ahead_since = (
+                    now, bool(user.__dict__.pop("joined_calls_ahead", True)))
         return user
 
     def end_sessions(self):
@@ -1198,13 +1213,16 @@ def _signed_in(extra=None):
     subscription), so it brings them without repeating a row.
     """
 
-    def query(user_id, version):
+    def query(user_id, version, since=None):
         columns = [User, Account, Subscription, Plan, CancellationRequest, SurveyResponse,
                    _acknowledgements_of_open_request()]
         if extra == SIGNED_IN_WITH_CONSEQUENCES:
             columns += [AccountDataCounts, _numbers_of_account()]
         elif extra == SIGNED_IN_WITH_PRODUCTS:
-            columns += [PurgeSchedule, PlanChange, _TO_PLAN]
+            columns += [PurgeSchedule, PlanChange, _TO_PLAN, fn.EXISTS(
+                Booking.select(Booking.id).where(
+                    (Booking.account == Account.id) & (Booking.status == Booking.BOOKED)
+                    & (Booking.start >= since))).alias("joined_calls_ahead")]
         found = User.select(*columns).join(Account, JOIN.LEFT_OUTER)
         if extra == SIGNED_IN_WITH_CONSEQUENCES:
             found = found.join(AccountDataCounts, JOIN.LEFT_OUTER,
@@ -1226,12 +1244,15 @@ def _signed_in(extra=None):
                            attr="to_plan"))
         return found.where((User.id == user_id) & (User.session_version == version))
 
-    return ReusedSelect(query)
+    if extra == SIGNED_IN_WITH_PRODUCTS:  # and whether a call is booked from `since` on
+        return ReusedSelect(lambda user_id, version, since: query(user_id, version, since),
+                            adapt=(int, int, Booking.start.db_value))
+    return ReusedSelect(lambda user_id, version: query(user_id, version))
 
 
 # What a page may have the signed-in statement bring (User.by_session_id).
 SIGNED_IN_WITH_CONSEQUENCES = "consequences"  # step 1 and Confirm
-SIGNED_IN_WITH_PRODUCTS = "products"
+SIGNED_IN_WITH_PRODUCTS = "products"  # and whether any call is booked ahead
 _SIGNED_IN = _signed_in()
 _SIGNED_IN_BRINGING = {None: _SIGNED_IN,
                        SIGNED_IN_WITH_CONSEQUENCES: _signed_in(SIGNED_IN_WITH_CONSEQUENCES),

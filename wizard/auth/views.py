@@ -21,7 +21,7 @@ SEEN_AT_GRANULARITY = 300  # seconds
 @login_manager.user_loader
 def load_user(session_id):
     """The signed-in user, unless their sessions were ended since (see User.get_id)."""
-    return User.by_session_id(session_id, access.extra_for_user())
+    return User.by_session_id(session_id, access.extra_for_user(), clock.now())
 
 
 @bp.before_app_request

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from .. import actions, clock, lifecycle, plans, queue, ratelimits, reactivation
 from ..auth import access
 from ..models import (
-    SIGNED_IN_WITH_PRODUCTS, Booking, CancellationRequest, Plan, PlanChange, Product,
+    SIGNED_IN_WITH_PRODUCTS, CancellationRequest, Plan, PlanChange, Product,
     PurgeSchedule, posted_id_value,
 )
 from ..refusals import AlreadyActive, NotActive, NotValid
@@ -92,7 +92,7 @@ def products():
                        if s.read_open_request is not None and s.read_open_request.is_open},
         pending_changes=pending_changes,
         undo_form=UndoPlanChangeForm(),
-        calls=[c for c in Booking.of_account(account, upcoming_from=now) if c.is_booked],
+        calls=account.booked_calls_from(now),
         # Named to the others, who are told to ask the owner.
         owner=None if current_user.is_owner else account.owner(),
         can_cancel=current_user.is_owner,
