@@ -24,10 +24,12 @@ def refuse_unusable_forms():
     """Refuse a NUL character anywhere, and a body holding a file, a repeated
     field or an over-long value."""
     # No text we keep may hold NUL: PostgreSQL refuses it, so refuse it here.
-    fields = [*request.args.listvalues(), *request.form.listvalues()]
+    # Only a POST's form is read by any view (a GET's body is not even parsed).
+    has_form = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    fields = [*request.args.listvalues(), *(request.form.listvalues() if has_form else ())]
     if any("\x00" in value for values in fields for value in values):
         abort(400, description="The request contains a character that is not allowed.")
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+    if not has_form:
         return
     if request.files:
         abort(400, description="This form takes text only, not files. Please send it from "

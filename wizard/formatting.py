@@ -1,5 +1,6 @@
 """Template filters and helpers: money and dates as an owner reads them, the
 accessibility attributes of a form field, and templates' url_for."""
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
@@ -11,6 +12,7 @@ def money(cents):
     return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
 
 
+@lru_cache(maxsize=4096)  # a page shows the same few dates, each several times
 def local_date(moment, timezone_name="UTC"):
     """A UTC datetime as the account's calendar date: "Tuesday, December 15, 2026"."""
     if moment is None:

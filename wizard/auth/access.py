@@ -13,7 +13,8 @@ def owned_subscription(subscription_id, refusal):
     Customer Success staff, who see every account, get 403: they may not act
     for an owner.
     """
-    if current_user.is_success_staff:
+    user = current_user._get_current_object()  # once: each use of the proxy looks it up
+    if user.is_success_staff:
         abort(403, description="Customer Success cannot cancel, reactivate or change a plan "
                                "on an owner's behalf. Only the Account Owner can.")
     # Usually one of the subscriptions read with the user (User.by_session_id,
@@ -21,10 +22,10 @@ def owned_subscription(subscription_id, refusal):
     sub = next((s for s in g.get("subscriptions", ()) if s.id == subscription_id), None)
     if sub is None:
         sub = Subscription.by_id(subscription_id)
-    if sub is None or current_user.account_id is None or sub.account_id != current_user.account_id:
+    if sub is None or user.account_id is None or sub.account_id != user.account_id:
         g.foreign_id = sub is not None  # another account's: the audit log notes the try
         abort(404)
-    if not current_user.owns(sub):
+    if not user.owns(sub):
         abort(403, description=refusal)
     return sub
 

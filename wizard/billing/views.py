@@ -37,12 +37,13 @@ def bring_what_products_reads(endpoint, values):
 def load_account_state():
     g.phone = None
     g.subscriptions = ()
-    if not current_user.is_authenticated or current_user.account_id is None:
+    user = current_user._get_current_object()  # once: each use of the proxy looks it up
+    if not user.is_authenticated or user.account_id is None:
         return None
     # One query for the account's subscriptions, reused by the views of this
     # request (access.owned_subscription, Products).
-    g.subscriptions = current_user.account.known_subscriptions()
-    g.phone = current_user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
+    g.subscriptions = user.account.known_subscriptions()
+    g.phone = user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
     if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:
         return redirect(url_for("billing.closed"), code=303)
