@@ -18,9 +18,8 @@ def tokens_on(page):
 def test_a_session_gets_the_same_signed_token_for_a_minute_then_a_new_one(owner, monkeypatch):
     sub = subscription()
     now = [time.time()]
-    monkeypatch.setattr(csrf_tokens, "real_time", lambda: now[0])
-    # itsdangerous signs with the same moved time (else two tokens signed in
-    # one real second are the same string).
+    # The clock tokens are signed and aged with (else two tokens signed in one
+    # real second are the same string).
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(now[0]))
     first = tokens_on(owner.get(step_url(sub, "consequences")))
     now[0] += csrf_tokens.REUSE_FOR - 1

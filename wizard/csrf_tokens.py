@@ -9,17 +9,17 @@ checked against the session's own raw token. So each process remembers the
 last token it signed for each raw token and, for a minute, hands it to
 Flask-WTF through that same `g` attribute instead of signing again.
 
-Time here is real time, as itsdangerous signs with: the QA clock
-(wizard/clock.py) moves the app's dates, not token ages.
+Ages are read on the clock itsdangerous signs with (sessions.signer_time),
+not the QA clock (wizard/clock.py), which moves the app's dates, not token
+ages.
 """
-import time
-
 from flask import current_app, g, session
+
+from .sessions import signer_time
 
 REUSE_FOR = 60  # seconds
 MAX_REMEMBERED = 10_000  # raw tokens per process; forgotten all at once past this
 FIELD = "csrf_token"  # Flask-WTF's session key and `g` attribute (WTF_CSRF_FIELD_NAME)
-real_time = time.time  # what itsdangerous signs with
 
 
 def init_app(app):
@@ -35,7 +35,7 @@ def reuse_signed_token():
     if raw is None:
         return
     found = current_app.extensions["csrf_tokens"].get(raw)
-    if found is not None and 0 <= real_time() - found[0] < REUSE_FOR:
+    if found is not None and 0 <= signer_time() - found[0] < REUSE_FOR:
         setattr(g, FIELD, found[1])
         g.csrf_token_reused = True
 
@@ -47,5 +47,5 @@ def remember_signed_token(response):
         remembered = current_app.extensions["csrf_tokens"]
         if len(remembered) >= MAX_REMEMBERED:
             remembered.clear()
-        remembered[raw] = (real_time(), signed)
+        remembered[raw] = (signer_time(), signed)
     return response

@@ -188,9 +188,12 @@ def where_stopped(req):
     return first_incomplete(steps_for(req.product, req), req).title
 
 
+_SIGNED_IN_EXTRA_BY_NAME = {s.name: s.signed_in_extra for steps in STEPS_BY_PRODUCT.values()
+                            for s in steps if s.signed_in_extra}
+
+
 def signed_in_extra(name):
     """What the signed-in statement brings for the step page `name`, whatever
     the product (known only once the user is): the pages share names, and
     bringing what one product's page reads costs the other's next to nothing."""
-    return next((s.signed_in_extra for steps in STEPS_BY_PRODUCT.values() for s in steps
-                 if s.name == name and s.signed_in_extra), None)
+    return _SIGNED_IN_EXTRA_BY_NAME.get(name)
