@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/flask --app wizard migrate
 	$(BIN)/flask --app wizard seed-demo
-	$(BIN)/python -m wizard.devrun
+	$(BIN)/python -m wizard.dev.run
 
 # The whole suite, each test on SQLite and on PostgreSQL (found or started by
 # tests/conftest.py; under CI=true a missing PostgreSQL fails the run).

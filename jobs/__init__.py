@@ -9,8 +9,9 @@ import socket
 import uuid
 from contextlib import contextmanager
 
-from wizard import config, qaclock, queue
-from wizard.db import database, init_database
+from wizard import config, queue
+from wizard.domain import qaclock
+from wizard.store.db import database, init_database
 
 
 def settings():

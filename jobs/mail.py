@@ -15,7 +15,8 @@ from email.utils import format_datetime
 
 from peewee import OperationalError
 
-from wizard import clock, invitation, outbox
+from wizard import clock
+from wizard.domain import invitation, outbox
 
 from . import job_context
 

@@ -1,7 +1,8 @@
 """The purge job: erase one cancelled account after its 90 days."""
 import logging
 
-from wizard import clock, outbox, purge, queue
+from wizard import clock, queue
+from wizard.domain import outbox, purge
 
 from . import job_context, worker_label
 

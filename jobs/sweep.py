@@ -1,7 +1,8 @@
 """The periodic sweep: end services, send reminders, (re)enqueue due work."""
 import logging
 
-from wizard import clock, due, outbox, queue
+from wizard import clock, queue
+from wizard.domain import due, outbox
 
 from . import job_context
 

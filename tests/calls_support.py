@@ -7,9 +7,15 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from wizard import availability
-from wizard.models import (
-    Account, AuditEvent, Booking, OutboxMessage, StaffHours, StaffOverride, User,
+from wizard.domain import availability
+from wizard.store.models import (
+    Account,
+    AuditEvent,
+    Booking,
+    OutboxMessage,
+    StaffHours,
+    StaffOverride,
+    User,
 )
 
 UTC = timezone.utc

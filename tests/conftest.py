@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 import pytest
 
 from tests import postgres, redis_support
-from wizard import clock, create_app, migrations
-from wizard.db import close_pool, database, init_database
-from wizard.demo import seed_demo
-from wizard.models import MODELS, SchemaVersion
+from wizard import clock, create_app
+from wizard.store import migrations
+from wizard.store.db import close_pool, database, init_database
+from wizard.dev.demo import seed_demo
+from wizard.store.models import MODELS, SchemaVersion
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
 TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast; the app's default is scrypt

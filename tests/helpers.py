@@ -6,8 +6,15 @@ step, by the step's name, and the step list says where that step is.
 """
 import re
 
-from wizard import policy, steps as wizard_steps
-from wizard.models import MODELS, Account, AuditEvent, CancellationRequest, Product, Subscription
+from wizard.domain import policy, steps as wizard_steps
+from wizard.store.models import (
+    MODELS,
+    Account,
+    AuditEvent,
+    CancellationRequest,
+    Product,
+    Subscription,
+)
 
 ACK_ALL = {s.key: "y" for s in policy.SMRTPHONE_STATEMENTS}
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')

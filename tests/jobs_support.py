@@ -5,8 +5,9 @@ import itertools
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from wizard import confirmation, lifecycle, policy, purge, queue
-from wizard.models import Account, Subscription
+from wizard.domain import confirmation, lifecycle, policy, purge
+from wizard import queue
+from wizard.store.models import Account, Subscription
 
 _numbers = itertools.count(1000)
 
@@ -51,7 +52,7 @@ def confirm_through_domain(account, now):
 
 def new_account(plans, recordings_dir, now, name=None):
     """A small extra account with some data, for tests that need many."""
-    from wizard.demo import add_activity, create_account
+    from wizard.dev.demo import add_activity, create_account
 
     n = next(_numbers)
     account = create_account(

@@ -2,7 +2,7 @@
 import pytest
 
 from tests.helpers import step_url, subscription, text
-from wizard.models import AuditEvent, CancellationRequest, Subscription
+from wizard.store.models import AuditEvent, CancellationRequest, Subscription
 
 
 def nothing_written():
@@ -91,8 +91,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(browser):
 
 def test_the_success_list_costs_the_same_queries_for_many_requests(app, sign_in, count_queries):
     from tests.jobs_support import new_account
-    from wizard import clock, lifecycle
-    from wizard.demo import ensure_plans
+    from wizard import clock
+    from wizard.domain import lifecycle
+    from wizard.dev.demo import ensure_plans
 
     staff = sign_in("success")
     plans = ensure_plans()

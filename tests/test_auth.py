@@ -1,7 +1,7 @@
 """Signing in and out."""
 import pytest
 
-from wizard.auth.views import safe_next
+from wizard.web.auth.views import safe_next
 from tests.helpers import text
 
 

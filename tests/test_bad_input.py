@@ -11,8 +11,13 @@ from tests.helpers import (
     ACK_ALL, complete_steps, errors_page, open_request, post_step, request_id_on, step_url, subscription,
 )
 from tests.test_guarantees import POSTS, in_its_mode, state
-from wizard.models import (
-    Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
+from wizard.store.models import (
+    Acknowledgement,
+    AuditEvent,
+    CancellationRequest,
+    OfferDecision,
+    Subscription,
+    SurveyResponse,
 )
 
 WIZARD_TABLES = (CancellationRequest, Acknowledgement, SurveyResponse, OfferDecision, AuditEvent)
@@ -250,7 +255,8 @@ def test_garbage_posted_anywhere_never_gives_a_500(owner, payload):
     complete_steps(owner, sub, "options")
     urls = [step_url(sub, name) for name in ("consequences", "acknowledge", "survey", "options",
                                             "confirm")]
-    from wizard import availability, booking, clock
+    from wizard.domain import availability, booking
+    from wizard import clock
 
     call = booking.book(sub.account.owner(), availability.free_slots(clock.now())[0].start, "",
                         clock.now())
@@ -392,7 +398,8 @@ def test_an_over_long_comment_is_refused_and_not_echoed_back_whole(owner, htmx):
 
 
 def test_an_over_long_topic_is_not_echoed_back_whole(owner):
-    from wizard import availability, clock
+    from wizard.domain import availability
+    from wizard import clock
 
     start = availability.free_slots(clock.now())[0].start.isoformat()
     owner.get("/calls/book")

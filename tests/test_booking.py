@@ -9,9 +9,10 @@ from peewee import IntegrityError
 from tests.calls_support import MON_FRI, calls_emails, demo_staff, owner, snapshot, staff_member, utc
 from tests.helpers import subscription
 from tests.test_jobs import race
-from wizard import availability, booking, clock, lifecycle, refusals
-from wizard.db import database
-from wizard.models import AuditEvent, Booking, CallOutcome, OutboxMessage, User
+from wizard.domain import availability, booking, lifecycle
+from wizard import clock, refusals
+from wizard.store.db import database
+from wizard.store.models import AuditEvent, Booking, CallOutcome, OutboxMessage, User
 
 NY = "America/New_York"
 LONDON = "Europe/London"
@@ -49,7 +50,7 @@ def test_booking_a_call(app):
 
 
 def test_a_call_booked_from_the_wizard_remembers_and_saves_its_request(app):
-    from wizard.models import CancellationRequest, OfferDecision
+    from wizard.store.models import CancellationRequest, OfferDecision
 
     sub = subscription()
     request = lifecycle.start_or_resume(sub, owner(), now())
@@ -65,7 +66,7 @@ def test_a_call_booked_from_the_wizard_remembers_and_saves_its_request(app):
 
 
 def test_a_call_cannot_be_booked_from_a_request_before_its_survey(app):
-    from wizard.models import Booking
+    from wizard.store.models import Booking
     from wizard.refusals import Incomplete
 
     request = lifecycle.start_or_resume(subscription(), owner(), now())
@@ -314,7 +315,7 @@ def test_when_the_index_says_taken_the_next_free_staff_member_gets_the_call(app,
     made = booking.book(owner(), BOTH, "", now())
     assert made.staff_id == morgan.id
     from tests.jobs_support import new_account
-    from wizard.demo import ensure_plans
+    from wizard.dev.demo import ensure_plans
 
     other = new_account(ensure_plans(), app.config["RECORDINGS_DIR"], now())  # neither Acme nor Birch
     error = _refused(refusals.SlotTaken, booking.book, other.owner(), BOTH, "", now())
@@ -444,8 +445,8 @@ def test_recording_an_outcome_is_refused_when_it_cannot_be(app):
 
 def test_the_purge_erases_the_accounts_calls_and_keeps_the_staff(app):
     from tests.jobs_support import confirm_through_domain
-    from wizard import purge
-    from wizard.models import Account, PurgeSchedule
+    from wizard.domain import purge
+    from wizard.store.models import Account, PurgeSchedule
 
     acme = Account.get(Account.name == "Acme Realty")
     booking.book(owner(), CASEY_ONLY, "", now())

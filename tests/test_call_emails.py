@@ -8,8 +8,9 @@ from datetime import timedelta
 from tests.calls_support import calls_emails, demo_staff, event_of, owner, utc
 from tests.jobs_support import run_worker
 from tests.test_mail import smtp  # noqa: F401  (the local SMTP server fixture)
-from wizard import booking, clock, outbox, queue
-from wizard.models import OutboxMessage
+from wizard.domain import booking, outbox
+from wizard import clock, queue
+from wizard.store.models import OutboxMessage
 from jobs.mail import send_message
 from jobs.sweep import sweep
 

@@ -10,9 +10,16 @@ from tests.conftest import NOW
 from tests.helpers import (
     all_rows, complete_steps, open_request, post_step, refused_form, step_url, subscription, text,
 )
-from wizard import availability, booking, clock, formatting, insights
-from wizard.models import (
-    Booking, CallOutcome, CancellationRequest, OfferDecision, StaffHours, StaffOverride, User,
+from wizard.domain import availability, booking, formatting, insights
+from wizard import clock
+from wizard.store.models import (
+    Booking,
+    CallOutcome,
+    CancellationRequest,
+    OfferDecision,
+    StaffHours,
+    StaffOverride,
+    User,
 )
 
 NEW_YORK = "America/New_York"  # the demo accounts' time zone
@@ -23,7 +30,7 @@ def free_starts():
 
 
 def owner_of(name="Acme Realty"):
-    from wizard.models import Account
+    from wizard.store.models import Account
 
     return Account.get(Account.name == name).owner()
 
@@ -94,7 +101,7 @@ def test_a_time_that_cannot_be_booked_is_refused_at_the_field(owner, start, mess
 
 def test_a_taken_time_and_a_long_topic_are_refused(app, owner, sign_in):
     from tests.jobs_support import new_account
-    from wizard.demo import ensure_plans
+    from wizard.dev.demo import ensure_plans
 
     start = free_starts()[0]
     staff_free = len(availability.Availability.load(clock.now()).free_staff(start))
@@ -275,6 +282,6 @@ def test_a_double_click_books_one_call(owner):
     first, second = owner.post("/calls/book", form), owner.post("/calls/book", form)
     assert first.status_code == second.status_code == 303
     assert Booking.select().count() == 1
-    from wizard.models import OutboxMessage
+    from wizard.store.models import OutboxMessage
 
     assert OutboxMessage.select().where(OutboxMessage.kind.startswith("call")).count() == 2  # owner, staff

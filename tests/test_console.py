@@ -10,9 +10,10 @@ import pytest
 from tests.conftest import NOW
 from tests.helpers import text
 from tests.jobs_support import new_account
-from wizard import clock, confirmation, insights, lifecycle, plans, policy, reactivation
-from wizard.demo import ensure_plans
-from wizard.models import Account, CancellationRequest, Plan, Product, Subscription
+from wizard import clock
+from wizard.domain import confirmation, insights, lifecycle, plans, policy, reactivation
+from wizard.dev.demo import ensure_plans
+from wizard.store.models import Account, CancellationRequest, Plan, Product, Subscription
 
 ACK = {Product.SMRTPHONE: [s.key for s in policy.SMRTPHONE_STATEMENTS],
        Product.SMRTDIALER: [s.key for s in policy.SMRTDIALER_STATEMENTS]}

@@ -5,8 +5,8 @@ import time
 from itsdangerous import TimestampSigner
 
 from tests.helpers import step_url, subscription, text
-from wizard import csrf_tokens
-from wizard.models import CancellationRequest
+from wizard.web import csrf_tokens
+from wizard.store.models import CancellationRequest
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 

@@ -3,12 +3,22 @@ import os
 
 
 from tests.conftest import TEST_PASSWORD_METHOD
-from wizard import migrations
-from wizard.db import database
-from wizard.demo import seed_demo
-from wizard.models import (
-    Account, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Recording, SchemaVersion,
-    StaffHours, StaffOverride, Subscription, User,
+from wizard.store import migrations
+from wizard.store.db import database
+from wizard.dev.demo import seed_demo
+from wizard.store.models import (
+    Account,
+    Agent,
+    BillingRecord,
+    CallFlow,
+    CallLog,
+    PhoneNumber,
+    Recording,
+    SchemaVersion,
+    StaffHours,
+    StaffOverride,
+    Subscription,
+    User,
 )
 
 
@@ -17,7 +27,7 @@ def count_for_account(model, account):
 
 
 def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
-    from wizard.db import init_database
+    from wizard.store.db import init_database
 
     init_database(database_url)
     with database.connection_context():
@@ -58,7 +68,7 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
                 assert f.read(4) == b"RIFF"
 
         # Customer Success has a call of yesterday to record at once.
-        from wizard.models import Booking
+        from wizard.store.models import Booking
 
         call = Booking.get()
         assert (call.account_id, call.status, call.outcome) == (acme.id, Booking.BOOKED, None)
@@ -72,7 +82,7 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
 
 
 def test_the_plan_catalogue_lists_a_products_plans_cheapest_first(app):
-    from wizard.models import Plan, Product
+    from wizard.store.models import Plan, Product
 
     # Stored in another order than their rank, so the order is the catalogue's doing.
     Plan.create(product=Product.SMRTPHONE, code="phone-free", name="Free", price_cents_per_seat=0,
@@ -116,8 +126,8 @@ def test_a_database_from_before_migration_4_gains_plan_changes_and_seat_limits(a
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
     from peewee import SqliteDatabase
 
-    from wizard.demo import seed_demo
-    from wizard.models import OfferShown, Plan, PlanChange
+    from wizard.dev.demo import seed_demo
+    from wizard.store.models import OfferShown, Plan, PlanChange
 
     db = database.obj
     with database.connection_context():
@@ -146,7 +156,7 @@ def test_a_database_from_before_migration_5_gains_call_bookings(app):
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
     from peewee import SqliteDatabase
 
-    from wizard.models import Booking, StaffHours, StaffOverride
+    from wizard.store.models import Booking, StaffHours, StaffOverride
 
     db = database.obj
     with database.connection_context():

@@ -19,10 +19,11 @@ from rq.job import Job
 
 from tests.conftest import DEMO_LOGINS, NOW, TEST_PASSWORD_METHOD, Browser
 from tests.helpers import cancel_smrtphone
-from wizard import ROOT, clock, config, create_app, migrations, queue
-from wizard.db import database, init_database
-from wizard.demo import seed_demo
-from wizard.models import ErasureRecord, OutboxMessage, PurgeSchedule
+from wizard import ROOT, clock, config, create_app, queue
+from wizard.store import migrations
+from wizard.store.db import database, init_database
+from wizard.dev.demo import seed_demo
+from wizard.store.models import ErasureRecord, OutboxMessage, PurgeSchedule
 from jobs.sweep import sweep
 
 

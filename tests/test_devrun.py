@@ -14,7 +14,8 @@ from rq import Queue, Worker
 
 from tests.processes import free_port, wait_for
 
-from wizard import ROOT, config, devrun, queue
+from wizard import ROOT, config, queue
+from wizard.dev import run as devrun
 
 
 def test_redis_url_from_the_environment_wins(monkeypatch, tmp_path):
@@ -72,7 +73,7 @@ def test_make_run_serves_the_demo_with_gunicorn_a_worker_and_its_own_redis(tmp_p
         subprocess.run([flask, "--app", "wizard", command], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
     log = open(tmp_path / "make-run.log", "w+")
-    run = subprocess.Popen([sys.executable, "-m", "wizard.devrun"], cwd=ROOT, env=env,
+    run = subprocess.Popen([sys.executable, "-m", "wizard.dev.run"], cwd=ROOT, env=env,
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     cookies = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))

@@ -19,12 +19,28 @@ from tests.helpers import (
     all_rows, answers, cancel_smrtphone, complete_steps, open_request, post_step, request_id_on, step_url,
     subscription, text, walk_wizard,
 )
-from wizard import clock, confirmation, due, lifecycle, policy, purge, reactivation, refusals
-from wizard.steps import STEPS_BY_PRODUCT
-from wizard.models import (
-    Account, Acknowledgement, Agent, AuditEvent, BillingRecord, CallFlow, CallLog,
-    CancellationRequest, ErasureRecord, OfferDecision, OutboxMessage, PhoneNumber, Plan,
-    PurgeSchedule, Recording, Subscription, SurveyResponse, User,
+from wizard import clock, refusals
+from wizard.domain import confirmation, due, lifecycle, policy, purge, reactivation
+from wizard.domain.steps import STEPS_BY_PRODUCT
+from wizard.store.models import (
+    Account,
+    Acknowledgement,
+    Agent,
+    AuditEvent,
+    BillingRecord,
+    CallFlow,
+    CallLog,
+    CancellationRequest,
+    ErasureRecord,
+    OfferDecision,
+    OutboxMessage,
+    PhoneNumber,
+    Plan,
+    PurgeSchedule,
+    Recording,
+    Subscription,
+    SurveyResponse,
+    User,
 )
 from jobs.purge import run_purge
 from jobs.sweep import sweep
@@ -234,7 +250,7 @@ def _change_plan(browser):
 
 
 def _undo_plan_change(browser):
-    from wizard import plans
+    from wizard.domain import plans
 
     sub = subscription()
     plans.change(sub, Plan.get(Plan.code == "phone-starter"), sub.seats, owner_of("Acme Realty"),
@@ -249,13 +265,13 @@ def _dialer_instead(browser):
 
 
 def _free_starts(count=2):
-    from wizard import availability
+    from wizard.domain import availability
 
     return [slot.start for slot in availability.free_slots(clock.now())[:count]]
 
 
 def _a_call():
-    from wizard import booking
+    from wizard.domain import booking
 
     return booking.book(owner_of("Acme Realty"), _free_starts(1)[0], "", clock.now())
 
@@ -291,7 +307,7 @@ def _add_override(browser):
 
 
 def _remove_override(browser):
-    from wizard import availability
+    from wizard.domain import availability
 
     day = (clock.now() + timedelta(days=3)).date()
     availability.set_date_override(User.get(User.email == "success@smrtphone.test"), day)
@@ -307,7 +323,7 @@ def _qa_set(browser):
 
 
 def _qa_reset(browser):
-    from wizard import qaclock
+    from wizard.domain import qaclock
 
     qaclock.advance(timedelta(days=3))  # moved: something to reset
     return "/qa/clock/reset", {}

@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from wizard import config, create_app
-from wizard.auth import views as auth_views
+from wizard.web.auth import views as auth_views
 
 
 NAMED = {"WIZARD_DEPLOYMENT": "smrtphone-production"}
@@ -101,7 +101,7 @@ def test_a_cookie_saved_before_signing_out_no_longer_works(app, owner):
 def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(app, owner):
     from werkzeug.security import generate_password_hash
 
-    from wizard.models import User
+    from wizard.store.models import User
 
     User.by_email("owner@acme.test").set_password(generate_password_hash("a-new-passphrase"))
     response = owner.get("/billing/products")
@@ -130,7 +130,7 @@ def test_an_idle_session_is_signed_out(app, owner, monkeypatch):
 
 @pytest.mark.parametrize("forged", ["1", "1.0", "1.2", "abc", "1.1.1", "99999999999.1", ""])
 def test_a_session_id_that_is_not_the_current_one_signs_no_one_in(app, forged):
-    from wizard.models import User
+    from wizard.store.models import User
 
     assert User.by_session_id(forged) is None
     assert User.by_session_id("1.1") is not None  # the demo owner's current session id
@@ -139,7 +139,7 @@ def test_a_session_id_that_is_not_the_current_one_signs_no_one_in(app, forged):
 def refusals_logged():
     import json
 
-    from wizard.models import AuditEvent
+    from wizard.store.models import AuditEvent
 
     return [(e.actor.email if e.actor else None, e.ip, json.loads(e.detail))
             for e in AuditEvent.select().where(AuditEvent.kind == "access.refused").order_by(AuditEvent.id)]

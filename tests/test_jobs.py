@@ -16,12 +16,11 @@ from tests.helpers import cancel_smrtphone, subscription
 from tests.jobs_support import (
     confirm_through_domain, counts_of, new_account, ready_to_confirm, rq_queue, run_worker,
 )
-from wizard import clock, confirmation, outbox, purge, queue, reactivation, refusals
-from wizard.db import database
-from wizard.demo import ensure_plans
-from wizard.models import (
-    Account, ErasureRecord, OutboxMessage, PurgeSchedule, Subscription,
-)
+from wizard import clock, queue, refusals
+from wizard.domain import confirmation, outbox, purge, reactivation
+from wizard.store.db import database
+from wizard.dev.demo import ensure_plans
+from wizard.store.models import Account, ErasureRecord, OutboxMessage, PurgeSchedule, Subscription
 from jobs.purge import run_purge
 from jobs.sweep import sweep
 

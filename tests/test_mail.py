@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from tests.helpers import cancel_smrtphone
 from tests.jobs_support import run_worker
 from wizard import clock
-from wizard.models import OutboxMessage, PurgeSchedule
+from wizard.store.models import OutboxMessage, PurgeSchedule
 from jobs.mail import send_message
 from jobs.sweep import sweep
 
@@ -102,7 +102,7 @@ def test_a_reminder_not_sent_before_reactivation_is_never_sent(owner, redis_url,
 
 
 def test_a_late_reminder_says_when_reactivation_ended(owner, redis_url, smtp):
-    from wizard.models import Subscription
+    from wizard.store.models import Subscription
 
     sub = subscription_with_long_period(Subscription, days=150)
     cancel_smrtphone(owner)
@@ -158,8 +158,8 @@ def test_a_sender_that_died_mid_send_is_retried_after_its_lease(owner, redis_url
 
 
 def test_a_reminder_composed_as_the_owner_reactivates_is_not_sent(owner, redis_url, smtp):
-    from wizard import outbox
-    from wizard.models import Account
+    from wizard.domain import outbox
+    from wizard.store.models import Account
 
     sub = cancel_smrtphone(owner)
     run_worker(redis_url)

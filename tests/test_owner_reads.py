@@ -13,8 +13,9 @@ from tests.helpers import (
     ACK_ALL, cancel_smrtdialer, errors_page, cancel_smrtphone, complete_steps, open_request, post_step,
     request_id_on, step_url, subscription, walk_wizard,
 )
-from wizard import clock, due, policy
-from wizard.models import Account, OutboxMessage, Product, PurgeSchedule, Subscription
+from wizard import clock
+from wizard.domain import due, policy
+from wizard.store.models import Account, OutboxMessage, Product, PurgeSchedule, Subscription
 
 CRM_PROMISE = "CRM data (contacts, call logs and texts)"
 BIRCH = "Birch Homes"
@@ -326,8 +327,8 @@ def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     """Each of the owner's call emails links to the page that does what it says:
     another time (the call's reschedule page), cancelling (Products, where the
     call's Cancel button is), and, once cancelled, booking again."""
-    from wizard import availability, due as due_work
-    from wizard.models import Booking
+    from wizard.domain import availability, due as due_work
+    from wizard.store.models import Booking
 
     base = "http://127.0.0.1:5000"
     start = availability.free_slots(clock.now())[-1].start

@@ -10,10 +10,18 @@ from tests.helpers import (
     all_rows, complete_steps, open_request, post_step, progress, step_url, subscription, text,
     walk_wizard,
 )
-from wizard import clock, plans
-from wizard.models import (
-    AuditEvent, CancellationRequest, OfferDecision, OfferShown, OutboxMessage, Plan, PlanChange,
-    Subscription, SurveyResponse,
+from wizard import clock
+from wizard.domain import plans
+from wizard.store.models import (
+    AuditEvent,
+    CancellationRequest,
+    OfferDecision,
+    OfferShown,
+    OutboxMessage,
+    Plan,
+    PlanChange,
+    Subscription,
+    SurveyResponse,
 )
 from jobs.sweep import sweep
 
@@ -320,7 +328,7 @@ def test_cancel_only_smrtdialer_needs_the_smrtphone_request_of_this_account(owne
 
 
 def test_the_domain_refuses_a_plan_change_by_anyone_but_the_owner(app):
-    from wizard.models import Account, User
+    from wizard.store.models import Account, User
     from wizard.refusals import NotAllowed
 
     admin = User.get(User.email == "admin@acme.test")

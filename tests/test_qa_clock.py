@@ -14,8 +14,9 @@ from tests.conftest import DEMO_LOGINS, NOW
 from tests.helpers import cancel_smrtphone, subscription, text
 from tests.jobs_support import counts_of, rq_queue, run_worker
 from tests.test_guarantees import rows_of
-from wizard import ROOT, clock, config, create_app, qaclock, queue
-from wizard.models import Account, OutboxMessage, PurgeSchedule, QaClockOffset, Subscription
+from wizard import ROOT, clock, config, create_app, queue
+from wizard.domain import qaclock
+from wizard.store.models import Account, OutboxMessage, PurgeSchedule, QaClockOffset, Subscription
 
 qa_mode = pytest.mark.qa_mode
 BANNER = 'data-testid="qa-clock-banner"'

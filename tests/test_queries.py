@@ -9,11 +9,20 @@ from peewee import JOIN, IntegrityError, Model, SqliteDatabase
 from tests.helpers import (
     STEP_NAMES, answers, complete_steps, request_id_on, step_url, subscription, text,
 )
-from wizard.db import ReusedSelect, close_pool, database, transaction
-from wizard import clock, models
-from wizard.demo import add_activity
-from wizard.models import (
-    Account, Booking, CancellationRequest, PhoneNumber, Plan, PlanChange, PurgeSchedule, Subscription, User,
+from wizard.store.db import ReusedSelect, close_pool, database, transaction
+from wizard import clock
+from wizard.store import models
+from wizard.dev.demo import add_activity
+from wizard.store.models import (
+    Account,
+    Booking,
+    CancellationRequest,
+    PhoneNumber,
+    Plan,
+    PlanChange,
+    PurgeSchedule,
+    Subscription,
+    User,
 )
 
 # Showing a step reads; submitting one also writes (confirm writes the most:

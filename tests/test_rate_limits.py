@@ -10,8 +10,8 @@ from tests.conftest import DEMO_LOGINS, TEST_PASSWORD_METHOD, Browser
 from tests.helpers import all_rows, complete_steps, post_step, step_url, subscription, text
 from tests.test_guarantees import POSTS
 from wizard import create_app
-from wizard.extensions import limiter
-from wizard.models import Plan
+from wizard.web.extensions import limiter
+from wizard.store.models import Plan
 
 OWNER_EMAIL, OWNER_PASSWORD = DEMO_LOGINS["owner"]
 

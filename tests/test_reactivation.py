@@ -8,8 +8,9 @@ from tests.helpers import (
     text,
     all_rows, cancel_smrtdialer, cancel_smrtphone, progress, step_url, subscription,
 )
-from wizard import clock, due, reactivation
-from wizard.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
+from wizard import clock
+from wizard.domain import due, reactivation
+from wizard.store.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
 
 
 def reactivate(browser, sub):
@@ -223,7 +224,7 @@ def test_smrtdialer_cannot_be_cancelled_alone_when_smrtphone_is_cancelled(owner)
 
 def test_the_banner_stops_offering_reactivation_after_the_deadline(owner):
     sub = subscription()
-    from wizard.models import Subscription
+    from wizard.store.models import Subscription
 
     Subscription.update(current_period_end=NOW + timedelta(days=150)).where(
         Subscription.id == sub.id).execute()

@@ -3,7 +3,7 @@ stays exactly as safe: tampered and expired cookies are still refused."""
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import subscription, step_url
-from wizard.sessions import RememberingSessionInterface
+from wizard.web.sessions import RememberingSessionInterface
 
 
 def cookie_of(client):

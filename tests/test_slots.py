@@ -8,10 +8,11 @@ import pytest
 from tests.calls_support import (
     MON_FRI, MON_THU, SUNDAY, clear_team, demo_staff, local, owner, staff_member, utc, wall,
 )
-from wizard import availability, booking, clock
-from wizard.availability import free_slots, group_by_local_date
-from wizard.models import Booking, StaffOverride
-from wizard.policy import CALL_RULES
+from wizard.domain import availability, booking
+from wizard import clock
+from wizard.domain.availability import free_slots, group_by_local_date
+from wizard.store.models import Booking, StaffOverride
+from wizard.domain.policy import CALL_RULES
 
 LONDON, NEW_YORK, LOS_ANGELES = "Europe/London", "America/New_York", "America/Los_Angeles"
 LONDON_HOURS = [(MON_THU, "08:30", "12:30"), (MON_THU, "13:30", "16:00")]
@@ -260,7 +261,7 @@ def test_staff_who_are_no_longer_staff_offer_no_slots(app):
 ])
 def test_impossible_hours_are_refused(app, blocks, message):
     from wizard.refusals import BadHours
-    from wizard.models import StaffHours
+    from wizard.store.models import StaffHours
 
     casey, _ = demo_staff()
     before = [(h.weekday, h.start_minute, h.end_minute) for h in StaffHours.for_staff(casey)]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from wizard import ROOT, clock
-from wizard import steps as wizard_steps
+from wizard.domain import steps as wizard_steps
 
 STEPS = wizard_steps.steps_for("smrtphone")
 
@@ -77,8 +77,9 @@ def test_a_step_added_to_the_list_is_shown_numbered_and_required_before_confirm(
     from jinja2 import ChoiceLoader, DictLoader
 
     from tests.helpers import complete_steps, open_request, post_step, step_url, subscription, text
-    from wizard import confirmation, refusals
-    from wizard.models import AuditEvent, PurgeSchedule
+    from wizard.domain import confirmation
+    from wizard import refusals
+    from wizard.store.models import AuditEvent, PurgeSchedule
 
     read = set()  # the throw-away step's own record of who completed it
     extra = wizard_steps.Step(

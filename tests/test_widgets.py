@@ -5,8 +5,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput, TextArea
 
-from wizard.form_input import BoundedTextAreaField
-from wizard.widgets import QuickCheckboxInput, QuickHiddenInput, QuickRadioInput, QuickTextArea
+from wizard.web.form_input import BoundedTextAreaField
+from wizard.web.widgets import QuickCheckboxInput, QuickHiddenInput, QuickRadioInput, QuickTextArea
 
 AWKWARD = 'say "hi" & <b>bye</b>\r\nthen \'leave\''
 

@@ -9,10 +9,17 @@ from tests.helpers import (
     ACK_ALL, STEPS, STEP_NAMES, complete_steps, open_request, post_step, progress, request_id_on,
     step_url, subscription,
 )
-from wizard import clock, policy
-from wizard.demo import add_activity
-from wizard.models import (
-    Account, Acknowledgement, AuditEvent, CancellationRequest, OfferDecision, Subscription, SurveyResponse,
+from wizard import clock
+from wizard.domain import policy
+from wizard.dev.demo import add_activity
+from wizard.store.models import (
+    Account,
+    Acknowledgement,
+    AuditEvent,
+    CancellationRequest,
+    OfferDecision,
+    Subscription,
+    SurveyResponse,
 )
 
 

@@ -12,9 +12,9 @@ from tests.helpers import cancel_smrtphone
 from tests.jobs_support import counts_of, rq_queue, run_worker
 from tests.processes import wait_for
 from wizard import ROOT, clock, queue
-from wizard.demo import add_activity
-from wizard.models import Account, ErasureRecord, PurgeSchedule
-from wizard.purge import LEASE
+from wizard.dev.demo import add_activity
+from wizard.store.models import Account, ErasureRecord, PurgeSchedule
+from wizard.domain.purge import LEASE
 from jobs.sweep import sweep
 
 

@@ -8,13 +8,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import (
-    clock, config, csrf_tokens, db, form_input, formatting, htmx, invalid_forms, qaclock, queue,
-    ratelimits, sessions,
+from wizard import clock, config, queue
+from wizard.web import (
+    csrf_tokens, form_input, htmx, invalid_forms, ratelimits, sessions, templating,
 )
-from .models import AuditEvent
+from wizard.store import db
+from wizard.domain import qaclock
+from wizard.store.models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
-from .extensions import csrf, htmx as htmx_ext, limiter, login_manager
+from wizard.web.extensions import csrf, htmx as htmx_ext, limiter, login_manager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -108,12 +110,13 @@ def create_app(test_config=None):
     if not app.config["RATELIMIT_STORAGE_URI"]:
         app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(app.config["REDIS_URL"])
     limiter.init_app(app)
-    formatting.init_app(app)
+    templating.init_app(app)
     invalid_forms.init_app(app)
     queue.init(app.config["REDIS_URL"], app.config["DEPLOYMENT"])
     qaclock.follow(app.config["WIZARD_QA"])
 
-    from . import auth, billing, calls, cancel, cli, success
+    from wizard.web import auth, billing, calls, cancel, success
+    from wizard.dev import cli
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(billing.bp)
@@ -121,7 +124,7 @@ def create_app(test_config=None):
     app.register_blueprint(cancel.bp)
     app.register_blueprint(success.bp)
     if app.config["WIZARD_QA"]:
-        from . import qa
+        from wizard.web import qa
 
         app.register_blueprint(qa.bp)  # /qa/clock and the banner: QA mode only
     cli.init_app(app)

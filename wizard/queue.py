@@ -15,7 +15,7 @@ from redis import Redis, RedisError
 from rq import Queue
 from rq.job import Job
 
-from .models import OutboxMessage, PurgeSchedule
+from wizard.store.models import OutboxMessage, PurgeSchedule
 
 log = logging.getLogger(__name__)
 

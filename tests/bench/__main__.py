@@ -33,10 +33,11 @@ import time
 from tests import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account, seed_schedules
 from tests.bench.slots import bench_slots
-from wizard import ROOT, clock, due
-from wizard.db import init_database
-from wizard.demo import create_account, ensure_plans
-from wizard.models import PurgeSchedule, Subscription
+from wizard import ROOT, clock
+from wizard.domain import due
+from wizard.store.db import init_database
+from wizard.dev.demo import create_account, ensure_plans
+from wizard.store.models import PurgeSchedule, Subscription
 
 FULL = dict(call_logs=1_000_000, recordings=100_000, billing=10_000)
 TENTH = dict(call_logs=100_000, recordings=10_000, billing=1_000)

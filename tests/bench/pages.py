@@ -29,7 +29,7 @@ from tests import postgres
 from tests.bench import web
 from tests.bench.seed import statements
 from wizard import ROOT, clock, create_app
-from wizard.db import close_pool
+from wizard.store.db import close_pool
 
 ROUNDS, REQUESTS = 5, 100
 

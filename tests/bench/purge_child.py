@@ -8,8 +8,9 @@ import json
 import sys
 import time
 
-from wizard import clock, purge
-from wizard.db import init_database
+from wizard import clock
+from wizard.domain import purge
+from wizard.store.db import init_database
 
 
 def main(url, schedule_id, recordings_dir):

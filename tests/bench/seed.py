@@ -10,8 +10,15 @@ from datetime import timedelta
 
 from peewee import PostgresqlDatabase, SqliteDatabase
 
-from wizard import migrations
-from wizard.models import MODELS, BillingRecord, CallLog, PurgeSchedule, Recording, SchemaVersion
+from wizard.store import migrations
+from wizard.store.models import (
+    MODELS,
+    BillingRecord,
+    CallLog,
+    PurgeSchedule,
+    Recording,
+    SchemaVersion,
+)
 
 def log(message):
     """Progress goes to stderr; stdout holds only the name=value lines."""

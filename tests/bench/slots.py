@@ -6,11 +6,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from tests.bench.seed import statements
-from wizard import availability
-from wizard.db import init_database
-from wizard.demo import create_account, ensure_plans
-from wizard.models import Booking, User
-from wizard.policy import CALL_RULES
+from wizard.domain import availability
+from wizard.store.db import init_database
+from wizard.dev.demo import create_account, ensure_plans
+from wizard.store.models import Booking, User
+from wizard.domain.policy import CALL_RULES
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)  # a Thursday
 STAFF = 10

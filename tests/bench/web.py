@@ -46,11 +46,12 @@ from tests import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account
 from tests.processes import free_port, stop
 from tests.redis_support import PrivateRedis
-from wizard import ROOT, clock, create_app, policy
-from wizard.db import close_pool, init_database
-from wizard.demo import create_account, ensure_plans, seed_demo
-from wizard.models import Product, Subscription
-from wizard.steps import steps_for
+from wizard import ROOT, clock, create_app
+from wizard.domain import policy
+from wizard.store.db import close_pool, init_database
+from wizard.dev.demo import create_account, ensure_plans, seed_demo
+from wizard.store.models import Product, Subscription
+from wizard.domain.steps import steps_for
 
 STEP_NAMES = [s.name for s in steps_for(Product.SMRTPHONE)]
 ANSWERS = {

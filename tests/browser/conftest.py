@@ -25,9 +25,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import TEST_PASSWORD_METHOD
-from wizard import ROOT, clock, create_app, migrations
-from wizard.db import database, init_database
-from wizard.demo import seed_demo
+from wizard import ROOT, clock, create_app
+from wizard.store import migrations
+from wizard.store.db import database, init_database
+from wizard.dev.demo import seed_demo
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

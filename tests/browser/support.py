@@ -3,8 +3,8 @@ tests/browser/README.md lists as the pages' contract."""
 from playwright.sync_api import expect
 
 from tests.helpers import progress
-from wizard import steps as wizard_steps
-from wizard.models import Product
+from wizard.domain import steps as wizard_steps
+from wizard.store.models import Product
 
 STEP_NAMES = [s.name for s in wizard_steps.steps_for(Product.SMRTPHONE)]
 SURVEY_REASON = "Too expensive"

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import AXE_TAGS, close_context, open_context
 from tests.browser.test_cancel_journey import sign_in
 from tests.helpers import progress
-from wizard import policy
+from wizard.domain import policy
 
 pytestmark = pytest.mark.needs_db
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from tests.browser.test_cancel_journey import sign_in
 from wizard import clock
-from wizard.db import database
-from wizard.models import Booking
+from wizard.store.db import database
+from wizard.store.models import Booking
 
 pytestmark = pytest.mark.needs_db
 

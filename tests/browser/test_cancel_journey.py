@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from tests.browser import support
 from tests.browser.support import expect_step
-from wizard import policy
-from wizard.db import database
-from wizard.models import CancellationRequest, Product, Subscription
+from wizard.domain import policy
+from wizard.store.db import database
+from wizard.store.models import CancellationRequest, Product, Subscription
 
 pytestmark = pytest.mark.needs_db
 

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from tests.browser.support import expect_step
 from tests.browser.test_cancel_journey import sign_in
-from wizard.db import database
-from wizard.models import Subscription
+from wizard.store.db import database
+from wizard.store.models import Subscription
 
 pytestmark = pytest.mark.needs_db
 

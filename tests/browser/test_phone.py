@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.support import (STEP_NAMES, advance, answer, bring_back, expect_step,
                                    open_products, sign_in, start_wizard)
-from wizard.models import Product
+from wizard.store.models import Product
 
 
 def expect_on_screen(page, locator, width):

@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from tests.browser.test_cancel_journey import sign_in
 from tests.browser.test_change_of_mind import answer_survey, confirm, press, read_and_acknowledge
 from tests.jobs_support import counts_of, run_worker
-from wizard.db import database
-from wizard.models import Account, PurgeSchedule, Subscription
+from wizard.store.db import database
+from wizard.store.models import Account, PurgeSchedule, Subscription
 
 pytestmark = [pytest.mark.qa_mode, pytest.mark.needs_db]
 

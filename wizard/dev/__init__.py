@@ -1,0 +1,1 @@
+"""For developers and QA: the CLI commands, the demo data and `make run`'s runner."""

@@ -1,0 +1,120 @@
+"""What has come due, read from the database (the truth), and the work the
+periodic sweep does in it: end services whose paid period is over, make
+scheduled plan changes, compose the erasure reminders and the call
+reminders, and find the purges to (re)enqueue.
+
+The sweep job itself (jobs/sweep.py) calls these and then enqueues. Redis may
+restart without its data, and a worker killed mid-job is not redelivered by
+RQ; the sweep, run every few minutes, puts that right.
+"""
+from datetime import timedelta
+
+from . import outbox, plans
+from wizard.store.db import locked, transaction
+from wizard.store.models import (
+    Account,
+    Booking,
+    CancellationRequest,
+    PlanChange,
+    PurgeSchedule,
+    Subscription,
+)
+from .policy import CALL_RULES
+
+REMINDER_DAYS = (30, 7)
+
+
+def end_services(now):
+    """End every cancelled subscription whose paid period is over; return how many.
+
+    Safe to run twice: only cancellation-pending rows past their end change.
+    """
+    with transaction():
+        # Lock in id order first, as every writer of subscriptions does.
+        due = [s.id for s in locked(
+            Subscription.select(Subscription.id)
+            .where((Subscription.status == Subscription.CANCELLATION_PENDING)
+                   & (Subscription.current_period_end <= now))
+            .order_by(Subscription.id))]
+        if not due:
+            return 0
+        return (
+            Subscription.update(status=Subscription.ENDED, ended_at=now)
+            .where(Subscription.id.in_(due)
+                   & (Subscription.status == Subscription.CANCELLATION_PENDING))
+            .execute()
+        )
+
+
+def apply_plan_changes(now, limit=500):
+    """Make the scheduled plan changes whose time has come; return how many applied."""
+    due = (PlanChange.select(PlanChange.id)
+           .where((PlanChange.status == PlanChange.SCHEDULED) & (PlanChange.effective_at <= now))
+           .order_by(PlanChange.effective_at).limit(limit))
+    return sum(plans.apply_scheduled(change.id, now) == PlanChange.APPLIED for change in due)
+
+
+def due_purges(now, limit=1000):
+    """Scheduled purges whose time has come (index: status, due_at)."""
+    return (
+        PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
+                             PurgeSchedule.due_at)
+        .where((PurgeSchedule.status == PurgeSchedule.SCHEDULED) & (PurgeSchedule.due_at <= now))
+        .order_by(PurgeSchedule.due_at)
+        .limit(limit)
+    )
+
+
+def abandoned_purges(now, limit=1000):
+    """Running purges whose worker stopped renewing its lease (index: status, lease)."""
+    return (
+        PurgeSchedule.select(PurgeSchedule.id, PurgeSchedule.account_id, PurgeSchedule.generation,
+                             PurgeSchedule.due_at)
+        .where((PurgeSchedule.status == PurgeSchedule.RUNNING) & (PurgeSchedule.lease_expires_at < now))
+        .order_by(PurgeSchedule.lease_expires_at)
+        .limit(limit)
+    )
+
+
+def compose_reminders(now, base_url):
+    """Compose the 30- and 7-day erasure reminders now due; return how many are new.
+
+    Each reminder has its own window (30 days down to 7, then 7 down to 0),
+    so a sweep that was down for a while sends the one that still applies,
+    not a stale one. The outbox's unique key keeps each to one email.
+    """
+    composed = 0
+    windows = zip(REMINDER_DAYS, REMINDER_DAYS[1:] + (0,))
+    for days, next_days in windows:
+        schedules = (
+            PurgeSchedule.select()
+            .where((PurgeSchedule.status == PurgeSchedule.SCHEDULED)
+                   & (PurgeSchedule.due_at <= now + timedelta(days=days))
+                   & (PurgeSchedule.due_at > now + timedelta(days=next_days)))
+        )
+        for schedule in schedules:
+            account = Account.get_or_none(Account.id == schedule.account_id)
+            owner = account.owner() if account else None
+            if owner is None:
+                continue
+            req = CancellationRequest.get_or_none(CancellationRequest.id == schedule.request_id)
+            deadline = req.reactivation_deadline if req else None
+            message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url, deadline)
+            composed += message.is_new
+    return composed
+
+
+def compose_call_reminders(now, base_url=None, rules=CALL_RULES):
+    """Compose the reminders of the booked calls that start within a day; return how many are new.
+
+    One per call and start (the outbox key names both), so a call moved to
+    another day is reminded again, and a cancelled one never. A call booked
+    or moved within the day before it starts gets none: its confirmation,
+    just sent, says the same.
+    """
+    composed = 0
+    for booking in Booking.reminders_due(now, rules.reminder_before):
+        if booking.updated_at > booking.start - rules.reminder_before:
+            continue
+        composed += outbox.call_reminder(booking, now, base_url).is_new
+    return composed

@@ -1,0 +1,65 @@
+"""Money, dates, durations and sizes as an owner reads them: for pages and
+emails alike."""
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+def money(cents):
+    """1234 -> "$12.34"."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+@lru_cache(maxsize=4096)  # a page shows the same few dates, each several times
+def local_date(moment, timezone_name="UTC"):
+    """A UTC datetime as the account's calendar date: "Tuesday, December 15, 2026"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local:%A, %B} {local.day}, {local.year}"
+
+
+def duration(span):
+    """A timedelta as people say it: "3 days 4 hours", "12 minutes", "under a minute"."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return "under a minute"
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts[:2])
+
+
+def local_time(moment, timezone_name="UTC"):
+    """A UTC datetime as a wall-clock time there: "9:30 AM"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
+def local_datetime(moment, timezone_name="UTC"):
+    """A UTC datetime as a date and time there: "Monday, November 30, 2026 at 9:30 AM EST"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(timezone_name))
+    return f"{local_date(moment, timezone_name)} at {local_time(moment, timezone_name)} {local:%Z}"
+
+
+def iso_date(moment, timezone_name="UTC"):
+    """For <time datetime="...">."""
+    return "" if moment is None else moment.astimezone(ZoneInfo(timezone_name)).date().isoformat()
+
+
+def filesize(n):
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def count_of(n, noun):
+    """How many of something: "1 call log", "12,345 call logs"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

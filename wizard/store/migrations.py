@@ -1,0 +1,119 @@
+"""Versioned schema migrations, applied in order by `flask --app wizard migrate`.
+
+Each migration is a function over (database, migrator) with a version number
+and runs in its own transaction; SchemaVersion records what has run. A
+migration that changes a table checks the live columns first
+(`db.get_columns(table)`), so a database created by 0001 from today's models and an
+older database migrated step by step end at the same schema.
+
+To change the schema: edit the model, then append a migration here.
+"""
+from peewee import Proxy, SqliteDatabase
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+
+from wizard import clock
+from .db import database
+from .models import MODELS, SchemaVersion
+
+
+def _initial(db, migrator):
+    db.create_tables(MODELS, safe=True)
+
+
+def _purge_and_mail(db, migrator):
+    from .models import ErasureRecord, OutboxMessage, PurgeSchedule
+
+    db.create_tables([PurgeSchedule, ErasureRecord, OutboxMessage], safe=True)
+
+
+def _cancelled_products(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import CancellationRequest
+
+    if not any(c.name == "cancelled_products" for c in db.get_columns("cancellationrequest")):
+        run(migrator.add_column("cancellationrequest", "cancelled_products",
+                                CancellationRequest.cancelled_products))
+
+
+def _offers_that_act(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import CancellationRequest, OfferShown, PlanChange
+
+    if not any(c.name == "max_seats" for c in db.get_columns("plan")):
+        # Plain SQL: both databases add a NOT NULL column with a default in
+        # place, where peewee's SQLite migrator would copy the table, which
+        # subscriptions point at.
+        db.execute_sql("ALTER TABLE plan ADD COLUMN max_seats INTEGER NOT NULL DEFAULT 100")
+    if not any(c.name == "survey_carried_from" for c in db.get_columns("cancellationrequest")):
+        run(migrator.add_column("cancellationrequest", "survey_carried_from",
+                                CancellationRequest.survey_carried_from))
+    db.create_tables([OfferShown, PlanChange], safe=True)
+
+
+def _call_bookings(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import Booking, OutboxMessage, StaffHours, StaffOverride, User
+
+    db.create_tables([StaffHours, StaffOverride, Booking], safe=True)
+    if not any(c.name == "timezone" for c in db.get_columns("user")):
+        run(migrator.add_column("user", "timezone", User.timezone))
+    if not any(c.name == "attachment_ics" for c in db.get_columns("outboxmessage")):
+        run(migrator.add_column("outboxmessage", "attachment_ics", OutboxMessage.attachment_ics))
+
+
+def _session_versions(db, migrator):
+    if not any(c.name == "session_version" for c in db.get_columns("user")):
+        # Plain SQL, in place (see _offers_that_act); "user" is a reserved word.
+        db.execute_sql('ALTER TABLE "user" ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1')
+
+
+def _account_data_counts(db, migrator):
+    from .models import AccountDataCounts
+
+    db.create_tables([AccountDataCounts], safe=True)
+
+
+def _qa_clock(db, migrator):
+    from .models import QaClockOffset
+
+    db.create_tables([QaClockOffset], safe=True)
+
+
+MIGRATIONS = [
+    (1, "initial schema", _initial),
+    (2, "purge schedules, erasure records, outbox", _purge_and_mail),
+    (3, "what a cancellation cancelled", _cancelled_products),
+    (4, "offers that act: plan changes, offers shown, seat limits", _offers_that_act),
+    (5, "calls with Customer Success: staff hours, date overrides, bookings, invitations",
+     _call_bookings),
+    (6, "session versions: signing out ends the session", _session_versions),
+    (7, "account data counts: step 1 costs the same for any account", _account_data_counts),
+    (8, "the QA clock's offset", _qa_clock),
+]
+
+
+def _real(db):
+    return db.obj if isinstance(db, Proxy) else db
+
+
+def pending(db=database):
+    db = _real(db)
+    db.create_tables([SchemaVersion], safe=True)
+    done = {v.version for v in SchemaVersion.select(SchemaVersion.version)}
+    return [m for m in MIGRATIONS if m[0] not in done]
+
+
+def migrate(db=database):
+    """Apply every pending migration; return the names of those applied."""
+    db = _real(db)
+    migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+    applied = []
+    for version, name, apply in pending(db):
+        with db.atomic():
+            apply(db, migrator)
+            SchemaVersion.create(version=version, name=name, applied_at=clock.now())
+        applied.append(name)
+    return applied

@@ -1,0 +1,1 @@
+from wizard.web.auth.views import bp  # noqa: F401

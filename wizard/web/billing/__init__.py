@@ -1,0 +1,1 @@
+from wizard.web.billing.views import bp  # noqa: F401

@@ -1,0 +1,1 @@
+from wizard.web.calls.views import bp  # noqa: F401

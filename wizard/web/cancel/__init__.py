@@ -1,0 +1,1 @@
+from wizard.web.cancel.views import bp  # noqa: F401

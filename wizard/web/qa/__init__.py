@@ -1,0 +1,1 @@
+from wizard.web.qa.views import bp  # noqa: F401

@@ -1,0 +1,1 @@
+from wizard.web.success.views import bp  # noqa: F401

@@ -1,0 +1,92 @@
+"""The console's forms: filters (GET forms, so they change nothing and need no
+token), a call's outcome, and a staff member's hours."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from wizard.domain import insights, policy
+from wizard.domain.availability import WEEKDAYS
+from wizard.web.form_input import BoundedTextAreaField
+from wizard.store.models import CallOutcome, Product
+from wizard.domain.policy import CALL_RULES
+
+
+def _choices(pairs, everything):
+    return [SelectChoice(value, label) for value, label in (("", everything), *pairs)]
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    state = SelectField("State", choices=_choices(list(insights.STATES.items()), "Any state"),
+                        default="")
+    product = SelectField("Product", choices=_choices(list(Product.NAMES.items()), "Both products"),
+                          default="")
+    reason = SelectField("Reason", choices=_choices(list(policy.SURVEY_REASONS), "Any reason"),
+                         default="")
+    first = DateField("Started from", validators=[Optional()],
+                      render_kw={"autocomplete": "off"})
+    last = DateField("Started until", validators=[Optional()],
+                     render_kw={"autocomplete": "off"})
+
+    def validate_last(self, field):
+        if field.data and self.first.data and field.data < self.first.data:
+            raise ValidationError("The last day must not be before the first.")
+
+    def within(self, now):
+        """The range the form asks for (the last 90 days where a day is left out)."""
+        default = insights.Range.default(now)
+        first = self.first.data or default.first.date()
+        last = self.last.data or default.last.date()
+        return insights.Range.of_days(first, last)
+
+    def query_args(self):
+        """The filters as they were given, for links that keep them."""
+        return {name: self[name].raw_data[0] for name in ("state", "product", "reason", "first", "last")
+                if self[name].raw_data and self[name].raw_data[0]}
+
+
+class OutcomeForm(FlaskForm):
+    """How a call went: held or missed, what came of it, and notes."""
+
+    held = SelectField("Was the call held?", choices=[SelectChoice("held", "Held"),
+                                                     SelectChoice("no_show", "The owner did not come")])
+    outcome = SelectField("Outcome", default="", choices=_choices(
+        list(CallOutcome.NAMES.items()), "No outcome (a no-show)"))
+    notes = BoundedTextAreaField("Notes", max_length=CALL_RULES.notes_max_length, message=(
+        f"Please keep the notes to {CALL_RULES.notes_max_length:,} characters or fewer."))
+
+
+TIME_FORMAT = "Please write times as HH:MM, for example 09:30."
+
+
+class WeeklyHoursForm(FlaskForm):
+    """A staff member's time zone and up to two blocks of hours each weekday."""
+
+    timezone = StringField("Your time zone (for example Europe/London)",
+                           validators=[InputRequired("Please enter your time zone."), Length(max=64)])
+
+
+for _weekday, _name in enumerate(WEEKDAYS):
+    for _block in (1, 2):
+        for _edge, _label in (("from", "from"), ("to", "to")):
+            setattr(WeeklyHoursForm, f"d{_weekday}_{_block}_{_edge}", StringField(
+                f"{_name}, block {_block}, {_label}",
+                validators=[Optional(), Length(max=5, message=TIME_FORMAT)], render_kw={"type": "time"}))
+
+
+class OverrideForm(FlaskForm):
+    """A date whose hours differ: a day off (no times) or other hours."""
+
+    day = DateField("Date", validators=[InputRequired("Please choose a date.")])
+    starts = StringField("From (leave empty for a day off)",
+                         validators=[Optional(), Length(max=5, message=TIME_FORMAT)],
+                         render_kw={"type": "time"})
+    ends = StringField("To", validators=[Optional(), Length(max=5, message=TIME_FORMAT)],
+                       render_kw={"type": "time"})
+
+    def validate_ends(self, field):
+        if bool(field.data) != bool(self.starts.data):
+            raise ValidationError("Please give both times, or neither for a day off.")

@@ -1,0 +1,67 @@
+"""What templates have besides their context: the formatting filters, the
+fields' ARIA attributes, and a url_for that remembers what it built."""
+from flask import has_request_context, request
+
+from wizard.domain import formatting
+
+def aria_attrs(field, hint_id=""):
+    """The attributes that tie a field to its error and hint, for screen readers.
+
+    The one place that builds them: the macros in _macros.html render them on
+    inputs (as keyword arguments) and on fieldsets (with `xmlattr`).
+    """
+    described_by = ([f"{field.id}-error"] if field.errors else []) + ([hint_id] if hint_id else [])
+    attrs = {}
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    return attrs
+
+
+def remembered_url_for(app):
+    """Templates' url_for, remembering the URLs it has built.
+
+    Every page builds the same few URLs (the stylesheet, htmx, the menu, the
+    steps of the wizard), and werkzeug builds each anew from the URL map,
+    which costs a page a noticeable part of its time. A URL depends only on
+    its endpoint, its values and where the app is mounted (the script root),
+    and the map does not change once the app serves; so each is built once,
+    and at most MAX_REMEMBERED_URLS are kept per app. Calls with building
+    options (_external, _anchor, ...) or a relative endpoint always build.
+    """
+    built = {}
+
+    def url_for(endpoint, **values):
+        if (endpoint.startswith(".") or any(name.startswith("_") for name in values)
+                or not has_request_context()):
+            return app.url_for(endpoint, **values)
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        try:
+            return built[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key (a list, say)
+            return app.url_for(endpoint, **values)
+        if len(built) >= MAX_REMEMBERED_URLS:
+            built.clear()
+        url = built[key] = app.url_for(endpoint, **values)
+        return url
+
+    return url_for
+
+
+MAX_REMEMBERED_URLS = 10_000
+
+
+def init_app(app):
+    app.jinja_env.globals["url_for"] = remembered_url_for(app)
+    app.add_template_filter(formatting.money)
+    app.add_template_filter(formatting.local_date)
+    app.add_template_filter(formatting.iso_date)
+    app.add_template_filter(formatting.duration)
+    app.add_template_filter(formatting.local_time)
+    app.add_template_filter(formatting.local_datetime)
+    app.add_template_filter(formatting.filesize)
+    app.add_template_filter(formatting.count_of)
+    app.add_template_global(aria_attrs)
