@@ -20,7 +20,8 @@ from tests.helpers import (
     subscription, text, walk_wizard,
 )
 from wizard import clock, refusals
-from wizard.domain import confirmation, due, lifecycle, policy, purge, reactivation
+from wizard.domain import confirmation, lifecycle, policy, purge, reactivation
+from wizard.domain import sweep as sweep_work
 from wizard.domain.steps import STEPS_BY_PRODUCT
 from wizard.store.models import (
     Account,
@@ -602,7 +603,7 @@ def test_no_reactivation_is_offered_while_the_purge_runs(owner, phone_status):
     # The purge may start at its due time, which is also the last moment to reactivate.
     clock.FROZEN = schedule.due_at
     if phone_status == "ended":  # as usual by then: the paid period is over
-        assert due.end_services(clock.now()) == 2
+        assert sweep_work.end_services(clock.now()) == 2
     assert subscription().status == phone_status
     # Where the way back is offered until the purge starts:
     pages = ["/billing/products", "/billing/closed" if phone_status == "ended" else f"/cancel/{sub.id}/done"]

@@ -14,7 +14,7 @@ from tests.helpers import (
     request_id_on, step_url, subscription, walk_wizard,
 )
 from wizard import clock
-from wizard.domain import due, policy
+from wizard.domain import sweep, policy
 from wizard.store.models import Account, OutboxMessage, Product, PurgeSchedule, Subscription
 
 CRM_PROMISE = "CRM data (contacts, call logs and texts)"
@@ -47,7 +47,7 @@ def test_an_account_without_crm_or_credit_is_promised_neither(sign_in):
     assert "reactivate until" in mail and CRM_PROMISE not in mail
 
     clock.FROZEN = sub.current_period_end + timedelta(minutes=1)
-    due.end_services(clock.now())
+    sweep.end_services(clock.now())
     closed = text(birch.get("/billing/closed"))
     assert "Your smrtPhone account is closed" in closed and CRM_PROMISE not in closed
 
@@ -149,7 +149,7 @@ def test_the_smrtdialer_wizard_offers_to_keep_smrtdialer_not_the_account(owner):
 def close(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = sub.current_period_end + timedelta(minutes=1)
-    due.end_services(clock.now())
+    sweep.end_services(clock.now())
     return sub
 
 
@@ -304,7 +304,7 @@ def test_the_reactivate_link_leads_to_reactivation_after_signing_in(app, owner):
 def test_reminders_and_welcome_back_link_to_reactivation(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = PurgeSchedule.get().due_at - timedelta(days=29)
-    due.compose_reminders(clock.now(), "http://127.0.0.1:5000")
+    sweep.compose_reminders(clock.now(), "http://127.0.0.1:5000")
     reminder = mail_body("reminder_30")
     assert f"http://127.0.0.1:5000/billing/reactivate/{sub.id}" in reminder
     assert "/billing/products" not in reminder
@@ -327,7 +327,7 @@ def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     """Each of the owner's call emails links to the page that does what it says:
     another time (the call's reschedule page), cancelling (Products, where the
     call's Cancel button is), and, once cancelled, booking again."""
-    from wizard.domain import availability, due as due_work
+    from wizard.domain import availability, sweep as due_work
     from wizard.store.models import Booking
 
     base = "http://127.0.0.1:5000"

@@ -9,7 +9,7 @@ from tests.helpers import (
     all_rows, cancel_smrtdialer, cancel_smrtphone, progress, step_url, subscription,
 )
 from wizard import clock
-from wizard.domain import due, reactivation
+from wizard.domain import sweep, reactivation
 from wizard.store.models import AuditEvent, CancellationRequest, OutboxMessage, PurgeSchedule
 
 
@@ -100,12 +100,12 @@ def test_only_the_owner_may_reactivate(owner, sign_in):
 def test_the_service_ends_with_the_paid_period_and_the_account_closes(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = sub.current_period_end - timedelta(minutes=1)
-    assert due.end_services(clock.now()) == 0
+    assert sweep.end_services(clock.now()) == 0
     assert owner.get("/billing/products").status_code == 200
 
     clock.FROZEN = sub.current_period_end + timedelta(minutes=1)
-    assert due.end_services(clock.now()) == 2
-    assert due.end_services(clock.now()) == 0, "running it twice changes nothing"
+    assert sweep.end_services(clock.now()) == 2
+    assert sweep.end_services(clock.now()) == 0, "running it twice changes nothing"
     assert subscription().status == subscription("smrtdialer").status == "ended"
 
     # Only the closed-account page, Products and reactivation remain.
@@ -123,7 +123,7 @@ def test_the_service_ends_with_the_paid_period_and_the_account_closes(owner):
 def test_reactivating_after_the_service_ended_starts_a_new_period(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = sub.current_period_end + timedelta(days=3)
-    due.end_services(clock.now())
+    sweep.end_services(clock.now())
     assert reactivate(owner, sub).status_code == 303
     phone = subscription()
     assert phone.status == "active"
@@ -134,7 +134,7 @@ def test_reactivating_after_the_service_ended_starts_a_new_period(owner):
 def test_reactivation_is_refused_after_the_90_days(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = NOW + timedelta(days=90, minutes=1)
-    due.end_services(clock.now())
+    sweep.end_services(clock.now())
     page = owner.get(f"/billing/reactivate/{sub.id}")
     assert page.status_code == 409
     assert "The 90 days to change your mind ended on Wednesday, February 24, 2027" in text(page)
@@ -191,7 +191,7 @@ def test_smrtdialer_cannot_be_reactivated_without_an_active_smrtphone(owner, pho
     phone = cancel_smrtphone(owner)
     if phone_status == "ended":
         clock.FROZEN = phone.current_period_end + timedelta(minutes=1)
-        assert due.end_services(clock.now()) == 2
+        assert sweep.end_services(clock.now()) == 2
     assert subscription().status == subscription("smrtdialer").status == phone_status
     assert reactivation.reactivation_for(subscription(), clock.now()).allowed, "smrtPhone could come back"
     rule = "Reactivate smrtPhone first: smrtDialer works only with an active smrtPhone account."

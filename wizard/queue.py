@@ -113,6 +113,17 @@ def enqueue_mail(message_id):
         return None
 
 
+def enqueue_due(found):
+    """After the sweep's commits: make sure a job will do each purge and email
+    it found (a wizard.domain.sweep.Due); return its summary."""
+    for schedule in found.purges:
+        enqueue_purge(schedule, now=True)
+    for message_id in found.message_ids:
+        enqueue_mail(message_id)
+    log.info("Sweep: %s", found.summary)
+    return found.summary
+
+
 def enqueue_account_work(account_id):
     """After a commit: enqueue the account's armed purge and its unsent emails."""
     schedule = PurgeSchedule.for_account(account_id)

@@ -34,7 +34,7 @@ from tests import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account, seed_schedules
 from tests.bench.slots import bench_slots
 from wizard import ROOT, clock
-from wizard.domain import due
+from wizard.domain import sweep
 from wizard.store.db import init_database
 from wizard.dev.demo import create_account, ensure_plans
 from wizard.store.models import PurgeSchedule, Subscription
@@ -103,7 +103,7 @@ def bench_sweep_query(url, label):
         seed_schedules(db, 1_000_000, 100, now)
         db.execute_sql('ANALYZE "purgeschedule"')
         log(f"  seeded 1,000,000 schedules in {time.perf_counter() - started:.1f}s")
-        query = due.due_purges(now)
+        query = sweep.due_purges(now)
         sql, params = query.sql()
         explain = "EXPLAIN ANALYZE " if label == "postgres" else "EXPLAIN QUERY PLAN "
         plan = [" ".join(str(c) for c in row) for row in db.execute_sql(explain + sql, params)]

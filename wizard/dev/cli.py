@@ -5,7 +5,7 @@ from flask.cli import with_appcontext
 
 from wizard import clock, queue
 from wizard.store import migrations
-from wizard.domain import qaclock
+from wizard.domain import qaclock, sweep
 from wizard.store.db import database
 
 
@@ -58,15 +58,13 @@ def qa_mode_only():
 
 def move(change):
     """Change the offset, run the sweep, and say what happened."""
-    from jobs.sweep import sweep_here
-
     try:
         with database.connection_context():
             change()
     except qaclock.ClockRefused as exc:
         raise click.ClickException(str(exc)) from None
     with database.connection_context():
-        summary = sweep_here(current_app.config["BASE_URL"])
+        summary = queue.enqueue_due(sweep.run(clock.now(), current_app.config["BASE_URL"]))
         click.echo(qaclock.moved_message(clock.offset(), clock.now(), summary))
     if not queue.reachable():
         click.echo(qaclock.redis_missing_message(queue.redis_url()), err=True)

@@ -1,12 +1,14 @@
-"""What has come due, read from the database (the truth), and the work the
-periodic sweep does in it: end services whose paid period is over, make
-scheduled plan changes, compose the erasure reminders and the call
-reminders, and find the purges to (re)enqueue.
+"""The periodic sweep's work, done in the database (the truth): end services
+whose paid period is over, make scheduled plan changes, compose the erasure
+reminders and the call reminders, and find the purges and emails a job must
+do (`run`).
 
-The sweep job itself (jobs/sweep.py) calls these and then enqueues. Redis may
+The sweep job (jobs/sweep.py), the QA clock's page and its command call `run`
+and then, after its commits, wizard.queue.enqueue_due. Redis may
 restart without its data, and a worker killed mid-job is not redelivered by
 RQ; the sweep, run every few minutes, puts that right.
 """
+from dataclasses import dataclass
 from datetime import timedelta
 
 from . import outbox, plans
@@ -118,3 +120,26 @@ def compose_call_reminders(now, base_url=None, rules=CALL_RULES):
             continue
         composed += outbox.call_reminder(booking, now, base_url).is_new
     return composed
+
+
+@dataclass
+class Due:
+    """What a sweep found for jobs to do, and what it did (`summary`, for the log and QA)."""
+
+    purges: list
+    message_ids: list
+    summary: dict
+
+
+def run(now, base_url):
+    """Do the database work that has come due at `now`; return what to enqueue."""
+    ended = end_services(now)
+    plan_changes = apply_plan_changes(now)
+    reminders = compose_reminders(now, base_url)
+    call_reminders = compose_call_reminders(now, base_url)
+    purges = list(due_purges(now)) + list(abandoned_purges(now))
+    message_ids = [m.id for m in outbox.unsent(now)]
+    summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,
+               "call_reminders": call_reminders, "purges": len(purges),
+               "messages": len(message_ids)}
+    return Due(purges, message_ids, summary)

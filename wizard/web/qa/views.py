@@ -11,11 +11,9 @@ an offset is in effect (templates/_qa_clock_banner.html).
 """
 from flask import Blueprint, current_app, flash, render_template, url_for
 
-from jobs.sweep import sweep_here
-
 from wizard import clock, queue
 from wizard.web import htmx
-from wizard.domain import qaclock
+from wizard.domain import qaclock, sweep
 from wizard.domain.qaclock import ClockRefused
 from .forms import AdvanceForm, ResetForm, SetForm
 
@@ -42,7 +40,7 @@ def clock_page(advance_form=None, set_form=None, status=200):
 
 def moved():
     """Run the sweep, say what it did, and go back to the page."""
-    summary = sweep_here(current_app.config["BASE_URL"])
+    summary = queue.enqueue_due(sweep.run(clock.now(), current_app.config["BASE_URL"]))
     flash(qaclock.moved_message(clock.offset(), clock.now(), summary), "success")
     if not queue.reachable():
         flash(qaclock.redis_missing_message(queue.redis_url()), "warning")
