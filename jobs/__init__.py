@@ -23,7 +23,7 @@ def job_context():
     """Yield the settings with the database connected (and queue bound to Redis)."""
     current = settings()
     if database.obj is None:
-        init_database(current["DATABASE_URL"])
+        init_database(current["DATABASE_URL"], prepare_threshold=current["DATABASE_PREPARE_THRESHOLD"])
     queue.init(current["REDIS_URL"], current["DEPLOYMENT"])
     qaclock.follow(current["WIZARD_QA"])
     with database.connection_context():

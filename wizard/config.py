@@ -41,6 +41,10 @@ def from_environment(instance_path):
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "wizard.sqlite3")
         ),
+        # PostgreSQL: after how many runs on a connection psycopg 3 prepares a
+        # statement (wizard/store/db.py); "off" for PgBouncer in transaction mode.
+        "DATABASE_PREPARE_THRESHOLD": prepare_threshold(
+            os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")),
         "REDIS_URL": redis_url(instance_path),
         "RECORDINGS_DIR": os.environ.get(
             "RECORDINGS_DIR", os.path.join(instance_path, "recordings")
@@ -93,6 +97,15 @@ def from_environment(instance_path):
 
 
 QA_MODE_MARKER = "qa-mode"
+
+
+def prepare_threshold(text):
+    """DATABASE_PREPARE_THRESHOLD as psycopg 3 takes it: a count, or None for "off"."""
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    if not text.strip().isdigit():
+        raise ConfigError(f"DATABASE_PREPARE_THRESHOLD must be a count or off, not {text!r}")
+    return int(text)
 
 
 def qa_mode(instance_path, environ=os.environ):

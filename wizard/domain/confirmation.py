@@ -32,8 +32,7 @@ def confirm(req, user, ip, now, base_url=""):
         require_owner(user, fresh.subscription)
         # Which statements apply: smrtDialer as locked here (a reactivation
         # racing us has either committed or waits); the credit as read before.
-        fresh.know_account_facts(req.account_facts()[0], any(
-            s.product == Product.SMRTDIALER and s.is_active for s in held))
+        fresh.know_account_facts(req.account_facts()[0], Subscription.dialer_active_among(held))
         skipped = steps.first_unfinished(fresh)
         if skipped is not None:
             raise Incomplete(skipped.unfinished, skipped.name)

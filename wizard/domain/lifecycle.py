@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from peewee import IntegrityError
 
 from . import policy
+from wizard.store import reads
 from wizard.store.db import transaction
 from wizard.store.models import (
     AccountDataCounts,
@@ -85,7 +86,7 @@ def data_counts(account_id, now, kept):
 
     Writing the row is the only write a GET of step 1 can make: a cache, no
     change a user or Customer Success could see. `kept` is the row as the
-    caller read it (Account.kept_counts_and_numbers), or None.
+    caller read it (reads.consequences), or None.
     """
     if kept is not None and timedelta(0) <= now - kept.counted_at < DATA_COUNTS_MAX_AGE:
         return kept
@@ -101,10 +102,10 @@ def consequences(subscription, now):
     whatever the account's size (see data_counts).
     """
     account = subscription.account
-    kept, numbers = account.kept_counts_and_numbers()
-    # The account's subscriptions as this request read them (for the banner).
-    dialer = (next((s for s in account.known_subscriptions()
-                    if s.product == Product.SMRTDIALER and s.is_active), None)
+    kept, numbers = reads.consequences(account.id)
+    # The step's subscription comes from the signed-in read, which brings its
+    # account's subscriptions (wizard/store/reads.py).
+    dialer = (next((s for s in account.subscriptions_read if s.is_active_dialer), None)
               if subscription.is_smrtphone else None)
     deadline, erasure = key_dates(subscription.current_period_end, now)
     return Consequences(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from . import lifecycle, policy
-from wizard.store.models import SIGNED_IN_WITH_CONSEQUENCES, Product
+from wizard.store.models import Product, Subscription
 from wizard.refusals import Incomplete
 
 
@@ -36,9 +36,6 @@ class Step:
     unfinished: str = ""  # why confirm sends the owner back here
     context: Callable = lambda subscription, req, now: {}  # extra template values
     condition: Callable = lambda req: True  # (CancellationRequest or None) -> bool
-    # What the signed-in statement brings for `context` to read (a
-    # models.SIGNED_IN_WITH_* name), so the page runs no statement of its own.
-    signed_in_extra: Optional[str] = None
 
 
 def _done_if(check):
@@ -56,8 +53,10 @@ def _options_context(subscription, req, now):
         "offers": offers,
         "lead": policy.REASON_LEADS.get(survey.reason) if survey else None,
         # An offer that changes a plan opens that product's plans page.
-        "plan_pages": {o.key: subscription.account.latest_of(
-                           subscription.account.known_subscriptions(), o.changes_plan_of).id
+        # The step's subscription comes from the signed-in read, which brings
+        # its account's subscriptions (wizard/store/reads.py).
+        "plan_pages": {o.key: Subscription.latest_of(subscription.account.subscriptions_read,
+                                                     o.changes_plan_of).id
                        for o in offers if o.changes_plan_of},
     }
 
@@ -95,19 +94,17 @@ def _save_options(req, answers, user, ip, now):
     lifecycle.decline_offers(req, user, now)
 
 
-def consequences_step(template, context, signed_in_extra=None):
+def consequences_step(template, context):
     """What will happen: the same step for both products, each with its page."""
     return Step("consequences", "What will happen", template, "ContinueForm",
                 _done_if(lifecycle.consequences_seen), _save_consequences,
-                unfinished="Please read what will happen first.", context=context,
-                signed_in_extra=signed_in_extra)
+                unfinished="Please read what will happen first.", context=context)
 
 
-def confirm_step(template, context, signed_in_extra=None):
+def confirm_step(template, context):
     """The last step: posting it confirms (see the module's docstring)."""
     return Step("confirm", "Confirm", template, "ConfirmForm",
-                _done_if(lambda req: req.is_confirmed), None, context=context,
-                signed_in_extra=signed_in_extra)
+                _done_if(lambda req: req.is_confirmed), None, context=context)
 
 
 ACKNOWLEDGE = Step(
@@ -124,8 +121,7 @@ SURVEY = Step(
 )
 
 SMRTPHONE_STEPS = (
-    consequences_step("cancel/_consequences.html", _consequences_context,
-                      SIGNED_IN_WITH_CONSEQUENCES),
+    consequences_step("cancel/_consequences.html", _consequences_context),
     ACKNOWLEDGE,
     SURVEY,
     Step(
@@ -134,7 +130,7 @@ SMRTPHONE_STEPS = (
         unfinished="Please look at the options before you go.",
         context=_options_context,
     ),
-    confirm_step("cancel/_confirm.html", _consequences_context, SIGNED_IN_WITH_CONSEQUENCES),
+    confirm_step("cancel/_confirm.html", _consequences_context),
 )
 
 # Cancelling smrtDialer alone: the same machinery, a shorter list. Its survey
@@ -186,14 +182,3 @@ def where_stopped(req):
     if not req.is_open:
         return None
     return first_incomplete(steps_for(req.product, req), req).title
-
-
-_SIGNED_IN_EXTRA_BY_NAME = {s.name: s.signed_in_extra for steps in STEPS_BY_PRODUCT.values()
-                            for s in steps if s.signed_in_extra}
-
-
-def signed_in_extra(name):
-    """What the signed-in statement brings for the step page `name`, whatever
-    the product (known only once the user is): the pages share names, and
-    bringing what one product's page reads costs the other's next to nothing."""
-    return _SIGNED_IN_EXTRA_BY_NAME.get(name)

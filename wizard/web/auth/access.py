@@ -17,9 +17,10 @@ def owned_subscription(subscription_id, refusal):
     if user.is_success_staff:
         abort(403, description="Customer Success cannot cancel, reactivate or change a plan "
                                "on an owner's behalf. Only the Account Owner can.")
-    # Usually one of the subscriptions read with the user (User.by_session_id,
-    # which hands them the user's account): no second query.
-    sub = next((s for s in g.get("subscriptions", ()) if s.id == subscription_id), None)
+    # Usually one of the subscriptions the signed-in read brought
+    # (reads.signed_in): no second statement.
+    mine = user.account.subscriptions_read if user.account_id is not None else ()
+    sub = next((s for s in mine if s.id == subscription_id), None)
     if sub is None:
         sub = Subscription.by_id(subscription_id)
     if sub is None or user.account_id is None or sub.account_id != user.account_id:
@@ -28,16 +29,3 @@ def owned_subscription(subscription_id, refusal):
     if not user.owns(sub):
         abort(403, description=refusal)
     return sub
-
-
-def bring_with_user(extra):
-    """Have this request's signed-in statement also bring `extra` (a
-    models.SIGNED_IN_WITH_* name): what the page will read, in the same round
-    trip as the user. For a blueprint's url_value_preprocessor, which Flask
-    runs before any hook can load the user."""
-    g.signed_in_extra = extra
-
-
-def extra_for_user():
-    """What bring_with_user asked for on this request, or None."""
-    return g.get("signed_in_extra")

@@ -9,8 +9,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wizard import clock
 from wizard.web import ratelimits
 from wizard.web.extensions import login_manager
+from wizard.store import reads
 from wizard.store.models import User
-from . import access
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -22,7 +22,7 @@ SEEN_AT_GRANULARITY = 300  # seconds
 @login_manager.user_loader
 def load_user(session_id):
     """The signed-in user, unless their sessions were ended since (see User.get_id)."""
-    return User.by_session_id(session_id, access.extra_for_user(), clock.now())
+    return reads.signed_in(session_id)
 
 
 @bp.before_app_request

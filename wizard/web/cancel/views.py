@@ -15,18 +15,11 @@ from wizard import clock, queue
 from wizard.domain import confirmation, lifecycle, steps as wizard_steps
 from wizard.web import htmx, invalid_forms, ratelimits
 from wizard.web.auth import access
-from wizard.store.models import CancellationRequest, Product
+from wizard.store.models import CancellationRequest, Product, Subscription
 from wizard.refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
 from . import forms
 
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
-
-
-@bp.url_value_preprocessor
-def bring_what_the_step_reads(endpoint, values):
-    """Step 1 and Confirm read the account's counts and numbers with the user."""
-    if endpoint == "cancel.step":
-        access.bring_with_user(wizard_steps.signed_in_extra(values.get("name")))
 
 
 def client_ip():
@@ -83,7 +76,7 @@ def render_step(sub, steps, step, req, form, status=200, push=False):
 def start(subscription_id):
     """Send the owner to where their cancellation stands."""
     sub = owned_subscription(subscription_id)
-    req = sub.open_request_as_read()
+    req = sub.open_request_read  # read with the signed-in user
     if req is None and not sub.is_active:
         return not_cancellable(sub)
     return go_to(sub, wizard_steps.first_incomplete(wizard_steps.steps_for(sub.product, req), req))
@@ -92,10 +85,12 @@ def start(subscription_id):
 def open_step(subscription_id, name):
     """(subscription, its steps, the step named `name`, the open request or None)."""
     sub = owned_subscription(subscription_id)
-    req = sub.open_request_as_read()
+    req = sub.open_request_read  # read with the signed-in user
     if req is not None:
-        # Which statements apply, from the account this request has read.
-        req.know_account_facts(*sub.account.known_facts())
+        # Which statements apply, from the account the signed-in read brought.
+        account = sub.account
+        req.know_account_facts(account.credit_balance_cents,
+                               Subscription.dialer_active_among(account.subscriptions_read))
     steps = wizard_steps.steps_for(sub.product, req)
     current = wizard_steps.find(steps, name)
     if current is None:
@@ -210,7 +205,7 @@ def keep(subscription_id):
     """End the request: the owner keeps their account."""
     sub = owned_subscription(subscription_id)
     form = forms.KeepForm()
-    req = sub.open_request_as_read()
+    req = sub.open_request_read  # read with the signed-in user
     posted = form.request_id.data or ""
     if req is not None:
         if posted not in ("", str(req.id)):

@@ -1,0 +1,40 @@
+"""The outbox: every email, as a row, before and after it is sent."""
+from peewee import CharField, IntegerField, TextField
+
+from wizard.store.models.base import BaseModel, UTCDateTimeField
+
+
+class OutboxMessage(BaseModel):
+    """An email to send. `dedupe_key` is unique, so no email is queued twice.
+
+    The mail job claims a row (pending -> sending, with a lease) before it
+    sends, and marks it sent afterwards. The erasure notice's address is
+    cleared once it is sent: it is the last personal data we hold.
+    """
+
+    # HELD: written but not to be sent yet (the erasure notice, until verified);
+    # VOID: no longer true (a reminder after reactivation).
+    HELD, PENDING, SENDING, SENT, VOID = "held", "pending", "sending", "sent", "void"
+
+    dedupe_key = CharField(unique=True)
+    kind = CharField()
+    account_id = IntegerField(null=True)
+    to_address = CharField(null=True)
+    subject = CharField()
+    body = TextField()
+    status = CharField(default=PENDING)
+    attempts = IntegerField(default=0)
+    lease_expires_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+    # A calendar invitation (.ics text) the email carries, or NULL.
+    attachment_ics = TextField(null=True)
+
+    class Meta:
+        indexes = ((("status", "created_at"), False),)
+
+    @classmethod
+    def pending_for(cls, account_id):
+        """Ids of the account's messages waiting to be sent."""
+        return [m.id for m in cls.select(cls.id).where(
+            (cls.account_id == account_id) & (cls.status == cls.PENDING))]
