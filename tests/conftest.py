@@ -198,19 +198,16 @@ def sign_in(app):
 
 
 class QueryCounter(logging.Handler):
-    """Statements run (`count`), apart from PostgreSQL's PREPAREs (`prepared`):
-    a pooled connection prepares each statement the first time it runs it
-    (wizard.db.ReusedSelect), once in its life, not once per page."""
+    """The SQL statements peewee logs (`count`): each statement it runs, one a
+    line (peewee's pool logs returning a connection too, but not at DEBUG on
+    its own logger's statements: only tuples are statements)."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
-        self.prepared = 0
 
     def emit(self, record):
-        if isinstance(record.msg, tuple) and record.msg[0].startswith("PREPARE "):
-            self.prepared += 1
-        else:
+        if isinstance(record.msg, tuple):
             self.count += 1
 
 

@@ -400,7 +400,7 @@ def test_an_owners_and_a_staff_members_calls_load_in_one_query(app, count_querie
                      ("Casey Success", "owner@acme.test", "Acme Realty")]
     assert [c.id for c in Booking.of_account(owner().account, upcoming_from=CASEY_ONLY)] == [first.id]
     with count_queries() as counted:
-        mine = [(c.account.name, c.owner.name) for c in Booking.for_staff_member(casey)]
+        mine = [(c.account.name, c.owner.name) for c in Booking.with_people().where(Booking.staff == casey)]
     assert counted.count == 1
     # Birch's call at 14:00 went to Casey too (a tie with Morgan, broken by id).
     assert mine == [("Birch Homes", "Ben Birch"), ("Acme Realty", "Olivia Owens")]
@@ -420,7 +420,7 @@ def test_staff_record_how_a_call_went(app):
     corrected = booking.record_outcome(held, casey, False, None, "", now())
     assert (corrected.status, corrected.outcome) == (Booking.NO_SHOW, None)
     follow = booking.record_outcome(held, casey, False, CallOutcome.FOLLOW_UP, "Call back Monday", now())
-    assert follow.outcome == CallOutcome.FOLLOW_UP and follow.outcome_name == "Needs a follow-up"
+    assert follow.outcome == CallOutcome.FOLLOW_UP and CallOutcome.NAMES[follow.outcome] == "Needs a follow-up"
     _refused(refusals.CallTookPlace, booking.cancel_booking, follow, owner(), now())
 
 

@@ -1,11 +1,11 @@
-"""A session's signed CSRF token is reused for a minute (wizard/csrf_tokens.py)."""
+"""A session's signed CSRF token is reused for a minute (wizard/web/signing.py)."""
 import re
 import time
 
 from itsdangerous import TimestampSigner
 
 from tests.helpers import step_url, subscription, text
-from wizard.web import csrf_tokens
+from wizard.web import signing
 from wizard.store.models import CancellationRequest
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -22,7 +22,7 @@ def test_a_session_gets_the_same_signed_token_for_a_minute_then_a_new_one(owner,
     # real second are the same string).
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(now[0]))
     first = tokens_on(owner.get(step_url(sub, "consequences")))
-    now[0] += csrf_tokens.REUSE_FOR - 1
+    now[0] += signing.REUSE_FOR - 1
     assert tokens_on(owner.get(step_url(sub, "consequences"))) == first
     assert tokens_on(owner.get("/billing/products")) <= first
     now[0] += 2

@@ -6,6 +6,7 @@ from tests.conftest import TEST_PASSWORD_METHOD
 from wizard.store import migrations
 from wizard.store.db import database
 from wizard.dev.demo import seed_demo
+from wizard.store import reads
 from wizard.store.models import (
     Account,
     Agent,
@@ -192,5 +193,5 @@ def test_a_database_from_before_migration_6_gains_session_versions(app):
         assert [m[0] for m in migrations.pending()] == [6]
         migrations.migrate()
         owner = User.by_email("owner@acme.test")
-        assert User.by_session_id(f"{owner.id}.1") == owner, "everyone starts at version 1"
+        assert reads.signed_in(f"{owner.id}.1") == owner, "everyone starts at version 1"
         assert migrations.migrate() == []

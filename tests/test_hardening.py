@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from wizard.store import reads
 from wizard import config, create_app
 from wizard.web.auth import views as auth_views
 
@@ -132,8 +133,8 @@ def test_an_idle_session_is_signed_out(app, owner, monkeypatch):
 def test_a_session_id_that_is_not_the_current_one_signs_no_one_in(app, forged):
     from wizard.store.models import User
 
-    assert User.by_session_id(forged) is None
-    assert User.by_session_id("1.1") is not None  # the demo owner's current session id
+    assert reads.signed_in(forged) is None
+    assert reads.signed_in("1.1") is not None  # the demo owner's current session id
 
 
 def refusals_logged():
@@ -167,17 +168,3 @@ def test_refused_authorizations_are_audited_with_user_ip_and_path(sign_in):
     ]
     assert all(ip == "127.0.0.1" for _, ip, _ in logged)
     assert "out of date" in logged[-1][2]["reason"]
-
-
-def test_an_async_view_or_hook_is_refused_when_the_app_is_built(app):
-    """Flask is told not to check each hook for a coroutine on every request
-    (WizardFlask.ensure_sync); an async one would then never run, so one is
-    refused when the app is built."""
-    app.check_no_coroutines()  # the app as built has none
-
-    async def async_hook():
-        return None
-
-    app.before_request_funcs.setdefault(None, []).append(async_hook)
-    with pytest.raises(RuntimeError, match="async views and hooks are not supported"):
-        app.check_no_coroutines()

@@ -1,9 +1,9 @@
-"""The session cookie is verified once per process (wizard/sessions.py), and
+"""The session cookie is verified once per process (wizard/web/signing.py), and
 stays exactly as safe: tampered and expired cookies are still refused."""
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import subscription, step_url
-from wizard.web.sessions import RememberingSessionInterface
+from wizard.web.signing import RememberingSessionInterface
 
 
 def cookie_of(client):

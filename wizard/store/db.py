@@ -74,18 +74,10 @@ def init_database(url, pooled=False, prepare_threshold=PREPARE_THRESHOLD):
 
 
 def init_app(app):
-    """Bind the database to `app`: each request takes a connection from the pool."""
+    """Bind the database to `app`'s settings, pooled: the web server's requests
+    take a connection from the pool (wizard/web/hooks.py opens and closes it)."""
     init_database(app.config["DATABASE_URL"], pooled=True,
                   prepare_threshold=app.config["DATABASE_PREPARE_THRESHOLD"])
-
-    @app.before_request
-    def _connect():
-        database.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not database.is_closed():
-            database.close()
 
 
 def close_pool():

@@ -16,10 +16,6 @@ from .widgets import QuickTextArea
 NOTHING_CHANGED = "Nothing was changed."
 
 
-def init_app(app):
-    app.before_request(refuse_unusable_forms)
-
-
 def refuse_unusable_forms():
     """Refuse a NUL character anywhere, and a body holding a file, a repeated
     field or an over-long value."""

@@ -46,15 +46,16 @@ def remember(url, form, status=422, which=None, extra=None):
     return htmx.vary(redirect(url, code=303))
 
 
-def init_app(app):
-    @app.before_request
-    def take_kept_fields():
-        # The next page shown after the redirect takes them, whatever it is, so
-        # errors never reappear later on a page visited again.
-        if request.method == "GET" and request.endpoint != "static" and SESSION_KEY in session:
-            kept = session.pop(SESSION_KEY)
-            if kept.get("url", "").split("#")[0].split("?")[0] == request.path:
-                g.kept_form = kept
+def take_kept_fields():
+    """Before a GET: take what remember() kept for this page (web/hooks.py).
+
+    The next page shown after the redirect takes them, whatever it is, so
+    errors never reappear later on a page visited again.
+    """
+    if request.method == "GET" and request.endpoint != "static" and SESSION_KEY in session:
+        kept = session.pop(SESSION_KEY)
+        if kept.get("url", "").split("#")[0].split("?")[0] == request.path:
+            g.kept_form = kept
 
 
 def recall(which=None):

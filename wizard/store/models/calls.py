@@ -215,6 +215,11 @@ class Booking(BaseModel):
         return list(cls.with_people().where(cls.account == account).order_by(cls.start, cls.id))
 
     @classmethod
+    def booked_of_account(cls, account_id, since):
+        """The account's calls still booked that start from `since` on, soonest first."""
+        return [call for call in cls.of_account(account_id, upcoming_from=since) if call.is_booked]
+
+    @classmethod
     def reminders_due(cls, now, before):
         """Booked calls starting within `before` from now (index: status, start)."""
         return list(cls.with_people()

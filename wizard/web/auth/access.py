@@ -2,7 +2,7 @@
 from flask import abort, g
 from flask_login import current_user
 
-from wizard.store.models import Subscription
+from wizard.store.models import Product, Subscription
 
 
 def owned_subscription(subscription_id, refusal):
@@ -29,3 +29,11 @@ def owned_subscription(subscription_id, refusal):
     if not user.owns(sub):
         abort(403, description=refusal)
     return sub
+
+
+def smrtphone_of(user):
+    """The signed-in user's smrtPhone subscription (the account's latest), as
+    the signed-in read brought it; None for staff and the signed out."""
+    if not user.is_authenticated or user.account_id is None:
+        return None
+    return Subscription.latest_of(user.account.subscriptions_read, Product.SMRTPHONE)

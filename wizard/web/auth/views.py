@@ -16,34 +16,10 @@ from .forms import LoginForm
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-SEEN_AT_GRANULARITY = 300  # seconds
-
-
 @login_manager.user_loader
 def load_user(session_id):
     """The signed-in user, unless their sessions were ended since (see User.get_id)."""
     return reads.signed_in(session_id)
-
-
-@bp.before_app_request
-def end_idle_sessions():
-    """Sign out a session left unused for longer than IDLE_SESSION_HOURS."""
-    if not current_user.is_authenticated:
-        return None
-    now = clock.session_now()
-    seen = session.get("seen_at")
-    if seen is not None and now - seen > current_app.config["IDLE_SESSION_HOURS"] * 3600:
-        logout_user()
-        session.pop("seen_at", None)
-        flash("You were signed out after a while without activity. Please sign in again.", "info")
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET"
-                                else None), code=303)
-    if seen is None or now - seen > SEEN_AT_GRANULARITY:
-        # Refreshed now and then, not on every page: a cookie that changed on
-        # every response would make Back onto a re-shown form miss the
-        # browser's cache (its Vary: Cookie no longer matches).
-        session["seen_at"] = now
-    return None
 
 
 def hash_password(password):

@@ -1,19 +1,18 @@
-"""Account menu > Billing & Logs: Products, reactivation, and the closed account.
+"""Account menu > Billing & Logs: Products, reactivation, plans and the closed account.
 
-Every signed-in request of an account user reads its smrtPhone subscription
-once (`g.phone`): it drives the "Cancellation scheduled" banner on every page,
-and once the paid period is over it closes the account to everything but
-Products, reactivation and the closed-account page.
+(The banner on every page and the closing of an ended account are app-wide
+hooks: wizard/web/hooks.py.)
 """
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from wizard.domain import actions, lifecycle, plans, reactivation
 from wizard import clock, queue
 from wizard.web import ratelimits
 from wizard.web.auth import access
+from wizard.store import reads
 from wizard.store.models import (
-    SIGNED_IN_WITH_PRODUCTS,
+    Booking,
     CancellationRequest,
     Plan,
     PlanChange,
@@ -25,52 +24,6 @@ from wizard.refusals import AlreadyActive, NotActive, NotValid
 from .forms import PlanChangeForm, ReactivateForm, SeatsForm, UndoPlanChangeForm
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
-
-# What a closed account can still reach.
-OPEN_WHEN_CLOSED = {
-    "static", "index", "auth.login", "auth.logout",
-    "billing.index", "billing.products", "billing.reactivate", "billing.closed",
-}
-
-
-@bp.url_value_preprocessor
-def bring_what_products_reads(endpoint, values):
-    """Products reads the erasure date and the pending plan changes with the user."""
-    if endpoint == "billing.products":
-        access.bring_with_user(SIGNED_IN_WITH_PRODUCTS)
-
-
-@bp.before_app_request
-def load_account_state():
-    g.phone = None
-    g.subscriptions = ()
-    user = current_user._get_current_object()  # once: each use of the proxy looks it up
-    if not user.is_authenticated or user.account_id is None:
-        return None
-    # One query for the account's subscriptions, reused by the views of this
-    # request (access.owned_subscription, Products).
-    g.subscriptions = user.account.known_subscriptions()
-    g.phone = user.account.latest_of(g.subscriptions, Product.SMRTPHONE)
-    if g.phone is not None and g.phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
-            and request.endpoint is not None:
-        return redirect(url_for("billing.closed"), code=303)
-    return None
-
-
-@bp.app_context_processor
-def cancellation_banner():
-    phone = g.get("phone")
-    if phone is None or not phone.is_cancellation_pending:
-        return {"banner": None}
-    # Offer the way back only while it is open (not past the deadline, say).
-    can_reactivate = (current_user.is_owner
-                      and reactivation.reactivation_for(phone, clock.now()).allowed)
-    return {"banner": {"service_ends_at": phone.current_period_end,
-                       "timezone": current_user.account.timezone,
-                       "reactivate_url": url_for("billing.reactivate", subscription_id=phone.id),
-                       "owner": current_user.is_owner,
-                       "can_reactivate": can_reactivate}}
-
 
 @bp.get("/")
 @login_required
@@ -85,22 +38,21 @@ def products():
     if current_user.account is None:
         abort(404)
     account = current_user.account
-    subscriptions = g.subscriptions  # read by load_account_state
+    subscriptions = account.subscriptions_read  # brought by the signed-in read
     now = clock.now()
-    schedule, pending_changes = account.erasure_and_pending_changes()
+    read = reads.products(account.id, now)
     return render_template(
         "billing/products.html",
         account=account,
         subscriptions=subscriptions,
         possible=actions.possible(subscriptions, now),
-        schedule=schedule,
+        schedule=read.schedule,
         now=now,
-        # Read with the subscriptions (Account.subscriptions).
-        open_requests={s.id: s.read_open_request for s in subscriptions
-                       if s.read_open_request is not None and s.read_open_request.is_open},
-        pending_changes=pending_changes,
+        open_requests={s.id: s.open_request_read for s in subscriptions
+                       if s.open_request_read is not None and s.open_request_read.is_open},
+        pending_changes=read.pending_changes,
         undo_form=UndoPlanChangeForm(),
-        calls=account.booked_calls_from(now),
+        calls=Booking.booked_of_account(account.id, now) if read.calls_ahead else [],
         # Named to the others, who are told to ask the owner.
         owner=None if current_user.is_owner else account.owner(),
         can_cancel=current_user.is_owner,
@@ -139,7 +91,7 @@ def reactivate(subscription_id):
 @login_required
 def closed():
     """The closed account: what happened, what happens next, the way back."""
-    phone = g.get("phone")
+    phone = access.smrtphone_of(current_user)
     if phone is None or not phone.has_ended:
         return redirect(url_for("billing.products"))
     now = clock.now()

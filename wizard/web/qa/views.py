@@ -20,15 +20,6 @@ from .forms import AdvanceForm, ResetForm, SetForm
 bp = Blueprint("qa", __name__, url_prefix="/qa")
 
 
-@bp.app_context_processor
-def qa_clock_banner():
-    """What the banner shows: nothing while the clock is not moved."""
-    offset = clock.offset()
-    if not offset:
-        return {"qa_clock": None}
-    return {"qa_clock": {"offset": qaclock.describe(offset), "now": clock.now()}}
-
-
 def clock_page(advance_form=None, set_form=None, status=200):
     offset = clock.offset()
     return render_template(

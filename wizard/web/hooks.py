@@ -1,0 +1,149 @@
+"""Every app-wide hook, registered in one place in the order Flask runs them.
+
+Before each request, in this order:
+  1. open_database           take a connection from the pool
+  2. Flask-WTF's CSRFProtect refuse a POST without a valid token (400)
+  3. signing.reuse_signed_token   hand Flask-WTF the token signed a minute ago
+  4. flask-limiter           count a POST against its limits (429)
+  5. invalid_forms.take_kept_fields   the answers and errors of a refused plain post
+  6. end_idle_sessions       sign out a session unused for IDLE_SESSION_HOURS
+  7. close_ended_accounts    an ended account reaches only Products and the way back
+  8. form_input.refuse_unusable_forms   NUL, files, repeated or over-long fields (400)
+After each request: signing.remember_signed_token, flask-limiter's, security_headers.
+On teardown: close_database.
+Templates get the formatting filters and url_for (templating), the
+cancellation banner, and in QA mode the QA clock's banner.
+
+Flask-Login reads the signed-in user when a hook first asks for it
+(wizard/web/auth/views.py load_user: reads.signed_in, one statement).
+"""
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from wizard import clock
+from wizard.domain import qaclock, reactivation
+from wizard.store.db import database
+from wizard.web import form_input, invalid_forms, signing, templating
+from wizard.web.auth import access
+from wizard.web.extensions import csrf, htmx, limiter, login_manager
+
+# No inline script or style anywhere: htmx reads its config from a <meta> tag
+# and its indicator styles live in the stylesheet.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ]
+)
+
+# What a closed account can still reach.
+OPEN_WHEN_CLOSED = {
+    "static", "index", "auth.login", "auth.logout",
+    "billing.index", "billing.products", "billing.reactivate", "billing.closed",
+}
+
+SEEN_AT_GRANULARITY = 300  # seconds between refreshes of the session's seen_at
+
+
+def register(app):
+    """Bind the extensions and register the hooks, in the order above."""
+    app.before_request(open_database)
+    app.teardown_request(close_database)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    signing.init_csrf_reuse(app)
+    app.before_request(signing.reuse_signed_token)
+    app.after_request(signing.remember_signed_token)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    templating.init_app(app)
+    app.before_request(invalid_forms.take_kept_fields)
+    app.before_request(end_idle_sessions)
+    app.before_request(close_ended_accounts)
+    app.before_request(form_input.refuse_unusable_forms)
+    app.after_request(security_headers)
+    app.context_processor(cancellation_banner)
+    if app.config["WIZARD_QA"]:
+        app.context_processor(qa_clock_banner)
+
+
+def open_database():
+    database.connect(reuse_if_open=True)
+
+
+def close_database(exc):
+    if not database.is_closed():
+        database.close()
+
+
+def end_idle_sessions():
+    """Sign out a session left unused for longer than IDLE_SESSION_HOURS."""
+    if not current_user.is_authenticated:
+        return None
+    now = clock.session_now()
+    seen = session.get("seen_at")
+    if seen is not None and now - seen > current_app.config["IDLE_SESSION_HOURS"] * 3600:
+        logout_user()
+        session.pop("seen_at", None)
+        flash("You were signed out after a while without activity. Please sign in again.", "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET"
+                                else None), code=303)
+    if seen is None or now - seen > SEEN_AT_GRANULARITY:
+        # Refreshed now and then, not on every page: a cookie that changed on
+        # every response would make Back onto a re-shown form miss the
+        # browser's cache (its Vary: Cookie no longer matches).
+        session["seen_at"] = now
+    return None
+
+
+def close_ended_accounts():
+    """Once smrtPhone's paid period is over, the account reaches only Products,
+    reactivation and the closed-account page."""
+    phone = access.smrtphone_of(current_user)
+    if phone is not None and phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
+            and request.endpoint is not None:
+        return redirect(url_for("billing.closed"), code=303)
+    return None
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_user.is_authenticated and request.endpoint != "static":
+        # An account's pages must not outlive the session in a shared cache or the
+        # browser's history: Back after signing out shows nothing of them. Form
+        # errors are shown after a redirect (invalid_forms), so Back never lands
+        # on a POST the browser would have to send again.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def cancellation_banner():
+    """The "Cancellation scheduled" banner of every page, while smrtPhone's is."""
+    phone = access.smrtphone_of(current_user)
+    if phone is None or not phone.is_cancellation_pending:
+        return {"banner": None}
+    # Offer the way back only while it is open (not past the deadline, say).
+    can_reactivate = (current_user.is_owner
+                      and reactivation.reactivation_for(phone, clock.now()).allowed)
+    return {"banner": {"service_ends_at": phone.current_period_end,
+                       "timezone": current_user.account.timezone,
+                       "reactivate_url": url_for("billing.reactivate", subscription_id=phone.id),
+                       "owner": current_user.is_owner,
+                       "can_reactivate": can_reactivate}}
+
+
+def qa_clock_banner():
+    """What the QA clock's banner shows: nothing while the clock is not moved."""
+    offset = clock.offset()
+    if not offset:
+        return {"qa_clock": None}
+    return {"qa_clock": {"offset": qaclock.describe(offset), "now": clock.now()}}
