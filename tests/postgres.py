@@ -13,17 +13,16 @@ import subprocess
 import tempfile
 import time
 
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 from tests.processes import free_port
 
 
 def _run_sql(statements, **kwargs):
     """Run statements outside any transaction (CREATE/DROP DATABASE need that)."""
-    conn = psycopg2.connect(connect_timeout=3, **kwargs)
+    conn = psycopg.connect(connect_timeout=3, autocommit=True, **kwargs)
     try:
-        conn.autocommit = True
         with conn.cursor() as cur:
             for statement in statements:
                 cur.execute(statement)
@@ -40,7 +39,7 @@ def _server_user(host, port):
             try:
                 _run_sql(["SELECT 1"], host=host, port=port, user=user, dbname=dbname)
                 return user, dbname
-            except psycopg2.Error:
+            except psycopg.Error:
                 continue
     return None
 
@@ -83,7 +82,7 @@ class ThrowawayCluster:
             try:
                 _run_sql(["SELECT 1"], host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
                 break
-            except psycopg2.Error:
+            except psycopg.Error:
                 time.sleep(0.1)
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 

@@ -26,63 +26,15 @@ def confirm(req, user, ip, now, base_url=""):
         fresh = req.refreshed()
         if fresh.is_confirmed:
             return fresh
-        if not fresh.is_open:
-            raise RequestClosed()
-        fresh.subscription = next(s for s in held if s.id == fresh.subscription_id)
-        require_owner(user, fresh.subscription)
-        # Which statements apply: smrtDialer as locked here (a reactivation
-        # racing us has either committed or waits); the credit as read before.
-        fresh.know_account_facts(req.account_facts()[0], Subscription.dialer_active_among(held))
-        skipped = steps.first_unfinished(fresh)
-        if skipped is not None:
-            raise Incomplete(skipped.unfinished, skipped.name)
-
-        subscription = fresh.subscription
-        if not subscription.is_active:
-            raise AlreadyCancelled(subscription)
-        whole_account = subscription.is_smrtphone
+        subscription = _checked(req, fresh, held, user)
         deadline = purge_due = None
-        if whole_account:
+        if subscription.is_smrtphone:
             deadline, purge_due = key_dates(subscription.current_period_end, now)
-        wanted = (Product.SMRTPHONE, Product.SMRTDIALER) if whole_account else (fresh.product,)
-        # Only what is active is cancelled now (smrtDialer may already be).
-        products = [s.product for s in held if s.product in wanted and s.is_active]
-        closed = (
-            CancellationRequest.update(
-                status=CancellationRequest.CONFIRMED, open_for=None, closed_at=now,
-                updated_at=now, confirmed_at=now, reactivation_deadline=deadline,
-                purge_due_at=purge_due, cancelled_products=" ".join(products),
-            )
-            .where((CancellationRequest.id == fresh.id)
-                   & (CancellationRequest.status == CancellationRequest.OPEN))
-            .execute()
-        )
-        if not closed:  # another confirm won between our read and write
-            return fresh.refreshed()
-        cancelled = (
-            Subscription.update(
-                status=Subscription.CANCELLATION_PENDING,
-                cancellation_requested_at=now,
-                cancellation_requested_by=user,
-            )
-            .where(
-                (Subscription.account == fresh.account_id)
-                & (Subscription.product.in_(products))
-                & (Subscription.status == Subscription.ACTIVE)
-            )
-            .execute()
-        )
-        if not cancelled:  # cancelled elsewhere since we read it: roll back
-            raise AlreadyCancelled(subscription)
-        # A smrtDialer wizard left open is moot once smrtPhone takes smrtDialer with it.
-        (CancellationRequest
-         .update(status=CancellationRequest.SUPERSEDED, open_for=None, closed_at=now,
-                 updated_at=now)
-         .where((CancellationRequest.account == fresh.account_id)
-                & (CancellationRequest.product.in_(products))
-                & (CancellationRequest.status == CancellationRequest.OPEN))
-         .execute())
-        if whole_account:
+        products = _products_cancelled(fresh, subscription, held)
+        if not _close_request(fresh, products, deadline, purge_due, now):
+            return fresh.refreshed()  # another confirm won between our read and write
+        _cancel_subscriptions(fresh, subscription, products, user, now)
+        if subscription.is_smrtphone:
             purge.arm(fresh.account_id, fresh.id, purge_due, now)
         AuditEvent.record(
             "cancellation.confirmed", fresh.account_id, user, ip, now,
@@ -95,3 +47,70 @@ def confirm(req, user, ip, now, base_url=""):
         fresh.cancelled_products = " ".join(products)
         outbox.cancellation_confirmed(fresh, subscription, user, now, base_url)
         return fresh
+
+
+def _checked(req, fresh, held, user):
+    """The request's subscription, once the request is open, the user its
+    owner, every earlier step complete and the subscription still active."""
+    if not fresh.is_open:
+        raise RequestClosed()
+    fresh.subscription = next(s for s in held if s.id == fresh.subscription_id)
+    require_owner(user, fresh.subscription)
+    # Which statements apply: smrtDialer as locked here (a reactivation
+    # racing us has either committed or waits); the credit as read before.
+    fresh.know_account_facts(req.account_facts()[0], Subscription.dialer_active_among(held))
+    skipped = steps.first_unfinished(fresh)
+    if skipped is not None:
+        raise Incomplete(skipped.unfinished, skipped.name)
+    if not fresh.subscription.is_active:
+        raise AlreadyCancelled(fresh.subscription)
+    return fresh.subscription
+
+
+def _products_cancelled(fresh, subscription, held):
+    """What confirming cancels: smrtPhone takes smrtDialer with it; only what
+    is active is cancelled now (smrtDialer may already be)."""
+    wanted = ((Product.SMRTPHONE, Product.SMRTDIALER) if subscription.is_smrtphone
+              else (fresh.product,))
+    return [s.product for s in held if s.product in wanted and s.is_active]
+
+
+def _close_request(fresh, products, deadline, purge_due, now):
+    """Mark the request confirmed, if it is still open; return whether it was."""
+    return (
+        CancellationRequest.update(
+            status=CancellationRequest.CONFIRMED, open_for=None, closed_at=now,
+            updated_at=now, confirmed_at=now, reactivation_deadline=deadline,
+            purge_due_at=purge_due, cancelled_products=" ".join(products),
+        )
+        .where((CancellationRequest.id == fresh.id)
+               & (CancellationRequest.status == CancellationRequest.OPEN))
+        .execute()
+    )
+
+
+def _cancel_subscriptions(fresh, subscription, products, user, now):
+    """Make `products` cancellation-pending, and close a smrtDialer wizard left
+    open (moot once smrtPhone takes smrtDialer with it)."""
+    cancelled = (
+        Subscription.update(
+            status=Subscription.CANCELLATION_PENDING,
+            cancellation_requested_at=now,
+            cancellation_requested_by=user,
+        )
+        .where(
+            (Subscription.account == fresh.account_id)
+            & (Subscription.product.in_(products))
+            & (Subscription.status == Subscription.ACTIVE)
+        )
+        .execute()
+    )
+    if not cancelled:  # cancelled elsewhere since we read it: roll back
+        raise AlreadyCancelled(subscription)
+    (CancellationRequest
+     .update(status=CancellationRequest.SUPERSEDED, open_for=None, closed_at=now,
+             updated_at=now)
+     .where((CancellationRequest.account == fresh.account_id)
+            & (CancellationRequest.product.in_(products))
+            & (CancellationRequest.status == CancellationRequest.OPEN))
+     .execute())
