@@ -11,7 +11,7 @@ from tests.conftest import NOW
 from tests.helpers import text
 from tests.jobs_support import new_account
 from wizard import clock
-from wizard.domain import confirmation, insights, lifecycle, plans, policy, reactivation
+from wizard.domain import confirmation, console, insights, lifecycle, plans, policy, reactivation
 from wizard.dev.demo import ensure_plans
 from wizard.store.models import Account, CancellationRequest, Plan, Product, Subscription
 
@@ -213,4 +213,4 @@ def test_the_csv_export(scenario, app, sign_in):
     assert len(rows) == 8
     evil = next(r for r in rows if "Formula" in r["account"])
     assert evil["account"] == "'=Formula Inc" and evil["comment"].startswith("'=HYPERLINK")
-    assert {r["state"] for r in rows} == set(insights.STATES.values())
+    assert {r["state"] for r in rows} == set(console.STATES.values())

@@ -28,6 +28,12 @@ class ConfigError(RuntimeError):
 
 def from_environment(instance_path):
     """Return the settings for this process, read from the environment."""
+    return {**_core_settings(instance_path), **_web_settings(), **_mail_settings(instance_path),
+            **_limit_settings()}
+
+
+def _core_settings(instance_path):
+    """Who this deployment is, its secrets, database, Redis and files."""
     return {
         # Carried by every queue name, job id and Redis key of the app, so
         # deployments sharing one Redis never run each other's jobs.
@@ -49,6 +55,16 @@ def from_environment(instance_path):
         "RECORDINGS_DIR": os.environ.get(
             "RECORDINGS_DIR", os.path.join(instance_path, "recordings")
         ),
+        # Rows erased per transaction by the purge.
+        "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
+        # QA mode: the QA clock (wizard/domain/qaclock.py) and its page. Never in production.
+        "WIZARD_QA": qa_mode(instance_path),
+    }
+
+
+def _web_settings():
+    """Sessions, passwords, CSRF and links."""
+    return {
         # scrypt is Werkzeug's default; tests choose a cheaper method.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -61,6 +77,16 @@ def from_environment(instance_path):
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", "7200")),
         # Links in emails point here.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # How many reverse proxies stand in front of the web server. Only then is
+        # X-Forwarded-For believed (for the per-address sign-in limit and the audit
+        # log); with 0, anyone could claim any address in that header.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
+    }
+
+
+def _mail_settings(instance_path):
+    """SMTP, or the folder mail is written to."""
+    return {
         # Mail: SMTP when MAIL_SERVER is set, else .eml files in OUTBOX_DIR.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -69,11 +95,13 @@ def from_environment(instance_path):
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS") == "1",
         "MAIL_FROM": os.environ.get("MAIL_FROM", "smrtPhone <no-reply@smrtphone.test>"),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR", os.path.join(instance_path, "outbox")),
-        # Rows erased per transaction by the purge.
-        "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
-        # QA mode: the QA clock (wizard/qaclock.py) and its page. Never in production.
-        "WIZARD_QA": qa_mode(instance_path),
-        # Rate limits (wizard/ratelimits.py), in flask-limiter's notation. Only
+    }
+
+
+def _limit_settings():
+    """Rate limits and the sizes a request may have."""
+    return {
+        # Rate limits (wizard/web/ratelimits.py), in flask-limiter's notation. Only
         # failed sign-ins count. `make run` raises the per-address limit, as
         # the browser tests and QA sign in many times from 127.0.0.1.
         "SIGN_IN_LIMIT_PER_EMAIL": os.environ.get("SIGN_IN_LIMIT_PER_EMAIL",
@@ -89,10 +117,6 @@ def from_environment(instance_path):
         # No field we keep is longer than this (the survey comment: 1,000); a
         # longer value is refused with 400 before any view reads it.
         "MAX_FIELD_LENGTH": int(os.environ.get("MAX_FIELD_LENGTH", "10000")),
-        # How many reverse proxies stand in front of the web server. Only then is
-        # X-Forwarded-For believed (for the per-address sign-in limit and the audit
-        # log); with 0, anyone could claim any address in that header.
-        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
     }
 
 

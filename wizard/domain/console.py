@@ -1,9 +1,9 @@
-"""What Customer Success learns from cancellation requests: where each stands,
-and the figures of the insights page.
+"""What the Customer Success console reads: the requests of a date range and
+where each stands, one request in full, the calls board, and the CSV exports
+(the figures of the insights page: wizard/domain/insights.py).
 
-Every figure is computed from the requests started within a date range, with
-a fixed number of queries (the range's requests, then their answers, offers
-and subscriptions, each in one query), then counted in Python.
+A range's rows are read with a fixed number of queries (the range's
+requests, then their answers, offers and subscriptions, each in one query).
 
 States a request can be in, as Customer Success reads them:
 - in progress: the wizard is open (not finished, not abandoned for good);
@@ -17,8 +17,8 @@ count is known, from the erasure records.
 """
 import csv
 import io
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 from . import policy, steps
@@ -33,7 +33,6 @@ from wizard.store.models import (
     OfferDecision,
     OfferShown,
     Plan,
-    Product,
     Subscription,
     SurveyResponse,
 )
@@ -48,8 +47,6 @@ STATES = {
     CONFIRMED: "Confirmed",
     REACTIVATED: "Reactivated",
 }
-# A save is judged again this long after it was made.
-STILL_SUBSCRIBED_AFTER = timedelta(days=30)
 REASON_LABELS = dict(policy.SURVEY_REASONS)
 
 
@@ -198,90 +195,6 @@ def detail(request_id):
     return Detail(row, acknowledgements, decisions, audit)
 
 
-@dataclass
-class Figures:
-    """The insights page's figures for one date range."""
-
-    within: Range
-    calls: list = field(default_factory=list)  # StaffCalls, by name
-    started: int = 0
-    reasons: list = field(default_factory=list)  # (label, count), most first
-    funnel: list = field(default_factory=list)  # (step title, reached, lost since the step before)
-    offers: list = field(default_factory=list)  # (offer title, shown, accepted)
-    offers_by_reason: list = field(default_factory=list)  # (reason, offer title, shown, accepted)
-    saved: int = 0  # an offer accepted, or the account kept
-    abandoned: int = 0  # still open: never counted as a save
-    confirmed: int = 0
-    matured: int = 0  # saves at least STILL_SUBSCRIBED_AFTER old
-    still_subscribed: int = 0  # of those, still active today
-    revenue_by_month: list = field(default_factory=list)  # ("2026-11", cents a month saved)
-    erased: int = 0
-
-    @property
-    def funnel_bars(self):
-        return [(title, reached) for title, reached, _ in self.funnel]
-
-    @property
-    def save_rate(self):
-        return self.saved / self.started if self.started else 0.0
-
-    @property
-    def still_subscribed_rate(self):
-        return self.still_subscribed / self.matured if self.matured else 0.0
-
-
-def figures(within, now):
-    """Compute the insights of the requests started within the range."""
-    listed = rows(within)
-    result = Figures(within, started=len(listed), erased=erased_count(within),
-                     calls=call_figures(within, now))
-    reasons = Counter(r.reason for r in listed if r.reason)
-    result.reasons = [(REASON_LABELS[key], count) for key, count in reasons.most_common()]
-
-    phone = [r for r in listed if r.request.product == Product.SMRTPHONE]
-    stages = [
-        ("Started", lambda r: True),
-        ("Read what will happen", lambda r: r.request.consequences_seen_at is not None),
-        ("Acknowledged", lambda r: bool(r.request.acknowledged_versions())),
-        ("Answered the survey", lambda r: bool(r.reason)),
-        ("Looked at the offers", lambda r: r.request.offers_declined_at is not None or bool(r.accepted)),
-        ("Confirmed", lambda r: r.state in (CONFIRMED, REACTIVATED)),
-    ]
-    before = None
-    for title, reached in stages:
-        count = sum(1 for r in phone if reached(r))
-        result.funnel.append((title, count, (before - count) if before is not None else 0))
-        before = count
-
-    shown, taken = Counter(), Counter()
-    shown_by_reason, taken_by_reason = Counter(), Counter()
-    for r in listed:
-        for offer in r.shown:
-            shown[offer] += 1
-            shown_by_reason[r.reason, offer] += 1
-        if r.accepted:
-            taken[r.accepted] += 1
-            taken_by_reason[r.reason, r.accepted] += 1
-    result.offers = [(offer.title, shown[key], taken[key]) for key, offer in policy.OFFERS.items()]
-    result.offers_by_reason = [
-        (REASON_LABELS.get(reason, reason), policy.OFFERS[key].title, count, taken_by_reason[reason, key])
-        for (reason, key), count in sorted(shown_by_reason.items())]
-
-    saves = [r for r in listed if r.state in (KEPT, SAVED, CALL_BOOKED)]
-    result.saved = len(saves)
-    result.abandoned = sum(1 for r in listed if r.state == IN_PROGRESS)
-    result.confirmed = sum(1 for r in listed if r.state in (CONFIRMED, REACTIVATED))
-    matured = [r for r in saves if r.request.closed_at <= now - STILL_SUBSCRIBED_AFTER]
-    result.matured = len(matured)
-    result.still_subscribed = sum(1 for r in matured if r.subscription_active)
-    revenue = Counter()
-    for r in saves:
-        if r.subscription_active:
-            revenue[f"{r.request.closed_at:%Y-%m}"] += r.price_cents
-    result.revenue_by_month = sorted(revenue.items())
-    return result
-
-
 CSV_COLUMNS = ("request", "account", "product", "state", "started_at", "closed_at", "reason",
                "comment", "offers_shown", "offer_accepted", "stopped_at")
 
@@ -346,44 +259,6 @@ def calls_board(since):
                              ", ".join(f"{s.product_name} {s.plan.name}" for s in active),
                              request_rows.get(req_id)))
     return board
-
-
-@dataclass
-class StaffCalls:
-    """One staff member's calls booked in a range, and what came of them."""
-
-    name: str
-    booked: int = 0
-    held: int = 0
-    no_show: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # CallOutcome -> calls
-    still_subscribed: int = 0  # held, saved, 30 days old, the smrtPhone still active
-    matured: int = 0  # held and saved at least 30 days ago
-
-
-def call_figures(within, now):
-    """Per staff member: calls booked (made within the range), held or missed,
-    their outcomes, and the saved accounts still subscribed 30 days later."""
-    calls = calls_booked(within)
-    accounts = list({c.account_id for c in calls})
-    phones = {s.account_id: s for s in Subscription.select().where(
-        Subscription.account.in_(accounts) & (Subscription.product == Product.SMRTPHONE))} \
-        if accounts else {}
-    by_staff = {}
-    for call in calls:
-        if call.is_cancelled:
-            continue
-        figures = by_staff.setdefault(call.staff_id, StaffCalls(call.staff.name))
-        figures.booked += 1
-        figures.held += call.status == Booking.HELD
-        figures.no_show += call.status == Booking.NO_SHOW
-        if call.outcome:
-            figures.outcomes[call.outcome] += 1
-        if call.outcome == CallOutcome.SAVED and call.outcome_at <= now - STILL_SUBSCRIBED_AFTER:
-            figures.matured += 1
-            phone = phones.get(call.account_id)
-            figures.still_subscribed += bool(phone and phone.is_active)
-    return sorted(by_staff.values(), key=lambda f: f.name)
 
 
 CALL_CSV_COLUMNS = ("call", "account", "owner", "owner_email", "staff", "starts_at", "status",

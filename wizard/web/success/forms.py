@@ -5,7 +5,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from wizard.domain import insights, policy
+from wizard.domain import console, policy
 from wizard.domain.availability import WEEKDAYS
 from wizard.web.form_input import BoundedTextAreaField
 from wizard.store.models import CallOutcome, Product
@@ -20,7 +20,7 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField("State", choices=_choices(list(insights.STATES.items()), "Any state"),
+    state = SelectField("State", choices=_choices(list(console.STATES.items()), "Any state"),
                         default="")
     product = SelectField("Product", choices=_choices(list(Product.NAMES.items()), "Both products"),
                           default="")
@@ -37,10 +37,10 @@ class FilterForm(FlaskForm):
 
     def within(self, now):
         """The range the form asks for (the last 90 days where a day is left out)."""
-        default = insights.Range.default(now)
+        default = console.Range.default(now)
         first = self.first.data or default.first.date()
         last = self.last.data or default.last.date()
-        return insights.Range.of_days(first, last)
+        return console.Range.of_days(first, last)
 
     def query_args(self):
         """The filters as they were given, for links that keep them."""

@@ -11,7 +11,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, booking, insights
+from wizard.domain import availability, booking, console, insights
 from wizard import clock
 from wizard.web import invalid_forms
 from wizard.store.models import Booking, CallOutcome, StaffHours, StaffOverride
@@ -25,7 +25,7 @@ LISTED = 200  # requests on one page of the list
 
 @bp.app_template_global()
 def offer_title(key):
-    return insights.offer_title(key)
+    return console.offer_title(key)
 
 
 @bp.before_request
@@ -38,7 +38,7 @@ def staff_only():
 def filters():
     """The filter form read from the query string; (form, range) or (form, None) if invalid."""
     if not request.args:  # the default range, shown in the date fields
-        default = insights.Range.default(clock.now())
+        default = console.Range.default(clock.now())
         return FilterForm(formdata=None, first=default.first.date(),
                           last=default.last.date()), default
     form = FilterForm(request.args)
@@ -57,7 +57,7 @@ def valid_filters():
 
 
 def filtered_rows(form, within):
-    return insights.rows(within, state=form.state.data or None, product=form.product.data or None,
+    return console.rows(within, state=form.state.data or None, product=form.product.data or None,
                          reason=form.reason.data or None)
 
 
@@ -69,21 +69,21 @@ def index():
         return render_template("success/index.html", form=form, rows=[], erased=0, shown=LISTED), 422
     listed = filtered_rows(form, within)
     return render_template("success/index.html", form=form, rows=listed[:LISTED], total=len(listed),
-                           erased=insights.erased_count(within), shown=LISTED, within=within)
+                           erased=console.erased_count(within), shown=LISTED, within=within)
 
 
 @bp.get("/requests.csv")
 def requests_csv():
     """The filtered requests as a CSV file."""
     form, within = valid_filters()
-    return csv_file(insights.as_csv(filtered_rows(form, within)), "cancellation-requests", within)
+    return csv_file(console.as_csv(filtered_rows(form, within)), "cancellation-requests", within)
 
 
 @bp.get("/calls.csv")
 def calls_csv():
     """The calls booked in the date range as a CSV file."""
     _, within = valid_filters()
-    return csv_file(insights.calls_csv(insights.calls_booked(within)), "calls", within)
+    return csv_file(console.calls_csv(console.calls_booked(within)), "calls", within)
 
 
 def csv_file(body, name, within):
@@ -97,7 +97,7 @@ def csv_file(body, name, within):
 @bp.get("/requests/<id:request_id>")
 def request_detail(request_id):
     """One request: its answers, acknowledgements, offers, time spent and audit trail."""
-    found = insights.detail(request_id)
+    found = console.detail(request_id)
     if found is None:
         abort(404)
     return render_template("success/request.html", found=found, row=found.row)
@@ -122,7 +122,7 @@ RECENT = timedelta(days=7)
 
 def calls_page(forms=None, status=200):
     now = clock.now()
-    board = insights.calls_board(now - RECENT)
+    board = console.calls_board(now - RECENT)
     forms = forms or {}
     for row in board:
         forms.setdefault(row.call.id, OutcomeForm(formdata=None, prefix=f"call{row.call.id}",

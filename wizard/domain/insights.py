@@ -1,0 +1,141 @@
+"""The insights page's figures: reasons, the wizard's funnel, offers shown
+against accepted, the save rate, revenue saved and calls per staff member.
+
+Every figure is computed from the requests started within a date range
+(console.rows) and the calls booked in it, then counted in Python.
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from wizard.store.models import Booking, CallOutcome, Product, Subscription
+from . import policy
+from .console import (
+    CALL_BOOKED, CONFIRMED, IN_PROGRESS, KEPT, REACTIVATED, REASON_LABELS, SAVED, Range,
+    calls_booked, erased_count, rows,
+)
+
+# A save is judged again this long after it was made.
+STILL_SUBSCRIBED_AFTER = timedelta(days=30)
+
+
+@dataclass
+class Figures:
+    """The insights page's figures for one date range."""
+
+    within: Range
+    calls: list = field(default_factory=list)  # StaffCalls, by name
+    started: int = 0
+    reasons: list = field(default_factory=list)  # (label, count), most first
+    funnel: list = field(default_factory=list)  # (step title, reached, lost since the step before)
+    offers: list = field(default_factory=list)  # (offer title, shown, accepted)
+    offers_by_reason: list = field(default_factory=list)  # (reason, offer title, shown, accepted)
+    saved: int = 0  # an offer accepted, or the account kept
+    abandoned: int = 0  # still open: never counted as a save
+    confirmed: int = 0
+    matured: int = 0  # saves at least STILL_SUBSCRIBED_AFTER old
+    still_subscribed: int = 0  # of those, still active today
+    revenue_by_month: list = field(default_factory=list)  # ("2026-11", cents a month saved)
+    erased: int = 0
+
+    @property
+    def funnel_bars(self):
+        return [(title, reached) for title, reached, _ in self.funnel]
+
+    @property
+    def save_rate(self):
+        return self.saved / self.started if self.started else 0.0
+
+    @property
+    def still_subscribed_rate(self):
+        return self.still_subscribed / self.matured if self.matured else 0.0
+
+
+def figures(within, now):
+    """Compute the insights of the requests started within the range."""
+    listed = rows(within)
+    result = Figures(within, started=len(listed), erased=erased_count(within),
+                     calls=call_figures(within, now))
+    reasons = Counter(r.reason for r in listed if r.reason)
+    result.reasons = [(REASON_LABELS[key], count) for key, count in reasons.most_common()]
+
+    phone = [r for r in listed if r.request.product == Product.SMRTPHONE]
+    stages = [
+        ("Started", lambda r: True),
+        ("Read what will happen", lambda r: r.request.consequences_seen_at is not None),
+        ("Acknowledged", lambda r: bool(r.request.acknowledged_versions())),
+        ("Answered the survey", lambda r: bool(r.reason)),
+        ("Looked at the offers", lambda r: r.request.offers_declined_at is not None or bool(r.accepted)),
+        ("Confirmed", lambda r: r.state in (CONFIRMED, REACTIVATED)),
+    ]
+    before = None
+    for title, reached in stages:
+        count = sum(1 for r in phone if reached(r))
+        result.funnel.append((title, count, (before - count) if before is not None else 0))
+        before = count
+
+    shown, taken = Counter(), Counter()
+    shown_by_reason, taken_by_reason = Counter(), Counter()
+    for r in listed:
+        for offer in r.shown:
+            shown[offer] += 1
+            shown_by_reason[r.reason, offer] += 1
+        if r.accepted:
+            taken[r.accepted] += 1
+            taken_by_reason[r.reason, r.accepted] += 1
+    result.offers = [(offer.title, shown[key], taken[key]) for key, offer in policy.OFFERS.items()]
+    result.offers_by_reason = [
+        (REASON_LABELS.get(reason, reason), policy.OFFERS[key].title, count, taken_by_reason[reason, key])
+        for (reason, key), count in sorted(shown_by_reason.items())]
+
+    saves = [r for r in listed if r.state in (KEPT, SAVED, CALL_BOOKED)]
+    result.saved = len(saves)
+    result.abandoned = sum(1 for r in listed if r.state == IN_PROGRESS)
+    result.confirmed = sum(1 for r in listed if r.state in (CONFIRMED, REACTIVATED))
+    matured = [r for r in saves if r.request.closed_at <= now - STILL_SUBSCRIBED_AFTER]
+    result.matured = len(matured)
+    result.still_subscribed = sum(1 for r in matured if r.subscription_active)
+    revenue = Counter()
+    for r in saves:
+        if r.subscription_active:
+            revenue[f"{r.request.closed_at:%Y-%m}"] += r.price_cents
+    result.revenue_by_month = sorted(revenue.items())
+    return result
+
+
+@dataclass
+class StaffCalls:
+    """One staff member's calls booked in a range, and what came of them."""
+
+    name: str
+    booked: int = 0
+    held: int = 0
+    no_show: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # CallOutcome -> calls
+    still_subscribed: int = 0  # held, saved, 30 days old, the smrtPhone still active
+    matured: int = 0  # held and saved at least 30 days ago
+
+
+def call_figures(within, now):
+    """Per staff member: calls booked (made within the range), held or missed,
+    their outcomes, and the saved accounts still subscribed 30 days later."""
+    calls = calls_booked(within)
+    accounts = list({c.account_id for c in calls})
+    phones = {s.account_id: s for s in Subscription.select().where(
+        Subscription.account.in_(accounts) & (Subscription.product == Product.SMRTPHONE))} \
+        if accounts else {}
+    by_staff = {}
+    for call in calls:
+        if call.is_cancelled:
+            continue
+        figures = by_staff.setdefault(call.staff_id, StaffCalls(call.staff.name))
+        figures.booked += 1
+        figures.held += call.status == Booking.HELD
+        figures.no_show += call.status == Booking.NO_SHOW
+        if call.outcome:
+            figures.outcomes[call.outcome] += 1
+        if call.outcome == CallOutcome.SAVED and call.outcome_at <= now - STILL_SUBSCRIBED_AFTER:
+            figures.matured += 1
+            phone = phones.get(call.account_id)
+            figures.still_subscribed += bool(phone and phone.is_active)
+    return sorted(by_staff.values(), key=lambda f: f.name)
