@@ -510,7 +510,7 @@ def test_a_live_lease_keeps_other_workers_out_and_a_lost_lease_stops_its_worker(
     assert record.verified
     assert not any(counts(rows_of(acme)).values())
     erased = json.loads(record.counts)
-    for stage, model, _ in purge.STAGES:
+    for stage, model, _ in purge.stages():
         assert erased.get(stage, 0) == len(before[model._meta.table_name]), stage
 
 

@@ -2,7 +2,8 @@
 
 The tables are found by walking the models (tests/purge_support.py), so a
 new table with a path to Account fails here until it is a stage of
-wizard.domain.purge.STAGES or declared below with its reason. Two checks,
+wizard.domain.purge.stages() (its STAGES, and the answer models of the
+wizard's steps) or declared below with its reason. Two checks,
 because one alone can be fooled: the database's ON DELETE CASCADE deletes a
 forgotten table's rows when the purge deletes the account row, so a purge
 that forgot a table still leaves nothing behind; and SET NULL keeps a
@@ -54,11 +55,11 @@ KEPT = {
 
 
 def stage_models():
-    return {model for _, model, _ in purge.STAGES}
+    return {model for _, model, _ in purge.stages()}
 
 
 def stage_names():
-    return {model: name for name, model, _ in purge.STAGES}
+    return {model: name for name, model, _ in purge.stages()}
 
 
 def own_columns(model, where):
@@ -73,7 +74,7 @@ def test_every_table_with_a_path_to_the_account_is_erased_by_a_stage_or_declared
                  for model, paths in tables.items()
                  if model not in stage_models() | set(GOES_WITH_ITS_PARENT) | set(KEPT)]
     assert not forgotten, (
-        "These tables hold an account's data but no stage of wizard.domain.purge.STAGES erases "
+        "These tables hold an account's data but no stage of wizard.domain.purge.stages() erases "
         "them: add a stage (children before parents), or declare here why not:\n  "
         + "\n  ".join(forgotten))
 

@@ -1,6 +1,8 @@
 """The step list alone: order, navigation and completeness."""
+import json
 import os
 from dataclasses import replace
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -118,3 +120,113 @@ def test_a_step_added_to_the_list_is_shown_numbered_and_required_before_confirm(
     assert post_step(owner, sub, "extra").location.endswith(step_url(sub, "confirm"))
     assert post_step(owner, sub, "confirm").location.endswith(f"/cancel/{sub.id}/done")
     assert subscription().status == "cancellation_pending"
+
+
+def test_a_step_that_stores_a_new_kind_of_answer_needs_only_its_own_parts(
+        app, owner, sign_in, monkeypatch):
+    """A throw-away step with an answer of a new kind, written as a developer
+    would write one. Its parts, each in the file it would live in:
+
+      wizard/domain/steps.py            its entry (with answer_model and summary)
+      wizard/web/cancel/forms.py        its form, in STEP_FORMS
+      templates/cancel/_stay.html       its partial
+      wizard/store/models/requests.py   its answer's model
+      wizard/store/models/__init__.py   the model in MODELS
+      wizard/store/migrations.py        its migration
+
+    With nothing else changed, the wizard shows it, confirm requires it,
+    Customer Success reads the answer on the request's page, and the purge
+    erases it with the account."""
+    from jinja2 import ChoiceLoader, DictLoader
+    from peewee import ForeignKeyField, TextField
+    from wtforms.validators import InputRequired
+
+    from jobs.purge import run_purge
+    from tests.helpers import errors_page, open_request, post_step, step_url, subscription, text
+    from wizard.store import migrations, models
+    from wizard.store.db import database
+    from wizard.store.models import CancellationRequest, ErasureRecord, PurgeSchedule
+    from wizard.store.models.base import BaseModel, UTCDateTimeField
+    from wizard.web.cancel import forms
+
+    # Its answer's model and migration.
+    class StayAnswer(BaseModel):
+        request = ForeignKeyField(CancellationRequest, unique=True, backref="+",
+                                  on_delete="CASCADE")
+        answer = TextField()
+        answered_at = UTCDateTimeField()
+
+    monkeypatch.setattr(models, "MODELS", [*models.MODELS, StayAnswer])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (
+        migrations.MIGRATIONS[-1][0] + 1, "what would have made them stay",
+        lambda db, migrator: db.create_tables([StayAnswer], safe=True))])
+    assert migrations.migrate() == ["what would have made them stay"]
+
+    # Its form.
+    class StayForm(forms.StepForm):
+        short_names = {"answer": "Answer"}
+        answer = forms.StringField("What would have made you stay?",
+                                   validators=[InputRequired("Please tell us in a few words.")])
+
+    monkeypatch.setitem(forms.STEP_FORMS, "StayForm", StayForm)
+
+    # Its partial.
+    monkeypatch.setattr(app, "jinja_loader", ChoiceLoader([DictLoader({
+        "cancel/_stay.html": '{% from "_macros.html" import field, step_form %}'
+                             "{% call step_form(form, subscription, step) %}"
+                             "{{ field(form.answer) }}{% endcall %}",
+    }), app.jinja_loader]))
+
+    # Its entry.
+    def answer_of(req):
+        found = StayAnswer.get_or_none(StayAnswer.request == req.id)
+        return found.answer if found else None
+
+    def save(req, answers, user, ip, now):
+        StayAnswer.insert(request=req.id, answer=answers["answer"], answered_at=now).on_conflict(
+            conflict_target=[StayAnswer.request],
+            update={StayAnswer.answer: answers["answer"], StayAnswer.answered_at: now}).execute()
+
+    stay = wizard_steps.Step(
+        "stay", "What would have made you stay", "cancel/_stay.html", "StayForm",
+        is_complete=lambda req: req is not None and answer_of(req) is not None, save=save,
+        unfinished="Please tell us what would have made you stay.",
+        answer_model=StayAnswer, summary=answer_of,
+    )
+    listed = wizard_steps.STEPS_BY_PRODUCT["smrtphone"]
+    monkeypatch.setitem(wizard_steps.STEPS_BY_PRODUCT, "smrtphone",
+                        (*listed[:-1], stay, listed[-1]))
+
+    try:
+        sub = subscription()
+        for name in ("consequences", "acknowledge", "survey", "options"):
+            post_step(owner, sub, name)
+        # The wizard shows it, and confirm is out of reach until it is answered.
+        page = text(owner.get(step_url(sub, "stay")))
+        assert "What would have made you stay?" in page and "Step 5 of 6" in page
+        assert owner.get(step_url(sub, "confirm")).location.endswith(step_url(sub, "stay"))
+        refused = post_step(owner, sub, "stay", {"answer": ""})
+        assert "Please tell us in a few words." in text(errors_page(owner, sub, "stay", refused))
+        assert post_step(owner, sub, "stay", {"answer": "A cheaper plan for two seats"}) \
+            .location.endswith(step_url(sub, "confirm"))
+        req = open_request(sub)
+        assert post_step(owner, sub, "confirm").status_code == 303
+        assert subscription().status == "cancellation_pending"
+
+        # Customer Success reads the answer.
+        staff_page = text(sign_in("success").get(f"/success/requests/{req.id}"))
+        assert "What would have made you stay" in staff_page
+        assert "A cheaper plan for two seats" in staff_page
+
+        # The purge erases it with the account.
+        assert StayAnswer.select().count() == 1
+        schedule = PurgeSchedule.get(PurgeSchedule.account_id == sub.account_id)
+        clock.FROZEN = schedule.due_at + timedelta(minutes=1)
+        assert run_purge(schedule.id, schedule.generation) not in ("not claimed", "taken over")
+        assert StayAnswer.select().count() == 0
+        counts = json.loads(ErasureRecord.get(ErasureRecord.schedule == schedule.id).counts)
+        assert counts["stayanswer"] == 1
+    finally:
+        database.drop_tables([StayAnswer], safe=True)
+        migrations.SchemaVersion.delete().where(
+            migrations.SchemaVersion.version == migrations.MIGRATIONS[-1][0]).execute()

@@ -172,6 +172,7 @@ class Detail:
     acknowledgements: list  # (statement text or key, version, current?, accepted at)
     decisions: list  # OfferDecision rows
     audit: list  # AuditEvent rows
+    other_answers: list  # (step title, answer) of steps that keep their own (steps.answers_for_staff)
 
 
 def detail(request_id):
@@ -192,7 +193,7 @@ def detail(request_id):
     audit = list(AuditEvent.select().where(
         (AuditEvent.account == req.account_id) & AuditEvent.at.between(req.started_at, until))
         .order_by(AuditEvent.at, AuditEvent.id))
-    return Detail(row, acknowledgements, decisions, audit)
+    return Detail(row, acknowledgements, decisions, audit, steps.answers_for_staff(req))
 
 
 CSV_COLUMNS = ("request", "account", "product", "state", "started_at", "closed_at", "reason",

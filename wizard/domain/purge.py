@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import outbox
+from . import outbox, steps
 from wizard.store.db import transaction
 from wizard.store.models import (
     Account,
@@ -96,6 +96,18 @@ STAGES = (
     ("users", User, lambda a: User.account == a),
     ("accounts", Account, lambda a: Account.id == a),
 )
+
+
+def stages():
+    """STAGES, with a stage for the answers of each step that keeps them in a
+    model of its own (Step.answer_model), before the requests they belong to.
+    A stage is named for its table, so a resumed purge finds its checkpoint."""
+    staged = {model for _, model, _ in STAGES}
+    extra = [(model._meta.table_name, model,
+              lambda a, model=model: model.request.in_(_requests_of(a)))
+             for model in steps.answer_models() if model not in staged]
+    at = next(i for i, (name, _, _) in enumerate(STAGES) if name == "cancellation_requests")
+    return (*STAGES[:at], *extra, *STAGES[at:])
 
 
 @dataclass(frozen=True)
@@ -216,7 +228,7 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
     """Erase everything of the schedule's account; return the ErasureRecord."""
     account_id = schedule.account_id
     counts = json.loads(schedule.checkpoint or "{}")
-    for name, model, condition in STAGES:
+    for name, model, condition in stages():
         while True:
             with transaction():
                 now = clock()
@@ -274,7 +286,7 @@ def _clear_folder(recordings_dir, account_id):
 def remaining(account_id, recordings_dir):
     """Count what is left of the account, per table, and its recording files."""
     left = {name: model.select().where(condition(account_id)).count()
-            for name, model, condition in STAGES}
+            for name, model, condition in stages()}
     left["recording_files"] = _files_in(_account_folder(recordings_dir, account_id))
     return left
 

@@ -36,6 +36,12 @@ class Step:
     unfinished: str = ""  # why confirm sends the owner back here
     context: Callable = lambda subscription, req, now: {}  # extra template values
     condition: Callable = lambda req: True  # (CancellationRequest or None) -> bool
+    # A step whose answer is a row of a model of its own (with a `request`
+    # foreign key): the purge erases it with the request (purge.stages), and
+    # Customer Success reads it as `summary(request)` (text, or None when
+    # unanswered) on the request's page.
+    answer_model: Optional[type] = None
+    summary: Optional[Callable] = None
 
 
 def _done_if(check):
@@ -151,6 +157,19 @@ def steps_for(product, req=None):
     `req` is None before the owner's first Continue.
     """
     return [s for s in STEPS_BY_PRODUCT[product] if s.condition(req)]
+
+
+def answer_models():
+    """The models steps keep their own answers in (Step.answer_model), each once."""
+    return list(dict.fromkeys(s.answer_model for steps in STEPS_BY_PRODUCT.values()
+                              for s in steps if s.answer_model is not None))
+
+
+def answers_for_staff(req):
+    """(step title, answer) of each step of `req` that keeps its answer in a
+    model of its own and says how Customer Success reads it."""
+    return [(s.title, s.summary(req)) for s in steps_for(req.product, req)
+            if s.summary is not None and s.summary(req) is not None]
 
 
 def find(steps, name):

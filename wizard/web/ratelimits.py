@@ -28,15 +28,11 @@ from flask import current_app, g, request
 from flask_login import current_user
 
 from .extensions import limiter
-from wizard.domain.steps import STEPS_BY_PRODUCT
 
 # Limits are settings: flask-limiter reads them for each request.
 SIGN_IN_PER_EMAIL_MESSAGE = "Too many failed sign-ins for this email."
 SIGN_IN_PER_IP_MESSAGE = "Too many failed sign-ins from your network."
 USER_ACTION_MESSAGE = "You have tried this too many times in a short while."
-
-# The wizard's last step, of either product: posting it confirms.
-CONFIRM_STEPS = {steps[-1].name for steps in STEPS_BY_PRODUCT.values()}
 
 
 def storage_uri(redis_url):
@@ -83,10 +79,6 @@ def _setting(name):
     return lambda: current_app.config[name]
 
 
-def _not_confirming():
-    return (request.view_args or {}).get("name") not in CONFIRM_STEPS
-
-
 sign_in_per_email = limiter.limit(
     _setting("SIGN_IN_LIMIT_PER_EMAIL"), key_func=email_key, methods=["POST"],
     deduct_when=_failed_sign_in, error_message=SIGN_IN_PER_EMAIL_MESSAGE)
@@ -102,9 +94,13 @@ def sign_in_limits(view):
 
 per_user = limiter.limit(_setting("USER_ACTION_LIMIT"), key_func=user_key, methods=["POST"],
                          error_message=USER_ACTION_MESSAGE)
-confirm_per_user = limiter.limit(_setting("USER_ACTION_LIMIT"), key_func=user_key,
-                                 methods=["POST"], exempt_when=_not_confirming,
-                                 error_message=USER_ACTION_MESSAGE)
+
+
+def per_user_when(counts):
+    """per_user, for the POSTs of a view for which `counts()` is true (the
+    wizard's step view: only the step that confirms)."""
+    return limiter.limit(_setting("USER_ACTION_LIMIT"), key_func=user_key, methods=["POST"],
+                         exempt_when=lambda: not counts(), error_message=USER_ACTION_MESSAGE)
 
 
 @limiter.request_filter

@@ -22,6 +22,15 @@ from . import forms
 bp = Blueprint("cancel", __name__, url_prefix="/cancel")
 
 
+# The wizard's last step, of either product: posting it confirms.
+CONFIRM_STEPS = {steps[-1].name for steps in wizard_steps.STEPS_BY_PRODUCT.values()}
+
+
+def posts_confirm(view_args):
+    """Whether a step's POST confirms (only that one meets the per-user limit)."""
+    return view_args.get("name") in CONFIRM_STEPS
+
+
 def client_ip():
     return request.remote_addr
 
@@ -124,7 +133,7 @@ def step(subscription_id, name):
 
 @bp.post("/<id:subscription_id>/<name>")
 @login_required
-@ratelimits.confirm_per_user
+@ratelimits.per_user_when(lambda: posts_confirm(request.view_args or {}))
 def save_step(subscription_id, name):
     """Save one step of the wizard and move on (the same URL as `step`).
 
