@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from wizard.store.models import Booking, CallOutcome, Product, Subscription
-from . import policy
+from . import policy, steps
 from .console import (
     CALL_BOOKED, CONFIRMED, IN_PROGRESS, KEPT, REACTIVATED, REASON_LABELS, SAVED, Range,
     calls_booked, erased_count, rows,
@@ -17,6 +17,12 @@ from .console import (
 
 # A save is judged again this long after it was made.
 STILL_SUBSCRIBED_AFTER = timedelta(days=30)
+
+
+def judged(saved_at, now):
+    """Whether a save made at `saved_at` is old enough to ask if it held
+    ("still subscribed": the subscription is active STILL_SUBSCRIBED_AFTER later)."""
+    return saved_at <= now - STILL_SUBSCRIBED_AFTER
 
 
 @dataclass
@@ -59,20 +65,7 @@ def figures(within, now):
     reasons = Counter(r.reason for r in listed if r.reason)
     result.reasons = [(REASON_LABELS[key], count) for key, count in reasons.most_common()]
 
-    phone = [r for r in listed if r.request.product == Product.SMRTPHONE]
-    stages = [
-        ("Started", lambda r: True),
-        ("Read what will happen", lambda r: r.request.consequences_seen_at is not None),
-        ("Acknowledged", lambda r: bool(r.request.acknowledged_versions())),
-        ("Answered the survey", lambda r: bool(r.reason)),
-        ("Looked at the offers", lambda r: r.request.offers_declined_at is not None or bool(r.accepted)),
-        ("Confirmed", lambda r: r.state in (CONFIRMED, REACTIVATED)),
-    ]
-    before = None
-    for title, reached in stages:
-        count = sum(1 for r in phone if reached(r))
-        result.funnel.append((title, count, (before - count) if before is not None else 0))
-        before = count
+    result.funnel = funnel([r.request for r in listed if r.request.product == Product.SMRTPHONE])
 
     shown, taken = Counter(), Counter()
     shown_by_reason, taken_by_reason = Counter(), Counter()
@@ -92,7 +85,7 @@ def figures(within, now):
     result.saved = len(saves)
     result.abandoned = sum(1 for r in listed if r.state == IN_PROGRESS)
     result.confirmed = sum(1 for r in listed if r.state in (CONFIRMED, REACTIVATED))
-    matured = [r for r in saves if r.request.closed_at <= now - STILL_SUBSCRIBED_AFTER]
+    matured = [r for r in saves if judged(r.request.closed_at, now)]
     result.matured = len(matured)
     result.still_subscribed = sum(1 for r in matured if r.subscription_active)
     revenue = Counter()
@@ -101,6 +94,26 @@ def figures(within, now):
             revenue[f"{r.request.closed_at:%Y-%m}"] += r.price_cents
     result.revenue_by_month = sorted(revenue.items())
     return result
+
+
+# What the funnel calls reaching each step of smrtPhone's wizard (a step not
+# named here is shown by its title).
+FUNNEL_LABELS = {"consequences": "Read what will happen", "acknowledge": "Acknowledged",
+                 "survey": "Answered the survey", "options": "Looked at the offers",
+                 "confirm": "Confirmed"}
+
+
+def funnel(requests):
+    """(label, requests that completed the step, lost since the step before) for
+    "Started" and each step of smrtPhone's wizard, completion read from the
+    step list itself (steps.Step.is_complete)."""
+    rows, before = [("Started", len(requests), 0)], len(requests)
+    for step in steps.STEPS_BY_PRODUCT[Product.SMRTPHONE]:
+        count = sum(1 for req in requests
+                    if step.condition(req) and step.is_complete(req))
+        rows.append((FUNNEL_LABELS.get(step.name, step.title), count, before - count))
+        before = count
+    return rows
 
 
 @dataclass
@@ -134,7 +147,7 @@ def call_figures(within, now):
         figures.no_show += call.status == Booking.NO_SHOW
         if call.outcome:
             figures.outcomes[call.outcome] += 1
-        if call.outcome == CallOutcome.SAVED and call.outcome_at <= now - STILL_SUBSCRIBED_AFTER:
+        if call.outcome == CallOutcome.SAVED and judged(call.outcome_at, now):
             figures.matured += 1
             phone = phones.get(call.account_id)
             figures.still_subscribed += bool(phone and phone.is_active)

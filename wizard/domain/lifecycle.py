@@ -225,19 +225,14 @@ def record_acknowledgements(req, user, accepted_keys, ip, now):
 
 def survey_answered(req):
     survey = req.survey()
-    return bool(
-        survey
-        and survey.reason in policy.SURVEY_REASON_KEYS
-        and len(survey.comment or "") <= policy.COMMENT_MAX_LENGTH
-    )
+    return survey is not None and policy.survey_problem(survey.reason, survey.comment) is None
 
 
 def record_survey(req, reason, comment, now):
     comment = (comment or "").strip()
-    if reason not in policy.SURVEY_REASON_KEYS:
-        raise Incomplete("Please choose a reason from the list.", "survey")
-    if len(comment) > policy.COMMENT_MAX_LENGTH:
-        raise Incomplete("The comment is too long.", "survey")
+    problem = policy.survey_problem(reason, comment)
+    if problem is not None:
+        raise Incomplete(problem[1], "survey")
     with transaction():
         fresh = _reload_open(req)
         updated = (
@@ -269,6 +264,12 @@ def offers_for_request(req):
 
 def offers_declined(req):
     return req.offers_declined_at is not None
+
+
+def offers_answered(req):
+    """The owner answered the offers: declined them (and went on), or accepted
+    one, which ended the request as retained."""
+    return offers_declined(req) or req.status == CancellationRequest.RETAINED
 
 
 def decline_offers(req, user, now):

@@ -110,6 +110,21 @@ SURVEY_REASONS = (
 SURVEY_REASON_KEYS = frozenset(key for key, _ in SURVEY_REASONS)
 
 
+COMMENT_TOO_LONG = f"Please keep the comment to {COMMENT_MAX_LENGTH:,} characters or fewer."
+
+
+def survey_problem(reason, comment):
+    """What is wrong with a survey answer, as (field, message), or None: the
+    one rule the survey's form, its save and its step's completeness share."""
+    if not reason:
+        return "reason", "Please choose one reason."
+    if reason not in SURVEY_REASON_KEYS:
+        return "reason", "Please choose one of the reasons listed."
+    if len(comment or "") > COMMENT_MAX_LENGTH:
+        return "comment", COMMENT_TOO_LONG
+    return None
+
+
 @dataclass(frozen=True)
 class Offer:
     key: str

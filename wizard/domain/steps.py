@@ -132,7 +132,7 @@ SMRTPHONE_STEPS = (
     SURVEY,
     Step(
         "options", "Before you go", "cancel/_options.html", "OptionsForm",
-        _done_if(lifecycle.offers_declined), _save_options,
+        _done_if(lifecycle.offers_answered), _save_options,
         unfinished="Please look at the options before you go.",
         context=_options_context,
     ),

@@ -51,7 +51,7 @@ def end_services(now):
 def apply_plan_changes(now, limit=500):
     """Make the scheduled plan changes whose time has come; return how many applied."""
     due = (PlanChange.select(PlanChange.id)
-           .where((PlanChange.status == PlanChange.SCHEDULED) & (PlanChange.effective_at <= now))
+           .where(PlanChange.is_pending_sql() & (PlanChange.effective_at <= now))
            .order_by(PlanChange.effective_at).limit(limit))
     return sum(plans.apply_scheduled(change.id, now) == PlanChange.APPLIED for change in due)
 

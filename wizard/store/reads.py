@@ -159,7 +159,7 @@ _COUNTS_AND_NUMBERS = ReusedSelect(
     .where(Account.id == account_id).order_by(PhoneNumber.e164))
 
 _PRODUCTS = ReusedSelect(
-    lambda account_id, since, scheduled=PlanChange.SCHEDULED, booked=Booking.BOOKED: Account.select(
+    lambda account_id, since, booked=Booking.BOOKED: Account.select(
         Account.id, PurgeSchedule, PlanChange, Plan,
         fn.EXISTS(Booking.select(Booking.id).where(
             (Booking.account == Account.id) & (Booking.status == booked)
@@ -168,7 +168,7 @@ _PRODUCTS = ReusedSelect(
           attr="joined_schedule")
     .switch(Account)
     .join(PlanChange, JOIN.LEFT_OUTER,
-          on=((PlanChange.account == Account.id) & (PlanChange.status == scheduled)),
+          on=((PlanChange.account == Account.id) & PlanChange.is_pending_sql()),
           attr="joined_change")
     .join(Plan, JOIN.LEFT_OUTER, on=(PlanChange.to_plan == Plan.id), attr="to_plan")
     .where(Account.id == account_id),

@@ -211,9 +211,15 @@ class PlanChange(BaseModel):
         return self.status == self.SCHEDULED
 
     @classmethod
+    def is_pending_sql(cls):
+        """The rule "a pending plan change" in SQL: scheduled, not yet made
+        (pending_for then holds its subscription, one at most each)."""
+        return cls.status == cls.SCHEDULED
+
+    @classmethod
     def pending(cls, subscription_id):
         """The subscription's scheduled change, or None."""
-        return cls.get_or_none(cls.pending_for == subscription_id)
+        return cls.get_or_none((cls.pending_for == subscription_id) & cls.is_pending_sql())
 
 
 # -- statements, built once (see db.ReusedSelect) ------------------------------

@@ -83,10 +83,9 @@ class ReasonField(RadioField):
     option_widget = QuickRadioInput()
 
     def pre_validate(self, form):
-        if not self.raw_data or not self.raw_data[0]:
-            raise StopValidation("Please choose one reason.")
-        if self.data not in policy.SURVEY_REASON_KEYS:
-            raise StopValidation("Please choose one of the reasons listed.")
+        problem = policy.survey_problem(self.raw_data[0] if self.raw_data else None, "")
+        if problem is not None:
+            raise StopValidation(problem[1])
 
 
 class SurveyForm(StepForm):
@@ -106,7 +105,7 @@ class SurveyForm(StepForm):
     comment = BoundedTextAreaField(
         "Anything you would like to add? (optional)",
         max_length=policy.COMMENT_MAX_LENGTH,
-        message=f"Please keep the comment to {policy.COMMENT_MAX_LENGTH:,} characters or fewer.",
+        message=policy.COMMENT_TOO_LONG,
     )
 
 
