@@ -167,3 +167,25 @@ def test_one_clock_one_htmx_seam_one_queue():
             assert not re.search(r"[\"']HX-", code), f"{name} names an HX-* header"
         if name not in ("wizard.queue", "jobs.schedule"):  # the enqueuer; rq cron's schedule
             assert not {i for i in IMPORTS[name] if i.split(".")[0] == "rq"}, f"{name} imports RQ"
+
+
+MAX_DOMAIN_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if under(n, ("wizard.domain",))))
+def test_a_domain_module_reads_in_one_sitting(name):
+    lines = source(name).count("\n")
+    assert lines <= MAX_DOMAIN_MODULE_LINES, f"{name} has {lines} lines: split it by subject"
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for name, path in MODULES.items():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        long += [f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+                 for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, f"split into named steps: {long}"

@@ -1,6 +1,6 @@
 """Every error as a page, or as the wizard panel for htmx, with its own title;
 refused authorizations written to the audit log."""
-from flask import current_app, g, render_template, request
+from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -8,6 +8,7 @@ from wizard import clock
 from wizard.refusals import NotAllowed, Refusal, StaleForm
 from wizard.store.models import AuditEvent
 from wizard.web import htmx, ratelimits
+from wizard.web.auth import access
 
 ERROR_TITLES = {
     400: "Bad request",
@@ -67,7 +68,7 @@ def refused(exc):
 
 def http_error(exc):
     code = exc.code
-    if code == 403 or (code == 404 and g.get("foreign_id")):
+    if code == 403 or isinstance(exc, access.ForeignId):
         audit_refusal(code, exc.description)
     return render_error(code, exc.description)
 

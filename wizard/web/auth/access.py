@@ -1,8 +1,20 @@
 """Who may act on a subscription: its account's owner, and nobody else."""
-from flask import abort, g
+from flask import abort
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 from wizard.store.models import Product, Subscription
+
+
+class ForeignId(NotFound):
+    """A 404 for an id that exists but is another account's: shown as any 404
+    (its existence is not ours to reveal), written to the audit log
+    (web/errors.py)."""
+
+
+def not_found(found):
+    """Refuse an id as unknown; `found`: it is someone else's, which is audited."""
+    raise ForeignId() if found else NotFound()
 
 
 def owned_subscription(subscription_id, refusal):
@@ -24,8 +36,7 @@ def owned_subscription(subscription_id, refusal):
     if sub is None:
         sub = Subscription.by_id(subscription_id)
     if sub is None or user.account_id is None or sub.account_id != user.account_id:
-        g.foreign_id = sub is not None  # another account's: the audit log notes the try
-        abort(404)
+        not_found(sub is not None)
     if not user.owns(sub):
         abort(403, description=refusal)
     return sub

@@ -6,15 +6,16 @@ Success Team" on Products. Staff move and cancel calls through the same
 pages, from their console. The free times are those of the next 14 days
 (wizard/availability.py), shown in the account's time zone.
 """
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from wizard.domain import availability, booking, formatting, lifecycle
 from wizard import clock, queue
 from wizard.web import invalid_forms, ratelimits
 from wizard.store.models import Booking
+from wizard.web.auth import access
 from wizard.refusals import NotASlot, SlotTaken, TopicTooLong
-from .forms import BookForm, CancelCallForm
+from .forms import BookForm
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -27,8 +28,7 @@ def managed_call(booking_id):
     """
     call = Booking.by_id(booking_id)
     if call is None or not (current_user.is_success_staff or current_user.account_id == call.account_id):
-        g.foreign_id = call is not None  # another account's: the audit log notes the try
-        abort(404)
+        access.not_found(call is not None)
     if not call.manageable_by(current_user):
         abort(403, description="Only the Account Owner or Customer Success can change this call.")
     return call
@@ -131,8 +131,7 @@ def reschedule(booking_id):
 @ratelimits.per_user
 def cancel(booking_id):
     """Cancel a call; its time is free again."""
-    call = managed_call(booking_id)
-    CancelCallForm()  # CSRFProtect has checked the token
+    call = managed_call(booking_id)  # CSRFProtect has checked the token
     booking.cancel_booking(call, current_user, clock.now(), base_url=current_app.config["BASE_URL"])
     flash(f"The call of {when(call, call.account.timezone)} is cancelled.", "success")
     return after_change(call)
