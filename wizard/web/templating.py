@@ -2,7 +2,7 @@
 fields' ARIA attributes, and a url_for that remembers what it built."""
 from flask import has_request_context, request
 
-from wizard.domain import formatting
+from wizard.domain import console, formatting
 
 def aria_attrs(field, hint_id=""):
     """The attributes that tie a field to its error and hint, for screen readers.
@@ -65,3 +65,4 @@ def init_app(app):
     app.add_template_filter(formatting.filesize)
     app.add_template_filter(formatting.count_of)
     app.add_template_global(aria_attrs)
+    app.add_template_global(console.offer_title)  # the console's pages name offers

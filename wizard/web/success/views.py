@@ -23,11 +23,6 @@ bp = Blueprint("success", __name__, url_prefix="/success")
 LISTED = 200  # requests on one page of the list
 
 
-@bp.app_template_global()
-def offer_title(key):
-    return console.offer_title(key)
-
-
 @bp.before_request
 @login_required
 def staff_only():
