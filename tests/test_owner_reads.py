@@ -30,7 +30,9 @@ def mail_body(kind):
 
 
 def statement_keys(page):
-    return set(re.findall(r'<input type="checkbox" id="(\w+)"', text(page)))
+    """The ids of the page's checkboxes (in whatever order their attributes come)."""
+    inputs = re.findall(r"<input\b[^>]*>", text(page))
+    return {re.search(r'\bid="(\w+)"', tag).group(1) for tag in inputs if 'type="checkbox"' in tag}
 
 
 # -- promises that do not apply ---------------------------------------------------

@@ -11,8 +11,6 @@ from flask import abort, current_app, request
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from .widgets import QuickTextArea
-
 NOTHING_CHANGED = "Nothing was changed."
 
 
@@ -47,8 +45,6 @@ class BoundedTextAreaField(TextAreaField):
     only its first `max_length` characters: a page never echoes back
     whatever size was sent.
     """
-
-    widget = QuickTextArea()
 
     def __init__(self, label=None, validators=(), *, max_length, message, **kwargs):
         super().__init__(label, [*validators, Length(max=max_length, message=message)], **kwargs)

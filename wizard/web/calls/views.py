@@ -60,7 +60,8 @@ def slots_page(form, account_timezone, title, action, call=None, req=None, statu
         if refused is not None:
             return refused
     now = clock.now()
-    days = availability.group_by_local_date(availability.free_slots(now), account_timezone)
+    free = availability.group_by_local_date(availability.free_slots(now), account_timezone)
+    days = form.start.offer(free, account_timezone)  # each free slot as the form's radio option
     return render_template("calls/book.html", form=form, days=days, tz=account_timezone,
                            title=title, action=action, call=call, req=req), status
 

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, InputRequired, StopValidation
 
 from wizard.domain import lifecycle, policy
 from wizard.web.form_input import BoundedTextAreaField
-from wizard.web.widgets import QuickCheckboxInput, QuickHiddenInput, QuickRadioInput
 
 
 def for_step(step, req, **kwargs):
@@ -23,7 +22,7 @@ def for_step(step, req, **kwargs):
 
 
 class StepForm(FlaskForm):
-    request_id = HiddenField(widget=QuickHiddenInput())
+    request_id = HiddenField()
     # What the error summary calls each field ("Reason: Please choose one
     # reason."), where its label is a question or a whole sentence.
     short_names = {}
@@ -72,15 +71,12 @@ class AcknowledgeForm(StepForm):
             setattr(Form, statement.key, BooleanField(
                 statement.text,
                 validators=[DataRequired("Please tick this box to confirm you understand.")],
-                widget=QuickCheckboxInput(),
             ))
         return Form
 
 
 class ReasonField(RadioField):
     """A radio group whose errors say what to do, not "Not a valid choice"."""
-
-    option_widget = QuickRadioInput()
 
     def pre_validate(self, form):
         problem = policy.survey_problem(self.raw_data[0] if self.raw_data else None, "")
