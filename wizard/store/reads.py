@@ -44,11 +44,11 @@ def signed_in(session_id):
     rows = _SIGNED_IN.rows(int(user_id), int(version))
     if not rows:
         return None
-    user = rows[0]
-    if user.account is not None:
-        user.account.subscriptions_read = [
-            _with_open_request(row.account.joined_subscription, user.account, row)
-            for row in rows if getattr(row.account, "joined_subscription", None) is not None]
+    user, account = rows[0][:2]
+    if account is not None:
+        user.account = account
+        account.subscriptions_read = [_with_open_request(account, *row[2:])
+                                      for row in rows if row[2] is not None]
     return user
 
 
@@ -57,8 +57,8 @@ def subscriptions(account):
     with its open request as signed_in reads them; also kept as
     `account.subscriptions_read`. For an account read otherwise than by
     signed_in (a job, a test)."""
-    account.subscriptions_read = [_with_open_request(sub, account, sub)
-                                  for sub in _SUBSCRIPTIONS.rows(account.id)]
+    account.subscriptions_read = [_with_open_request(account, *row)
+                                  for row in _SUBSCRIPTIONS.rows(account.id)]
     return account.subscriptions_read
 
 
@@ -119,17 +119,15 @@ def _with_open_requests(query):
             .order_by(Subscription.product.desc(), Subscription.id))
 
 
-def _with_open_request(subscription, account, row):
-    """`subscription` with its account and the open request its row joined
-    (`open_request_read`), that request holding its survey answer and
-    acknowledgements (the row's joined_acknowledgements)."""
-    subscription.account = account
-    req = getattr(subscription, "joined_open_request", None)
+def _with_open_request(account, subscription, plan, req, survey, acknowledgements):
+    """A row of _with_open_requests: `subscription` with its account, its plan
+    and its open request (`open_request_read`), that request holding its
+    survey answer and acknowledgements (a JSON object)."""
+    subscription.account, subscription.plan = account, plan
     if req is not None:
-        acknowledgements = getattr(row, "joined_acknowledgements", None)
         if isinstance(acknowledgements, str):
             acknowledgements = json.loads(acknowledgements)
-        req.know_answers(getattr(req, "joined_survey", None), dict(acknowledgements or {}))
+        req.know_answers(survey, dict(acknowledgements or {}))
     subscription.open_request_read = req
     return subscription
 
@@ -141,13 +139,15 @@ _SIGNED_IN = ReusedSelect(
         .join(Account, JOIN.LEFT_OUTER)
         .join(Subscription, JOIN.LEFT_OUTER, on=(Subscription.account == Account.id),
               attr="joined_subscription"))
-    .where((User.id == user_id) & (User.session_version == version)))
+    .where((User.id == user_id) & (User.session_version == version)),
+    models=(User, Account, Subscription, Plan, CancellationRequest, SurveyResponse))
 
 _SUBSCRIPTIONS = ReusedSelect(
     lambda account_id: _with_open_requests(
         Subscription.select(Subscription, Plan, CancellationRequest, SurveyResponse,
                             _acknowledgements_of_open_request()))
-    .where(Subscription.account == account_id))
+    .where(Subscription.account == account_id),
+    models=(Subscription, Plan, CancellationRequest, SurveyResponse))
 
 _COUNTS_AND_NUMBERS = ReusedSelect(
     lambda account_id: Account.select(Account.id, AccountDataCounts, PhoneNumber)
