@@ -6,7 +6,6 @@ from flask import Flask, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 from wizard import clock, config, queue
 from wizard.web import (
@@ -17,6 +16,7 @@ from wizard.domain import qaclock
 from wizard.store.models import AuditEvent
 from .refusals import NotAllowed, Refusal, StaleForm
 from wizard.web.extensions import csrf, htmx as htmx_ext, limiter, login_manager
+from wizard.web.links import IdConverter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,14 +46,6 @@ ERROR_TITLES = {
     429: "Too many attempts",
     500: "Something went wrong",
 }  # by status; a Refusal carries its own title
-
-
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive integer that fits a database id (32-bit), so a
-    huge number in a URL is a 404, not an overflow."""
-
-    def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 class WizardFlask(Flask):
