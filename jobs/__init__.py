@@ -1,8 +1,10 @@
 """RQ job functions. Each takes ids, re-reads the database and re-checks that
 its work is still due; running one twice, or after a crash, is safe.
 
-A job process builds no Flask app: `job_context` reads the same settings as
-the app (wizard.config) and opens the database and Redis from them.
+A job process builds no app (create_app): `job_context` reads the same
+settings as the app (wizard.config) and opens the database and Redis from
+them. The sweep only builds the blueprints' URL map, for the links in the
+reminders it composes (wizard/web/url_map.py).
 """
 import os
 import socket

@@ -48,6 +48,7 @@ def _record_sent(message, attempts=5):
 
 
 def as_email(message, sender):
+    """The message as sent: multipart/alternative (text, HTML), plus its invitation."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.to_address
@@ -57,7 +58,10 @@ def as_email(message, sender):
     # Message-ID, so mail clients can fold the copies.
     digest = hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32]
     email["Message-ID"] = f"<{digest}@smrtphone.test>"
+    # Text first, then the HTML alternative (a message from before HTML has none).
     email.set_content(message.body)
+    if message.body_html is not None:
+        email.add_alternative(message.body_html, subtype="html")
     if message.attachment_ics:
         # A calendar invitation: text/calendar with its iTIP method, so mail
         # programs offer to add, update or remove the event.

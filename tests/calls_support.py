@@ -70,8 +70,12 @@ def snapshot():
     )
 
 
+CALL_KINDS = (OutboxMessage.CALL_BOOKED, OutboxMessage.CALL_RESCHEDULED, OutboxMessage.CALL_CANCELLED,
+              OutboxMessage.CALL_REMINDER)
+
+
 def calls_emails(kind=None):
-    query = OutboxMessage.select().where(OutboxMessage.kind.startswith("call_"))
+    query = OutboxMessage.select().where(OutboxMessage.kind.in_(CALL_KINDS))
     if kind:
         query = query.where(OutboxMessage.kind == kind)
     return list(query.order_by(OutboxMessage.id))

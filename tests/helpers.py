@@ -46,6 +46,11 @@ def progress(name, product=Product.SMRTPHONE):
     return f"Step {names.index(name) + 1} of {len(names)}"
 
 
+def plain_text(message):
+    """The plain-text part of a delivered email (multipart/alternative, maybe with an invitation)."""
+    return message.get_body(("plain",)).get_content()
+
+
 def text(response):
     return response.get_data(as_text=True)
 

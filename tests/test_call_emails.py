@@ -6,9 +6,10 @@ import os
 from datetime import timedelta
 
 from tests.calls_support import calls_emails, demo_staff, event_of, owner, utc
+from tests.helpers import plain_text
 from tests.jobs_support import run_worker
 from tests.test_mail import smtp  # noqa: F401  (the local SMTP server fixture)
-from wizard.domain import booking, outbox
+from wizard.domain import booking, mail, outbox
 from wizard import clock, queue
 from wizard.store.models import OutboxMessage
 from jobs.mail import send_message
@@ -54,10 +55,10 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
         assert event["ATTENDEE"].params["CN"] == "Olivia Owens"
         assert str(event["STATUS"]) == "CONFIRMED" and str(event["DESCRIPTION"]) == "Our bill"
         assert str(event["SUMMARY"])
-    owner_body = next(m for r, m in smtp.messages if r == ["owner@acme.test"]).get_body(("plain",)).get_content()
+    owner_body = plain_text(next(m for r, m in smtp.messages if r == ["owner@acme.test"]))
     assert "booked for Monday, November 30, 2026 at 12:00 PM EST" in owner_body
     assert "Our bill" in owner_body
-    staff_body = next(m for r, m in smtp.messages if r != ["owner@acme.test"]).get_body(("plain",)).get_content()
+    staff_body = plain_text(next(m for r, m in smtp.messages if r != ["owner@acme.test"]))
     assert "Olivia Owens <owner@acme.test>" in staff_body and "Acme Realty" in staff_body
 
     moved = booking.reschedule(made, CASEY_ONLY + DAY, owner(), clock.now())
@@ -117,7 +118,7 @@ def test_the_eml_file_carries_the_invitation(app, redis_url):
     owner_copy = calls_emails()[0]
     assert send_message(owner_copy.id) == "sent"
     folder = app.config["OUTBOX_DIR"]
-    [name] = [f for f in os.listdir(folder) if f.endswith("call_booked.eml")]
+    [name] = [f for f in os.listdir(folder) if f.endswith(f"{OutboxMessage.CALL_BOOKED}.eml")]
     with open(os.path.join(folder, name), "rb") as f:
         written = email.message_from_binary_file(f, policy=email.policy.default)
     assert written["To"] == "owner@acme.test"
@@ -155,7 +156,7 @@ def test_the_reminder_goes_once_a_day_before_the_call(app, redis_url, smtp):
     assert len(reminders) == 1
     rcpt, message = reminders[0]
     assert rcpt == ["owner@acme.test"]
-    assert "Thursday, December 3, 2026 at 12:00 PM EST" in message.get_content()
+    assert "Thursday, December 3, 2026 at 12:00 PM EST" in plain_text(message)
 
 
 def test_a_moved_call_is_reminded_of_its_new_time_and_not_the_old(app, redis_url, smtp):
@@ -165,12 +166,12 @@ def test_a_moved_call_is_reminded_of_its_new_time_and_not_the_old(app, redis_url
     booking.reschedule(made, CASEY_ONLY + 7 * DAY, owner(), clock.now())  # ... which stops being true
     run_worker(redis_url)
     assert not [m for _, m in smtp.messages if m["Subject"].startswith("Reminder")]
-    assert OutboxMessage.get(OutboxMessage.kind == "call_reminder").status == "void"
+    assert OutboxMessage.get(OutboxMessage.kind == OutboxMessage.CALL_REMINDER).status == "void"
     clock.FROZEN = CASEY_ONLY + 6 * DAY + timedelta(minutes=1)
     assert sweep()["call_reminders"] == 1
     run_worker(redis_url)
     reminders = [m for _, m in smtp.messages if m["Subject"].startswith("Reminder")]
-    assert len(reminders) == 1 and "Monday, December 7, 2026 at 12:00 PM EST" in reminders[0].get_content()
+    assert len(reminders) == 1 and "Monday, December 7, 2026 at 12:00 PM EST" in plain_text(reminders[0])
 
 
 def test_no_reminder_for_a_cancelled_call(app, redis_url, smtp):
@@ -187,7 +188,7 @@ def test_a_reminder_composed_as_the_call_is_cancelled_is_not_sent(app, redis_url
     clock.FROZEN = made.start - DAY + timedelta(minutes=1)
     booking.cancel_booking(made, owner(), clock.now())
     # The sweep had read the call just before; it writes the reminder just after.
-    late = outbox.call_reminder(made, clock.now())
+    late = mail.call_reminder(made, clock.now())
     assert send_message(late.id) == "not claimed"
     assert OutboxMessage.get_by_id(late.id).status == "void"
 

@@ -125,7 +125,7 @@ def test_two_deployments_on_one_redis_each_run_their_own_jobs_once(deployments):
     run_workers(deployments, NOW)
 
     for deployment in deployments:
-        assert [f for f in deployment.outbox() if f.endswith("cancellation_confirmed.eml")] \
+        assert [f for f in deployment.outbox() if f.endswith(f"{OutboxMessage.CANCELLATION_CONFIRMED}.eml")] \
             and len(deployment.outbox()) == 1, (deployment.name, deployment.outbox())
 
     # 90 days on, each deployment's sweep hands its purge to its own worker.
@@ -142,7 +142,8 @@ def test_two_deployments_on_one_redis_each_run_their_own_jobs_once(deployments):
             assert ErasureRecord.select().count() == 1, deployment.name
             assert not OutboxMessage.select().where(OutboxMessage.sent_at.is_null()).exists()
         kinds = [f.split("-", 2)[2] for f in deployment.outbox()]
-        assert sorted(kinds) == ["cancellation_confirmed.eml", "erasure_complete.eml"], kinds
+        assert sorted(kinds) == [f"{OutboxMessage.CANCELLATION_CONFIRMED}.eml",
+                                 f"{OutboxMessage.ERASURE_COMPLETE}.eml"], kinds
         ran = finished_jobs(deployment)
         assert ran and set(ran.values()) == {f"{deployment.name}-worker"}, ran
         assert all(i.startswith(f"{deployment.name}-") for i in ran), ran

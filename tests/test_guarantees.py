@@ -171,7 +171,7 @@ def test_a_due_purge_of_an_account_active_again_erases_nothing(app, owner):
     assert files_under(os.path.join(recordings, str(acme))) == files_before
     assert PurgeSchedule.get().status == "cancelled"
     assert ErasureRecord.select().count() == 0
-    assert not OutboxMessage.select().where(OutboxMessage.kind == "erasure_complete").exists()
+    assert not OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE).exists()
     assert run_purge(schedule.id, schedule.generation) == "not claimed", "and it stays cancelled"
     assert rows_of(acme) == before
 
@@ -624,7 +624,7 @@ def test_confirm_called_twice_confirms_once(app):
     assert again.reactivation_deadline == first.reactivation_deadline
     assert all_rows() == after_first, "the second call wrote nothing"
     assert AuditEvent.select().where(AuditEvent.kind == "cancellation.confirmed").count() == 1
-    assert OutboxMessage.select().where(OutboxMessage.kind == "cancellation_confirmed").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.CANCELLATION_CONFIRMED).count() == 1
     assert PurgeSchedule.get().generation == 1
 
 
@@ -635,7 +635,7 @@ def test_reactivation_voids_a_pending_reminder_at_once(owner, redis_url):
     schedule = PurgeSchedule.get()
     clock.FROZEN = schedule.due_at - timedelta(days=29)
     assert sweep()["reminders"] == 1  # composed and queued; no worker runs
-    reminder = OutboxMessage.get(OutboxMessage.kind == "reminder_30")
+    reminder = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.REMINDER_30)
     assert reminder.status == "pending"
 
     reactivation.reactivate(subscription(), owner_of("Acme Realty"), "127.0.0.1", clock.now())

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from redis import Redis
 
-from tests.helpers import cancel_smrtphone, subscription
+from tests.helpers import cancel_smrtphone, plain_text, subscription
 from tests.jobs_support import (
     confirm_through_domain, counts_of, new_account, ready_to_confirm, rq_queue, run_worker,
 )
@@ -98,7 +98,7 @@ def test_confirm_schedules_the_purge_in_rq_at_its_due_time(app, owner, redis_url
     assert q.scheduled_job_registry.get_job_ids() == [job_id]
     scheduled = q.scheduled_job_registry.get_scheduled_time(job_id)
     assert abs((scheduled - schedule.due_at).total_seconds()) < 1
-    message = OutboxMessage.get(OutboxMessage.kind == "cancellation_confirmed")
+    message = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.CANCELLATION_CONFIRMED)
     assert f"{deployment}-mail-{message.id}" in q.job_ids
 
 
@@ -148,18 +148,18 @@ def test_the_erasure_notice_is_sent_and_then_the_address_forgotten(owner, redis_
     sweep()
     run_worker(redis_url)  # purge, which queues the notice
     run_worker(redis_url)  # the notice itself
-    notice = OutboxMessage.get(OutboxMessage.kind == "erasure_complete")
+    notice = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE)
     assert notice.status == "sent"
     assert notice.to_address is None
     outbox_dir = app.config["OUTBOX_DIR"]
-    eml = [f for f in os.listdir(outbox_dir) if f.endswith("erasure_complete.eml")]
+    eml = [f for f in os.listdir(outbox_dir) if f.endswith(f"{OutboxMessage.ERASURE_COMPLETE}.eml")]
     assert len(eml) == 1
     with open(os.path.join(outbox_dir, eml[0]), "rb") as f:
         written = email.message_from_binary_file(f, policy=email.policy.default)
     assert written["To"] == "owner@acme.test"
     assert written["Subject"] == "Your smrtPhone data has been erased"
     assert "CRM data (contacts, call logs and texts) is outside smrtPhone and was not touched" in \
-        written.get_content()
+        plain_text(written)
 
 
 def test_a_purge_job_that_runs_after_reactivation_erases_nothing(owner, redis_url, recordings):
@@ -190,7 +190,7 @@ def test_a_purge_enqueued_twice_erases_once(owner, redis_url, recordings):
     run_worker(redis_url)
     assert ErasureRecord.select().count() == 1
     assert run_purge(schedule.id, schedule.generation) == "not claimed"
-    assert OutboxMessage.select().where(OutboxMessage.kind == "erasure_complete").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE).count() == 1
 
 
 def test_the_service_end_job_changes_nothing_the_second_time(owner, redis_url):
@@ -297,7 +297,7 @@ def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, rec
     def capture_while_an_email_arrives(schedule, now):
         capture(schedule, now)
         if not late:
-            late.append(outbox.compose(f"late:{acme}", "cancellation_confirmed", "owner@acme.test",
+            late.append(outbox.compose(f"late:{acme}", OutboxMessage.CANCELLATION_CONFIRMED, "owner@acme.test",
                                        "Late", "", now, account_id=acme))
 
     monkeypatch.setattr(purge, "_capture_owner_notice", capture_while_an_email_arrives)
@@ -312,7 +312,7 @@ def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, rec
     assert ErasureRecord.select().count() == 0
     assert Account.get_or_none(Account.id == acme) is None
     assert OutboxMessage.select().where(OutboxMessage.account_id == acme).count() == 1
-    notice = OutboxMessage.get(OutboxMessage.kind == "erasure_complete")
+    notice = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE)
     assert notice.status == "held" and notice.to_address == "owner@acme.test"
 
     # While the erasure is unverified, sweeps and workers leave the notice held.
@@ -323,7 +323,7 @@ def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, rec
         assert notice.id not in [m.id for m in outbox.unsent(clock.now())]
         run_worker(redis_url)
         assert OutboxMessage.get_by_id(notice.id).status == "held"
-    assert not [f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith("erasure_complete.eml")]
+    assert not [f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith(f"{OutboxMessage.ERASURE_COMPLETE}.eml")]
 
     # Once the lease has run out the sweep hands the purge on; this time
     # nothing is left, the erasure is verified, and only then is the notice sent.
@@ -337,4 +337,4 @@ def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, rec
     sent = OutboxMessage.get_by_id(notice.id)
     assert (sent.status, sent.to_address) == ("sent", None)
     assert sent.sent_at >= record.finished_at
-    assert len([f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith("erasure_complete.eml")]) == 1
+    assert len([f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith(f"{OutboxMessage.ERASURE_COMPLETE}.eml")]) == 1

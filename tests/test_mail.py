@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.helpers import cancel_smrtphone
+from tests.helpers import cancel_smrtphone, plain_text
 from tests.jobs_support import run_worker
 from wizard import clock
 from wizard.store.models import OutboxMessage, PurgeSchedule
@@ -49,7 +49,7 @@ def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
     assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed"]
     rcpt, confirmation = smtp.messages[0]
     assert rcpt == ["owner@acme.test"]
-    body = confirmation.get_content()
+    body = plain_text(confirmation)
     assert "reactivate until Wednesday, February 24, 2027" in body
     assert f"http://127.0.0.1:5000/billing/reactivate/{phone.id}" in body
 
@@ -67,7 +67,7 @@ def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
     run_worker(redis_url)
     # Sent when the 30-day window opened (the sweep saw it 29 days ahead).
     assert smtp.subjects()[1:] == ["Your smrtPhone data will be erased in 29 days"]
-    assert "You can reactivate until Wednesday, February 24, 2027" in smtp.messages[1][1].get_content()
+    assert "You can reactivate until Wednesday, February 24, 2027" in plain_text(smtp.messages[1][1])
 
     clock.FROZEN = due - timedelta(days=6)
     sweep()
@@ -81,8 +81,8 @@ def test_each_email_arrives_once_at_the_right_time(owner, redis_url, smtp):
     run_worker(redis_url)
     assert smtp.subjects()[3:] == ["Your smrtPhone data has been erased"]
     assert smtp.messages[3][0] == ["owner@acme.test"]
-    notice = OutboxMessage.get(OutboxMessage.kind == "erasure_complete")
-    assert (notice.status, notice.to_address, notice.body) == ("sent", None, "")
+    notice = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE)
+    assert (notice.status, notice.to_address, notice.body, notice.body_html) == ("sent", None, "", None)
     assert OutboxMessage.select().count() == 1, "the account's other emails were erased with it"
 
     sweep()
@@ -98,7 +98,7 @@ def test_a_reminder_not_sent_before_reactivation_is_never_sent(owner, redis_url,
     owner.post(f"/billing/reactivate/{sub.id}", {})  # ... but the owner comes back first
     run_worker(redis_url)
     assert "Your smrtPhone data will be erased in 6 days" not in smtp.subjects()
-    assert OutboxMessage.get(OutboxMessage.kind == "reminder_7").status == "void"
+    assert OutboxMessage.get(OutboxMessage.kind == OutboxMessage.REMINDER_7).status == "void"
 
 
 def test_a_late_reminder_says_when_reactivation_ended(owner, redis_url, smtp):
@@ -112,7 +112,7 @@ def test_a_late_reminder_says_when_reactivation_ended(owner, redis_url, smtp):
     clock.FROZEN = schedule.due_at - timedelta(days=6)
     sweep()
     run_worker(redis_url)
-    body = smtp.messages[-1][1].get_content()
+    body = plain_text(smtp.messages[-1][1])
     assert "The 90 days to change your mind ended on" in body
     assert "You can reactivate" not in body
 
@@ -142,7 +142,7 @@ def test_reactivation_confirmation_is_emailed(owner, redis_url, smtp):
     assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed",
                                "smrtPhone is active again"]
     assert "smrtDialer stays cancelled" in \
-        smtp.messages[1][1].get_content()
+        plain_text(smtp.messages[1][1])
 
 
 def test_a_sender_that_died_mid_send_is_retried_after_its_lease(owner, redis_url, smtp):
@@ -158,7 +158,7 @@ def test_a_sender_that_died_mid_send_is_retried_after_its_lease(owner, redis_url
 
 
 def test_a_reminder_composed_as_the_owner_reactivates_is_not_sent(owner, redis_url, smtp):
-    from wizard.domain import outbox
+    from wizard.domain import mail
     from wizard.store.models import Account
 
     sub = cancel_smrtphone(owner)
@@ -168,7 +168,7 @@ def test_a_reminder_composed_as_the_owner_reactivates_is_not_sent(owner, redis_u
     owner.post(f"/billing/reactivate/{sub.id}", {})
     # The sweep had read the schedule just before; it writes the reminder just after.
     account = Account.get_by_id(schedule.account_id)
-    late = outbox.erasure_reminder(schedule, 7, account, account.owner(), clock.now(), "", None)
+    late = mail.erasure_reminder(schedule, 7, account, account.owner(), clock.now(), None, None)
     assert send_message(late.id) == "not claimed"
     assert OutboxMessage.get_by_id(late.id).status == "void"
     run_worker(redis_url)

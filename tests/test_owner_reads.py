@@ -11,10 +11,11 @@ import pytest
 from tests.helpers import (
     text,
     ACK_ALL, cancel_smrtdialer, errors_page, cancel_smrtphone, complete_steps, open_request, post_step,
-    request_id_on, step_url, subscription, walk_wizard,
+    plain_text, request_id_on, step_url, subscription, walk_wizard,
 )
 from wizard import clock
 from wizard.domain import sweep, policy
+from wizard.web import url_map
 from wizard.store.models import Account, OutboxMessage, Product, PurgeSchedule, Subscription
 
 CRM_PROMISE = "CRM data (contacts, call logs and texts)"
@@ -45,7 +46,7 @@ def test_an_account_without_crm_or_credit_is_promised_neither(sign_in):
     done = text(birch.get(f"/cancel/{sub.id}/done"))
     assert "Your cancellation is confirmed" in done
     assert CRM_PROMISE not in done
-    mail = mail_body("cancellation_confirmed")
+    mail = mail_body(OutboxMessage.CANCELLATION_CONFIRMED)
     assert "reactivate until" in mail and CRM_PROMISE not in mail
 
     clock.FROZEN = sub.current_period_end + timedelta(minutes=1)
@@ -64,9 +65,9 @@ def test_the_erasure_notice_names_the_crm_only_for_an_account_that_had_one(app, 
     run_worker(redis_url)  # the purge, which queues the notice
     run_worker(redis_url)  # the notice itself (written to the outbox folder)
     outbox = app.config["OUTBOX_DIR"]
-    [sent] = [f for f in os.listdir(outbox) if f.endswith("erasure_complete.eml")]
+    [sent] = [f for f in os.listdir(outbox) if f.endswith(f"{OutboxMessage.ERASURE_COMPLETE}.eml")]
     with open(os.path.join(outbox, sent), "rb") as f:
-        body = email.message_from_binary_file(f, policy=email.policy.default).get_content()
+        body = plain_text(email.message_from_binary_file(f, policy=email.policy.default))
     assert "has now been permanently erased" in body
     assert "CRM" not in body
 
@@ -79,7 +80,7 @@ def test_an_account_with_crm_and_credit_is_promised_both(owner):
     assert "Your CRM data (contacts, call logs and texts) remains intact." in \
         text(owner.get(f"/cancel/{sub.id}/done"))
     assert "Your CRM data (contacts, call logs and texts) remains intact." in \
-        mail_body("cancellation_confirmed")
+        mail_body(OutboxMessage.CANCELLATION_CONFIRMED)
 
 
 def test_only_statements_that_apply_are_to_be_acknowledged(owner, sign_in):
@@ -132,7 +133,7 @@ def test_complete_cancellation_is_dated_beside_the_statement(owner):
 
 def test_the_smrtdialer_only_email_says_smrtdialer_ends_not_the_account(owner):
     dialer = cancel_smrtdialer(owner)
-    mail = mail_body("cancellation_confirmed")
+    mail = mail_body(OutboxMessage.CANCELLATION_CONFIRMED)
     assert "keep using your account" not in mail
     assert "You can keep using smrtDialer until Tuesday, December 15, 2026. smrtPhone is not affected." \
         in mail
@@ -282,7 +283,7 @@ def link(body, prefix):
 
 def test_the_reactivate_link_leads_to_reactivation_after_signing_in(app, owner):
     sub = cancel_smrtphone(owner)
-    url = link(mail_body("cancellation_confirmed"), "Reactivate here: http://127.0.0.1:5000")
+    url = link(mail_body(OutboxMessage.CANCELLATION_CONFIRMED), "Reactivate here: http://127.0.0.1:5000")
     assert url == f"/billing/reactivate/{sub.id}"
 
     from tests.conftest import Browser
@@ -306,14 +307,14 @@ def test_the_reactivate_link_leads_to_reactivation_after_signing_in(app, owner):
 def test_reminders_and_welcome_back_link_to_reactivation(owner):
     sub = cancel_smrtphone(owner)
     clock.FROZEN = PurgeSchedule.get().due_at - timedelta(days=29)
-    sweep.compose_reminders(clock.now(), "http://127.0.0.1:5000")
-    reminder = mail_body("reminder_30")
+    sweep.compose_reminders(clock.now(), url_map.links("http://127.0.0.1:5000"))
+    reminder = mail_body(OutboxMessage.REMINDER_30)
     assert f"http://127.0.0.1:5000/billing/reactivate/{sub.id}" in reminder
     assert "/billing/products" not in reminder
 
     assert owner.post(f"/billing/reactivate/{sub.id}", {}).status_code == 303
     dialer = subscription(Product.SMRTDIALER)
-    welcome = mail_body("reactivation_confirmed")
+    welcome = mail_body(OutboxMessage.REACTIVATION_CONFIRMED)
     assert f"smrtDialer stays cancelled until you reactivate it:\nhttp://127.0.0.1:5000/billing/reactivate/{dialer.id}" \
         in welcome
 
@@ -339,7 +340,7 @@ def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     call = Booking.get()
     owner_mails = {m.kind: m.body for m in OutboxMessage.select().where(
         OutboxMessage.to_address == "owner@acme.test")}
-    booked = owner_mails["call_booked"]
+    booked = owner_mails[OutboxMessage.CALL_BOOKED]
     assert link(booked, f"Another time: {base}") == f"/calls/{call.id}/reschedule"
     assert link(booked, f"Cancel it, from Products: {base}") == "/billing/products"
     page = owner.get(f"/calls/{call.id}/reschedule")
@@ -347,11 +348,11 @@ def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     assert f'action="/calls/{call.id}/cancel"' in text(owner.get("/billing/products"))
 
     clock.FROZEN = call.start - timedelta(hours=20)
-    assert due_work.compose_call_reminders(clock.now(), base) == 1
-    reminder = OutboxMessage.get(OutboxMessage.kind == "call_reminder").body
+    assert due_work.compose_call_reminders(clock.now(), url_map.links(base)) == 1
+    reminder = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.CALL_REMINDER).body
     assert link(reminder, f"Another time: {base}") == f"/calls/{call.id}/reschedule"
 
     assert owner.post(f"/calls/{call.id}/cancel", {}).status_code == 303
-    cancelled = OutboxMessage.get(OutboxMessage.kind == "call_cancelled",
+    cancelled = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.CALL_CANCELLED,
                                   OutboxMessage.to_address == "owner@acme.test").body
     assert link(cancelled, "You are welcome to book another time: " + base) == "/calls/book"

@@ -119,7 +119,7 @@ def test_a_downgrade_from_the_wizard_is_scheduled_saves_the_request_and_can_be_u
     decision = OfferDecision.get(OfferDecision.accepted == True)  # noqa: E712
     assert decision.offer == "change_plan"
     assert AuditEvent.select().where(AuditEvent.kind == "plan.change_scheduled").count() == 1
-    email = OutboxMessage.get(OutboxMessage.kind == "plan_changed")
+    email = OutboxMessage.get(OutboxMessage.kind == OutboxMessage.PLAN_CHANGED)
     assert email.to_address == "owner@acme.test" and f"on {PERIOD_END}" in email.body
 
     response = owner.post(f"/billing/plans/{sub.id}/undo", {})
@@ -128,7 +128,7 @@ def test_a_downgrade_from_the_wizard_is_scheduled_saves_the_request_and_can_be_u
     assert "the change to Starter is undone" in products and "Changes to Starter" not in products
     assert PlanChange.get().status == PlanChange.UNDONE
     assert owner.post(f"/billing/plans/{sub.id}/undo", {}).status_code == 409
-    assert OutboxMessage.select().where(OutboxMessage.kind == "plan_change_undone").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.PLAN_CHANGE_UNDONE).count() == 1
 
 
 def test_a_scheduled_downgrade_takes_effect_when_the_period_ends(owner, redis_url):
@@ -227,7 +227,7 @@ def test_a_double_click_changes_the_plan_once(owner, code):
     second = owner.post(f"/billing/plans/{sub.id}/{code}", form)
     assert first.status_code == second.status_code == 303
     assert PlanChange.select().count() == 1
-    assert OutboxMessage.select().where(OutboxMessage.kind == "plan_changed").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.PLAN_CHANGED).count() == 1
     assert AuditEvent.select().where(AuditEvent.kind.startswith("plan.")).count() == 1
 
 

@@ -139,9 +139,11 @@ def test_the_purge_erases_a_row_of_every_table_found(app, owner, sign_in):
     assert (notice.account_id, notice.status, notice.to_address) == (
         None, OutboxMessage.PENDING, owner_row.email)
     assert where_texts_remain(personal) == [
-        ("outboxmessage.body", notice.id), ("outboxmessage.to_address", notice.id)], personal
+        ("outboxmessage.body", notice.id), ("outboxmessage.body_html", notice.id),
+        ("outboxmessage.to_address", notice.id)], personal
     sending = outbox.claim_message(notice.id, clock.now())
     assert outbox.mark_sent(sending, clock.now())
     sent = OutboxMessage.get_by_id(notice.id)
-    assert (sent.status, sent.to_address, sent.body) == (OutboxMessage.SENT, None, "")
+    assert (sent.status, sent.to_address, sent.body, sent.body_html) == (
+        OutboxMessage.SENT, None, "", None)
     assert where_texts_remain(personal) == [], "no text of the account is left anywhere"

@@ -206,11 +206,11 @@ def test_moving_the_clock_ends_the_service_reminds_and_erases_the_account(app, o
     # Past the paid period, 30 days before erasure: the service ends, the first reminder.
     assert clock_command(app, "set", (schedule.due_at - timedelta(days=29)).isoformat()).exit_code == 0
     assert Subscription.get_by_id(subscription().id).status == Subscription.ENDED
-    assert OutboxMessage.select().where(OutboxMessage.kind == "reminder_30").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.REMINDER_30).count() == 1
     # A week before: the second.
     moved = clock_command(app, "advance", "3w 2d")
     assert "1 erasure reminder(s)" in moved.output
-    assert OutboxMessage.select().where(OutboxMessage.kind == "reminder_7").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.REMINDER_7).count() == 1
     # Past the 90 days: the purge is queued for the worker now, not at its scheduled time.
     rq_queue(redis_url).empty()
     assert "1 purge(s)" in clock_command(app, "advance", "7d").output

@@ -60,11 +60,11 @@ def test_reactivating_smrtphone_cancels_the_purge_and_leaves_smrtdialer_cancelle
     schedule = PurgeSchedule.get()
     assert (schedule.status, schedule.generation) == ("cancelled", 2)
     assert AuditEvent.select().where(AuditEvent.kind == "subscription.reactivated").count() == 1
-    assert OutboxMessage.select().where(OutboxMessage.kind == "reactivation_confirmed").count() == 1
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.REACTIVATION_CONFIRMED).count() == 1
 
     assert reactivate(owner, dialer).status_code == 303
     assert subscription("smrtdialer").status == "active"
-    assert OutboxMessage.select().where(OutboxMessage.kind == "reactivation_confirmed").count() == 2
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.REACTIVATION_CONFIRMED).count() == 2
 
 
 def test_reactivating_twice_is_refused_the_second_time(owner):
@@ -168,7 +168,7 @@ def test_smrtdialer_can_be_cancelled_alone(owner):
     assert (req.product, req.reactivation_deadline, req.purge_due_at) == ("smrtdialer", None, None)
     done = text(owner.get(f"/cancel/{dialer.id}/done"))
     assert "smrtPhone is not affected" in done
-    assert OutboxMessage.get().kind == "cancellation_confirmed"
+    assert OutboxMessage.get().kind == OutboxMessage.CANCELLATION_CONFIRMED
 
 
 def test_smrtdialer_wizard_has_no_offers_step(owner):

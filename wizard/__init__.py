@@ -10,22 +10,14 @@ import os
 from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 
 from wizard import config, queue
 from wizard.domain import qaclock
 from wizard.store import db
 from wizard.web import errors, hooks, ratelimits, signing
+from wizard.web.links import IdConverter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive integer that fits a database id (32-bit), so a
-    huge number in a URL is a 404, not an overflow."""
-
-    def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(test_config=None):

@@ -14,7 +14,7 @@ from tests.browser.test_cancel_journey import sign_in
 from tests.browser.test_change_of_mind import answer_survey, confirm, press, read_and_acknowledge
 from tests.jobs_support import counts_of, run_worker
 from wizard.store.db import database
-from wizard.store.models import Account, PurgeSchedule, Subscription
+from wizard.store.models import Account, OutboxMessage, PurgeSchedule, Subscription
 
 pytestmark = [pytest.mark.qa_mode, pytest.mark.needs_db]
 
@@ -94,10 +94,10 @@ def test_the_ninety_days_after_cancelling_on_the_qa_clock(page, journey, live_se
     # 30 days and then 7 days before the erasure: a reminder each.
     move_clock_to(page, live_server, erasure - timedelta(days=29, hours=23))
     run_worker(redis_url)
-    assert [m for m in mails(outbox) if m.endswith("reminder_30.eml")], mails(outbox)
+    assert [m for m in mails(outbox) if m.endswith(f"{OutboxMessage.REMINDER_30}.eml")], mails(outbox)
     move_clock_to(page, live_server, erasure - timedelta(days=6, hours=23))
     run_worker(redis_url)
-    assert [m for m in mails(outbox) if m.endswith("reminder_7.eml")], mails(outbox)
+    assert [m for m in mails(outbox) if m.endswith(f"{OutboxMessage.REMINDER_7}.eml")], mails(outbox)
 
     # Past the 90 days: the purge erases Acme, and only Acme.
     advance_clock(page, live_server, "8d")

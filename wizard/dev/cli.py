@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from wizard import clock, queue
 from wizard.store import migrations
 from wizard.domain import qaclock, sweep
+from wizard.web import links
 from wizard.store.db import database
 
 
@@ -64,7 +65,7 @@ def move(change):
     except qaclock.ClockRefused as exc:
         raise click.ClickException(str(exc)) from None
     with database.connection_context():
-        summary = queue.enqueue_due(sweep.run(clock.now(), current_app.config["BASE_URL"]))
+        summary = queue.enqueue_due(sweep.run(clock.now(), links.for_app()))
         click.echo(qaclock.moved_message(clock.offset(), clock.now(), summary))
     if not queue.reachable():
         click.echo(qaclock.redis_missing_message(queue.redis_url()), err=True)

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
-from . import lifecycle, outbox
+from . import lifecycle, mail, outbox
 from .availability import Availability, as_utc
 from wizard.store.db import database, locked, transaction
 from wizard.store.models import AuditEvent, Booking, CallOutcome, User
@@ -87,7 +87,7 @@ def _unless_taken(write):
         return None
 
 
-def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, base_url=None):
+def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=None):
     """Book a call at `start_utc` for `owner` (an Account Owner); return the Booking.
 
     `request`: the cancellation request the call was booked from, if any;
@@ -113,7 +113,7 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, base_url=
             if booking is None:
                 continue
             booking = Booking.get_by_id(booking.id)
-            outbox.call_booked(booking, now, base_url)
+            mail.call_booked(booking, now, links)
             AuditEvent.record("call.booked", owner.account_id, owner, None, now, booking=booking.id,
                               staff=staff_id, start=start.isoformat())
             if request is not None:
@@ -141,7 +141,7 @@ def _require_changeable(booking, now):
         raise CallTookPlace()
 
 
-def reschedule(booking, new_start, actor, now, rules=CALL_RULES, base_url=None):
+def reschedule(booking, new_start, actor, now, rules=CALL_RULES, links=None):
     """Move a booked call to `new_start`; return the Booking as it now stands.
 
     The same checks as booking. The UID stays; SEQUENCE grows. The call
@@ -172,7 +172,7 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES, base_url=None):
                 raise _why_unchangeable(current.id)
             fresh = current.refreshed()
             outbox.void_call_reminders(fresh.id)
-            outbox.call_rescheduled(fresh, current.staff, now, base_url)
+            mail.call_rescheduled(fresh, current.staff, now, links)
             AuditEvent.record("call.rescheduled", fresh.account_id, actor, None, now,
                               booking=fresh.id, staff=staff_id, start=start.isoformat(),
                               previous_start=current.start.isoformat())
@@ -180,7 +180,7 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES, base_url=None):
         raise SlotTaken()
 
 
-def cancel_booking(booking, actor, now, base_url=None):
+def cancel_booking(booking, actor, now, links=None):
     """Cancel a booked call; return the Booking. Its time is free again at once."""
     require_manager(actor, booking)
     with transaction():
@@ -194,7 +194,7 @@ def cancel_booking(booking, actor, now, base_url=None):
             raise CallChanged()
         fresh = booking.refreshed()
         outbox.void_call_reminders(fresh.id)
-        outbox.call_cancelled(fresh, now, base_url)
+        mail.call_cancelled(fresh, now, links)
         AuditEvent.record("call.cancelled", fresh.account_id, actor, None, now, booking=fresh.id)
         return fresh
 

@@ -3,14 +3,14 @@
 It lives apart from wizard/lifecycle.py because it re-checks the step list
 (wizard/steps.py), which is itself built from lifecycle's functions.
 """
-from . import outbox, purge, steps
+from . import mail, purge, steps
 from wizard.store.db import transaction
 from .lifecycle import key_dates
 from wizard.store.models import AuditEvent, CancellationRequest, Product, Subscription
 from wizard.refusals import AlreadyCancelled, Incomplete, RequestClosed, require_owner
 
 
-def confirm(req, user, ip, now, base_url=""):
+def confirm(req, user, ip, now, links=None):
     """Confirm the cancellation; safe to call twice.
 
     Re-checks every earlier step of the request's wizard, then in one
@@ -18,8 +18,8 @@ def confirm(req, user, ip, now, base_url=""):
     cancellation-pending, stores the reactivation deadline and the purge due
     date, arms the purge schedule and queues the confirmation email. A second
     call for an already confirmed request returns it unchanged. smrtDialer
-    alone has no purge: its access just ends with its period. `base_url` is
-    where the email's links point.
+    alone has no purge: its access just ends with its period. `links` makes
+    the email's links (wizard/domain/mail.py).
     """
     with transaction():
         held = Subscription.lock_for_account(req.account_id)
@@ -45,7 +45,7 @@ def confirm(req, user, ip, now, base_url=""):
         fresh.status, fresh.confirmed_at = CancellationRequest.CONFIRMED, now
         fresh.reactivation_deadline, fresh.purge_due_at = deadline, purge_due
         fresh.cancelled_products = " ".join(products)
-        outbox.cancellation_confirmed(fresh, subscription, user, now, base_url)
+        mail.cancellation_confirmed(fresh, subscription, user, now, links)
         return fresh
 
 

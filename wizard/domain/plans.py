@@ -17,7 +17,7 @@ Plain functions, no Flask, no RQ; each write is one transaction.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import formatting, lifecycle, outbox, policy
+from . import formatting, lifecycle, mail, policy
 from wizard.store.db import transaction
 from wizard.store.models import AuditEvent, Plan, PlanChange, Product, Subscription
 from wizard.refusals import (
@@ -145,7 +145,7 @@ def offer_for(req, subscription):
     raise StaleForm()
 
 
-def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=None, base_url=""):
+def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=None, links=None):
     """Change the plan (or schedule it); return (the PlanChange, whether it is new).
 
     In one transaction: re-reads the subscription under its lock; refuses a
@@ -187,7 +187,7 @@ def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=Non
                           fresh.account_id, user, ip, now, change=made.id, product=fresh.product,
                           plan=plan.code, seats=seats, effective_at=offered.effective_at.isoformat(),
                           request=request.id if request else None)
-        outbox.plan_changed(made, fresh, user, describe(made, fresh), now, base_url)
+        mail.plan_changed(made, fresh, user, describe(made, fresh), now, links)
         return made, True
 
 
@@ -215,7 +215,7 @@ def _undo(change, now):
             .execute())
 
 
-def undo(subscription, user, ip, now, base_url=""):
+def undo(subscription, user, ip, now, links=None):
     """Cancel the subscription's scheduled change; return it. The plan stays as it is."""
     require_owner(user, subscription)
     with transaction():
@@ -225,7 +225,7 @@ def undo(subscription, user, ip, now, base_url=""):
             raise NothingToUndo()
         AuditEvent.record("plan.change_undone", subscription.account_id, user, ip, now,
                           change=pending.id, product=subscription.product)
-        outbox.plan_change_undone(pending, subscription, user, now, base_url)
+        mail.plan_change_undone(pending, subscription, user, now, links)
         return pending
 
 

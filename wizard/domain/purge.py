@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import outbox, steps
+from . import mail, outbox, steps
 from wizard.store.db import transaction
 from wizard.store.models import (
     Account,
@@ -220,7 +220,7 @@ def _capture_owner_notice(schedule, now):
     account = Account.get_or_none(Account.id == schedule.account_id)
     owner = account.owner() if account is not None else None
     if owner is not None:
-        outbox.erasure_complete(schedule, owner.email, owner.name, now,
+        mail.erasure_complete(schedule, owner.email, owner.name, now,
                                 had_crm=bool(account.crm_name))
 
 

@@ -9,7 +9,7 @@ reactivated whenever smrtPhone is active.
 from dataclasses import dataclass
 from typing import Optional
 
-from . import formatting, outbox, policy, purge
+from . import formatting, mail, outbox, policy, purge
 from wizard.store.db import transaction
 from wizard.store.models import (
     AuditEvent,
@@ -63,15 +63,15 @@ def reactivation_for(subscription, now):
     return Reactivation(True)
 
 
-def reactivate(subscription, user, ip, now, base_url=""):
+def reactivate(subscription, user, ip, now, links=None):
     """Make a cancelled subscription active again; return what it did (Reactivated).
 
     smrtPhone: owner only, before the reactivation deadline and before the
     purge has started; the purge schedule is disarmed in the same
     transaction. smrtDialer: owner only, while smrtPhone is active.
     A subscription whose period ended starts a new month from today;
-    otherwise the paid period simply continues. `base_url` is where the
-    email's links point.
+    otherwise the paid period simply continues. `links` makes the email's
+    links (wizard/domain/mail.py).
     """
     require_owner(user, subscription)
     with transaction():
@@ -104,5 +104,5 @@ def reactivate(subscription, user, ip, now, base_url=""):
         event = AuditEvent.record("subscription.reactivated", fresh.account_id, user, ip, now,
                                   product=fresh.product, subscription=fresh.id)
         reactivated = Subscription.get_by_id(fresh.id)
-        outbox.reactivation_confirmed(reactivated.account, reactivated, user, now, base_url, event.id)
+        mail.reactivation_confirmed(reactivated.account, reactivated, user, now, links, event.id)
         return Reactivated(reactivated, superseded)

@@ -11,7 +11,7 @@ RQ; the sweep, run every few minutes, puts that right.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import outbox, plans
+from . import mail, outbox, plans
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
     Account,
@@ -78,7 +78,7 @@ def abandoned_purges(now, limit=1000):
     )
 
 
-def compose_reminders(now, base_url):
+def compose_reminders(now, links):
     """Compose the 30- and 7-day erasure reminders now due; return how many are new.
 
     Each reminder has its own window (30 days down to 7, then 7 down to 0),
@@ -101,12 +101,12 @@ def compose_reminders(now, base_url):
                 continue
             req = CancellationRequest.get_or_none(CancellationRequest.id == schedule.request_id)
             deadline = req.reactivation_deadline if req else None
-            message = outbox.erasure_reminder(schedule, days, account, owner, now, base_url, deadline)
+            message = mail.erasure_reminder(schedule, days, account, owner, now, links, deadline)
             composed += message.is_new
     return composed
 
 
-def compose_call_reminders(now, base_url=None, rules=CALL_RULES):
+def compose_call_reminders(now, links=None, rules=CALL_RULES):
     """Compose the reminders of the booked calls that start within a day; return how many are new.
 
     One per call and start (the outbox key names both), so a call moved to
@@ -118,7 +118,7 @@ def compose_call_reminders(now, base_url=None, rules=CALL_RULES):
     for booking in Booking.reminders_due(now, rules.reminder_before):
         if booking.updated_at > booking.start - rules.reminder_before:
             continue
-        composed += outbox.call_reminder(booking, now, base_url).is_new
+        composed += mail.call_reminder(booking, now, links).is_new
     return composed
 
 
@@ -131,12 +131,12 @@ class Due:
     summary: dict
 
 
-def run(now, base_url):
+def run(now, links):
     """Do the database work that has come due at `now`; return what to enqueue."""
     ended = end_services(now)
     plan_changes = apply_plan_changes(now)
-    reminders = compose_reminders(now, base_url)
-    call_reminders = compose_call_reminders(now, base_url)
+    reminders = compose_reminders(now, links)
+    call_reminders = compose_call_reminders(now, links)
     purges = list(due_purges(now)) + list(abandoned_purges(now))
     message_ids = [m.id for m in outbox.unsent(now)]
     summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,

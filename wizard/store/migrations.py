@@ -82,6 +82,41 @@ def _qa_clock(db, migrator):
     db.create_tables([QaClockOffset], safe=True)
 
 
+def _emails_as_templates(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import OutboxMessage
+
+    columns = {c.name for c in db.get_columns("outboxmessage")}
+    for name in ("body_html", "purge_schedule_id", "purge_generation", "booking_id",
+                 "booking_start"):
+        if name not in columns:
+            run(migrator.add_column("outboxmessage", name, getattr(OutboxMessage, name)))
+    _facts_of_unsent_reminders(OutboxMessage)
+
+
+def _facts_of_unsent_reminders(OutboxMessage):
+    """Give reminders composed before these columns what the sender checks.
+
+    Once, here: their keys name the purge and generation, or the call and
+    start; from now on the composer writes the columns and nothing reads a key.
+    """
+    from datetime import datetime, timezone
+
+    waiting = OutboxMessage.select().where(
+        OutboxMessage.kind.in_((*OutboxMessage.ERASURE_REMINDERS, OutboxMessage.CALL_REMINDER))
+        & OutboxMessage.status.in_((OutboxMessage.HELD, OutboxMessage.PENDING, OutboxMessage.SENDING))
+        & OutboxMessage.purge_schedule_id.is_null() & OutboxMessage.booking_id.is_null())
+    for message in waiting:
+        _, first, second = message.dedupe_key.split(":")
+        if message.kind == OutboxMessage.CALL_REMINDER:
+            start = datetime.strptime(second, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+            changes = {"booking_id": int(first), "booking_start": start}
+        else:
+            changes = {"purge_schedule_id": int(first), "purge_generation": int(second)}
+        OutboxMessage.update(**changes).where(OutboxMessage.id == message.id).execute()
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -92,6 +127,8 @@ MIGRATIONS = [
     (6, "session versions: signing out ends the session", _session_versions),
     (7, "account data counts: step 1 costs the same for any account", _account_data_counts),
     (8, "the QA clock's offset", _qa_clock),
+    (9, "emails as templates: the HTML alternative, what a reminder must still be true of",
+     _emails_as_templates),
 ]
 
 

@@ -16,6 +16,20 @@ class OutboxMessage(BaseModel):
     # VOID: no longer true (a reminder after reactivation).
     HELD, PENDING, SENDING, SENT, VOID = "held", "pending", "sending", "sent", "void"
 
+    # Kinds: each has its templates, templates/email/<kind>.txt and .html
+    # (wizard/domain/mail.py composes them).
+    CANCELLATION_CONFIRMED = "cancellation_confirmed"
+    PLAN_CHANGED, PLAN_CHANGE_UNDONE = "plan_changed", "plan_change_undone"
+    REMINDER_30, REMINDER_7 = "reminder_30", "reminder_7"  # before erasure
+    ERASURE_REMINDERS = (REMINDER_30, REMINDER_7)
+    REACTIVATION_CONFIRMED = "reactivation_confirmed"
+    ERASURE_COMPLETE = "erasure_complete"
+    CALL_BOOKED, CALL_RESCHEDULED = "call_booked", "call_rescheduled"
+    CALL_CANCELLED, CALL_REMINDER = "call_cancelled", "call_reminder"
+    KINDS = (CANCELLATION_CONFIRMED, PLAN_CHANGED, PLAN_CHANGE_UNDONE, *ERASURE_REMINDERS,
+             REACTIVATION_CONFIRMED, ERASURE_COMPLETE, CALL_BOOKED, CALL_RESCHEDULED,
+             CALL_CANCELLED, CALL_REMINDER)
+
     dedupe_key = CharField(unique=True)
     kind = CharField()
     account_id = IntegerField(null=True)
@@ -29,6 +43,14 @@ class OutboxMessage(BaseModel):
     sent_at = UTCDateTimeField(null=True)
     # A calendar invitation (.ics text) the email carries, or NULL.
     attachment_ics = TextField(null=True)
+    # The HTML alternative of `body`, or NULL (a message from before HTML).
+    body_html = TextField(null=True)
+    # What a reminder must still be true of when it is sent: the purge, in its
+    # generation (erasure reminders), or the call, at its start (call reminders).
+    purge_schedule_id = IntegerField(null=True)
+    purge_generation = IntegerField(null=True)
+    booking_id = IntegerField(null=True)
+    booking_start = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = ((("status", "created_at"), False),)

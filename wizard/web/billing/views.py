@@ -3,12 +3,12 @@
 (The banner on every page and the closing of an ended account are app-wide
 hooks: wizard/web/hooks.py.)
 """
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from wizard.domain import actions, lifecycle, plans, reactivation
 from wizard import clock, queue
-from wizard.web import ratelimits
+from wizard.web import links, ratelimits
 from wizard.web.auth import access
 from wizard.store import reads
 from wizard.store.models import (
@@ -71,7 +71,7 @@ def reactivate(subscription_id):
     now = clock.now()
     if request.method == "POST":  # CSRFProtect has checked the token
         done = reactivation.reactivate(sub, current_user, request.remote_addr, now,
-                                       base_url=current_app.config["BASE_URL"])
+                                       links=links.for_app())
         queue.cancel_purge(done.superseded_purge)
         queue.enqueue_account_work(sub.account_id)
         message = f"Welcome back: {sub.product_name} is active again."
@@ -149,7 +149,7 @@ def change_plan(subscription_id, code):
         try:
             change, _ = plans.change(sub, plan, seats, current_user, request.remote_addr, now,
                                      drawn_for=drawn, request=req,
-                                     base_url=current_app.config["BASE_URL"])
+                                     links=links.for_app())
         except NotValid as exc:
             seats_form = SeatsForm(formdata=None, seats=seats)
             return render_plan_change(sub, plan, req, seats_form, None, {exc.field: str(exc)})
@@ -194,7 +194,7 @@ def undo_plan_change(subscription_id):
     """Undo a scheduled change: the plan stays as it is."""
     sub = plan_owner_subscription(subscription_id)
     change = plans.undo(sub, current_user, request.remote_addr, clock.now(),
-                        base_url=current_app.config["BASE_URL"])
+                        links=links.for_app())
     queue.enqueue_account_work(sub.account_id)
     flash(f"Done: the change to {change.to_plan.name} is undone. "
           f"Your {sub.product_name} plan stays {sub.plan.name}.", "success")

@@ -6,12 +6,12 @@ Success Team" on Products. Staff move and cancel calls through the same
 pages, from their console. The free times are those of the next 14 days
 (wizard/availability.py), shown in the account's time zone.
 """
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from wizard.domain import availability, booking, formatting, lifecycle
 from wizard import clock, queue
-from wizard.web import invalid_forms, ratelimits
+from wizard.web import invalid_forms, links, ratelimits
 from wizard.store.models import Booking
 from wizard.web.auth import access
 from wizard.refusals import NotASlot, SlotTaken, TopicTooLong
@@ -86,7 +86,7 @@ def book():
             try:
                 call = booking.book(current_user, availability.parse_start(form.start.data),
                                     form.topic.data, clock.now(), request=req,
-                                    base_url=current_app.config["BASE_URL"])
+                                    links=links.for_app())
             except (NotASlot, SlotTaken) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
@@ -115,7 +115,7 @@ def reschedule(booking_id):
             try:
                 moved = booking.reschedule(call, availability.parse_start(form.start.data),
                                            current_user, clock.now(),
-                                           base_url=current_app.config["BASE_URL"])
+                                           links=links.for_app())
             except (NotASlot, SlotTaken) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
@@ -133,6 +133,6 @@ def reschedule(booking_id):
 def cancel(booking_id):
     """Cancel a call; its time is free again."""
     call = managed_call(booking_id)  # CSRFProtect has checked the token
-    booking.cancel_booking(call, current_user, clock.now(), base_url=current_app.config["BASE_URL"])
+    booking.cancel_booking(call, current_user, clock.now(), links=links.for_app())
     flash(f"The call of {when(call, call.account.timezone)} is cancelled.", "success")
     return after_change(call)

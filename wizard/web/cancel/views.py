@@ -6,14 +6,14 @@ next step's panel with HX-Push-Url). Progress lives in the CancellationRequest
 row, so the wizard resumes on any device. Nothing here is written on a GET.
 """
 from flask import (
-    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+    Blueprint, abort, flash, make_response, redirect, render_template, request,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from wizard import clock, queue
 from wizard.domain import confirmation, lifecycle, steps as wizard_steps
-from wizard.web import htmx, invalid_forms, ratelimits
+from wizard.web import htmx, invalid_forms, links, ratelimits
 from wizard.web.auth import access
 from wizard.store.models import CancellationRequest, Product, Subscription
 from wizard.refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
@@ -160,7 +160,7 @@ def save_step(subscription_id, name):
             req = lifecycle.start_or_resume(sub, current_user, now, client_ip())
         if current is steps[-1]:
             confirmation.confirm(req, current_user, client_ip(), now,
-                                 base_url=current_app.config["BASE_URL"])
+                                 links=links.for_app())
         else:
             current.save(req, form.data, current_user, client_ip(), now)
     except Incomplete as exc:

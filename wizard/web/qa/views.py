@@ -9,10 +9,10 @@ the sweep at once, so what came due happens within seconds.
 It also puts the banner "QA clock: +91 days (now ...)" on every page while
 an offset is in effect (templates/_qa_clock_banner.html).
 """
-from flask import Blueprint, current_app, flash, render_template, url_for
+from flask import Blueprint, flash, render_template, url_for
 
 from wizard import clock, queue
-from wizard.web import htmx
+from wizard.web import htmx, links
 from wizard.domain import qaclock, sweep
 from wizard.domain.qaclock import ClockRefused
 from .forms import AdvanceForm, ResetForm, SetForm
@@ -31,7 +31,7 @@ def clock_page(advance_form=None, set_form=None, status=200):
 
 def moved():
     """Run the sweep, say what it did, and go back to the page."""
-    summary = queue.enqueue_due(sweep.run(clock.now(), current_app.config["BASE_URL"]))
+    summary = queue.enqueue_due(sweep.run(clock.now(), links.for_app()))
     flash(qaclock.moved_message(clock.offset(), clock.now(), summary), "success")
     if not queue.reachable():
         flash(qaclock.redis_missing_message(queue.redis_url()), "warning")

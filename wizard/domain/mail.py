@@ -1,0 +1,262 @@
+"""Emails: who gets which one, and when; what each says is its templates.
+
+Each kind of email (a constant on OutboxMessage) has two templates under
+templates/email/: `<kind>.txt`, the plain text, and `<kind>.html`, the same
+words as HTML; partials they share start with "_". `compose` renders both
+and queues the message (wizard/domain/outbox.py, the delivery bookkeeping);
+the functions below decide the recipient, the subject, the dedupe key and
+the context of each. A new email is its two templates, its kind and one
+call of `compose`.
+
+Templates are rendered by a plain Jinja environment (no Flask: jobs compose
+emails too) with the formatting filters of pages (money, local_date, ...),
+autoescaping the .html only. Every line of a .txt ends with a newline, the
+last one too; the body's last line does not (as emails were always written).
+Subjects are the domain's: each is a line of Python next to the call that
+composes the email, and templates get it as `subject` (the HTML's title).
+
+Links: emails link to pages, and the URL map is the web's. So every function
+here that writes a link takes `links`, a callable `links(endpoint, **values)`
+-> absolute URL, and names the page by its endpoint ("billing.reactivate",
+subscription_id=3). The web layer makes it (wizard/web/links.py): views and
+commands from the app's own URL map (`links.for_app()`), the sweep job, which
+has no app, from the blueprints' URL map built once per process
+(`wizard.web.url_map.links(BASE_URL)`: the one module of the web layer jobs
+may import, see tests/test_layers.py).
+Either way a link is BASE_URL followed by the page's path. Without `links`
+(the domain's rules tested alone) an email links nowhere: the call emails
+then say where to go in words, the others leave their link out.
+"""
+import math
+import os
+from datetime import timedelta, timezone
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from . import formatting, invitation, outbox, policy
+from wizard.store.models import OutboxMessage, Product
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                         "templates", "email")
+FILTERS = ("money", "local_date", "local_time", "local_datetime", "iso_date", "duration",
+           "filesize", "count_of")
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"], default_for_string=False),
+    undefined=StrictUndefined,  # a misspelt name fails the test, not the email
+    keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+)
+env.filters.update({name: getattr(formatting, name) for name in FILTERS})
+
+
+def render(kind, context):
+    """The email of `kind` with `context`: (plain text, HTML)."""
+    text = env.get_template(f"{kind}.txt").render(context).removesuffix("\n")
+    return text, env.get_template(f"{kind}.html").render(context)
+
+
+def compose(kind, dedupe_key, to_address, subject, context, now, **row):
+    """Render the email of `kind` and queue it unless its key exists; return its row.
+
+    `row`: the rest of the outbox row (account_id, status, attachment_ics, and
+    what a reminder must still be true of; see outbox.compose).
+    """
+    body, body_html = render(kind, {"subject": subject, **context})
+    return outbox.compose(dedupe_key, kind, to_address, subject, body, now,
+                          body_html=body_html, **row)
+
+
+def _link(links, endpoint, **values):
+    return links(endpoint, **values) if links else None
+
+
+def _reactivate_url(links, subscription):
+    """The page that reactivates `subscription`; signing in first comes back to it."""
+    return _link(links, "billing.reactivate", subscription_id=subscription.id)
+
+
+def cancellation_confirmed(req, subscription, owner, now, links=None):
+    account = subscription.account
+    products = (" and ".join(Product.NAMES[p] for p in req.products_cancelled())
+                or subscription.product_name)
+    context = {"owner": owner, "account": account, "req": req, "subscription": subscription,
+               "products": products, "reactivate_url": _reactivate_url(links, subscription)}
+    return compose(OutboxMessage.CANCELLATION_CONFIRMED, f"cancellation-confirmed:{req.id}",
+                   owner.email, f"Your {products} cancellation is confirmed", context, now,
+                   account_id=account.id)
+
+
+def plan_changed(change, subscription, owner, sentence, now, links=None):
+    """The owner's record of a plan change: `sentence` says what and when."""
+    scheduled = change.status == change.SCHEDULED
+    subject = (f"Your {subscription.product_name} plan change is scheduled" if scheduled
+               else f"Your {subscription.product_name} plan has changed")
+    context = {"owner": owner, "sentence": sentence, "scheduled": scheduled,
+               "products_url": _link(links, "billing.products")}
+    return compose(OutboxMessage.PLAN_CHANGED, f"plan-change:{change.id}", owner.email, subject,
+                   context, now, account_id=subscription.account_id)
+
+
+def plan_change_undone(change, subscription, owner, now, links=None):
+    context = {"owner": owner, "subscription": subscription,
+               "products_url": _link(links, "billing.products")}
+    return compose(OutboxMessage.PLAN_CHANGE_UNDONE, f"plan-change-undone:{change.id}", owner.email,
+                   f"Your {subscription.product_name} plan stays as it is", context, now,
+                   account_id=subscription.account_id)
+
+
+ERASURE_REMINDER_KINDS = {30: OutboxMessage.REMINDER_30, 7: OutboxMessage.REMINDER_7}
+
+
+def erasure_reminder(schedule, window, account, owner, now, links, deadline):
+    """The reminder of the `window`-day window (30 or 7) before erasure.
+
+    It names the real number of days left (a late sweep may send it late) and
+    the last day to reactivate, which is earlier than erasure when the paid
+    period outlasts the 90 days.
+    """
+    days_left = max(1, math.ceil((schedule.due_at - now) / timedelta(days=1)))
+    in_days = "tomorrow" if days_left == 1 else f"in {days_left} days"
+    can_reactivate = deadline is None or now <= deadline
+    context = {"owner": owner, "account": account, "schedule": schedule, "in_days": in_days,
+               "deadline": deadline, "can_reactivate": can_reactivate,
+               "reactivate_url": _reactivate_url(links, account.subscription(Product.SMRTPHONE))
+               if can_reactivate and links else None}
+    return compose(ERASURE_REMINDER_KINDS[window],
+                   f"erasure-reminder-{window}:{schedule.id}:{schedule.generation}", owner.email,
+                   f"Your smrtPhone data will be erased {in_days}", context, now,
+                   account_id=account.id, purge_schedule_id=schedule.id,
+                   purge_generation=schedule.generation)
+
+
+def reactivation_confirmed(account, subscription, owner, now, links, event_id):
+    """`event_id` is the reactivation's audit event: one email per reactivation."""
+    dialer_stays_cancelled = subscription.dialer_stays_cancelled()
+    context = {"owner": owner, "account": account, "subscription": subscription,
+               "dialer_stays_cancelled": dialer_stays_cancelled,
+               "reactivate_dialer_url": _reactivate_url(links, account.subscription(Product.SMRTDIALER))
+               if dialer_stays_cancelled else None}
+    return compose(OutboxMessage.REACTIVATION_CONFIRMED, f"reactivated:{event_id}", owner.email,
+                   f"{subscription.product_name} is active again", context, now,
+                   account_id=account.id)
+
+
+def erasure_complete(schedule, email, name, now, had_crm=False):
+    """`had_crm`: the account had a CRM connection, so its CRM data is worth a word."""
+    # Held until the erasure is verified (see outbox.release_erasure_notice).
+    return compose(OutboxMessage.ERASURE_COMPLETE, outbox.erasure_notice_key(schedule), email,
+                   "Your smrtPhone data has been erased", {"name": name, "had_crm": had_crm}, now,
+                   status=OutboxMessage.HELD)
+
+
+# -- calls with Customer Success -------------------------------------------------
+#
+# One row per recipient and per change: the key names the booking, its
+# SEQUENCE and the recipient, so each change is emailed once to each. Each
+# email but the reminder carries the invitation as the call now stands. A
+# call email's template has the owner's copy and the staff member's
+# (`to_owner`); `staff` is the staff member the email is about, or to.
+
+_KEY_TIME = "%Y%m%dT%H%M%SZ"
+
+
+def _call_key(kind, booking, recipient):
+    return f"{kind.replace('_', '-')}:{booking.id}:{booking.sequence}:{recipient}"
+
+
+def _reason(booking):
+    """Why the owner was cancelling, when the call came from the wizard."""
+    survey = booking.request.survey() if booking.request_id else None
+    if survey is None:
+        return None
+    return dict(policy.SURVEY_REASONS).get(survey.reason)
+
+
+def _to_owner(kind, booking, now, subject, method, links, **context):
+    """The owner's copy; where they move or cancel the call, or book again
+    (signing in first returns there)."""
+    owner, staff, account = booking.owner, booking.staff, booking.account
+    ics = invitation.invitation(booking, owner, staff, method, now,
+                                summary="smrtPhone call with Customer Success",
+                                description=booking.topic)
+    context.update(to_owner=True, booking=booking, owner=owner, account=account, staff=staff,
+                   reschedule_url=_link(links, "calls.reschedule", booking_id=booking.id),
+                   products_url=_link(links, "billing.products"),
+                   book_url=_link(links, "calls.book"))
+    return compose(kind, _call_key(kind, booking, "owner"), owner.email, subject, context, now,
+                   account_id=account.id, attachment_ics=ics)
+
+
+def _to_staff(kind, booking, staff, now, subject, method, **context):
+    """The copy of `staff`, with what they need to know about the caller."""
+    owner, account = booking.owner, booking.account
+    ics = invitation.invitation(booking, owner, staff, method, now,
+                                summary=f"Call with {owner.name} ({account.name})",
+                                description=booking.topic)
+    context.update(to_owner=False, booking=booking, owner=owner, account=account, staff=staff,
+                   reason=_reason(booking))
+    return compose(kind, _call_key(kind, booking, f"staff-{staff.id}"), staff.email, subject,
+                   context, now, account_id=account.id, attachment_ics=ics)
+
+
+def _staff_when(booking, staff):
+    return formatting.local_datetime(booking.start, staff.staff_timezone)
+
+
+def call_booked(booking, now, links=None):
+    """Confirm a new call to the owner and to the staff member; return the rows."""
+    staff, kind = booking.staff, OutboxMessage.CALL_BOOKED
+    minutes = int((booking.end - booking.start).total_seconds() // 60)
+    return [
+        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success is booked",
+                  invitation.REQUEST, links, minutes=minutes),
+        _to_staff(kind, booking, staff, now,
+                  f"Call booked: {booking.account.name}, {_staff_when(booking, staff)}",
+                  invitation.REQUEST),
+    ]
+
+
+def call_rescheduled(booking, previous_staff, now, links=None):
+    """Tell the owner and the staff member of the new time; if the call changed
+    hands, the new staff member gets it as booked and the previous one a
+    cancellation. Return the rows."""
+    staff, kind = booking.staff, OutboxMessage.CALL_RESCHEDULED
+    handed_over = previous_staff.id != staff.id
+    messages = [
+        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success has moved",
+                  invitation.REQUEST, links),
+        _to_staff(kind, booking, staff, now,
+                  f"Call {'booked' if handed_over else 'moved'}: {booking.account.name}, "
+                  f"{_staff_when(booking, staff)}",
+                  invitation.REQUEST, handed_over=handed_over),
+    ]
+    if handed_over:
+        messages.append(_to_staff(OutboxMessage.CALL_CANCELLED, booking, previous_staff, now,
+                                  f"Call reassigned: {booking.account.name}", invitation.CANCEL,
+                                  reassigned=True))
+    return messages
+
+
+def call_cancelled(booking, now, links=None):
+    """Tell the owner and the staff member that the call is off; return the rows."""
+    staff, kind = booking.staff, OutboxMessage.CALL_CANCELLED
+    return [
+        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success is cancelled",
+                  invitation.CANCEL, links),
+        _to_staff(kind, booking, staff, now,
+                  f"Call cancelled: {booking.account.name}, {_staff_when(booking, staff)}",
+                  invitation.CANCEL, reassigned=False),
+    ]
+
+
+def call_reminder(booking, now, links=None):
+    """Remind the owner of the call a day ahead: once per booking and start."""
+    owner, kind = booking.owner, OutboxMessage.CALL_REMINDER
+    context = {"booking": booking, "owner": owner, "account": booking.account,
+               "staff": booking.staff,
+               "reschedule_url": _link(links, "calls.reschedule", booking_id=booking.id),
+               "products_url": _link(links, "billing.products")}
+    return compose(kind, f"call-reminder:{booking.id}:{booking.start.astimezone(timezone.utc):{_KEY_TIME}}",
+                   owner.email, "Reminder: your call with smrtPhone Customer Success", context, now,
+                   account_id=booking.account_id, booking_id=booking.id, booking_start=booking.start)
