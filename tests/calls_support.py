@@ -11,7 +11,7 @@ from wizard.domain import availability
 from wizard.store.models import (
     Account,
     AuditEvent,
-    Booking,
+    Call,
     OutboxMessage,
     StaffHours,
     StaffOverride,
@@ -64,7 +64,7 @@ def owner(account="Acme Realty"):
 def snapshot():
     """What a refused operation must leave as it was."""
     return (
-        [tuple(b.__data__.items()) for b in Booking.select().order_by(Booking.id)],
+        [tuple(b.__data__.items()) for b in Call.select().order_by(Call.id)],
         [m.id for m in OutboxMessage.select(OutboxMessage.id).order_by(OutboxMessage.id)],
         AuditEvent.select().where(AuditEvent.kind != "access.refused").count(),
     )

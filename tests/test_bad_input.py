@@ -255,10 +255,10 @@ def test_garbage_posted_anywhere_never_gives_a_500(owner, payload):
     complete_steps(owner, sub, "options")
     urls = [step_url(sub, name) for name in ("consequences", "acknowledge", "survey", "options",
                                             "confirm")]
-    from wizard.domain import availability, booking
+    from wizard.domain import availability, calls
     from wizard import clock
 
-    call = booking.book(sub.account.owner(), availability.free_slots(clock.now())[0].start, "",
+    call = calls.book(sub.account.owner(), availability.free_slots(clock.now())[0].start, "",
                         clock.now())
     urls += [f"/cancel/{sub.id}/keep", f"/cancel/{dialer.id}/survey",
              f"/billing/reactivate/{sub.id}", f"/billing/plans/{sub.id}/phone-starter",

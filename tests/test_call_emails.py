@@ -9,7 +9,7 @@ from tests.calls_support import calls_emails, demo_staff, event_of, owner, utc
 from tests.helpers import plain_text
 from tests.jobs_support import run_worker
 from tests.test_mail import smtp  # noqa: F401  (the local SMTP server fixture)
-from wizard.domain import booking, mail, outbox
+from wizard.domain import calls, mail, outbox
 from wizard import clock, queue
 from wizard.store.models import OutboxMessage
 from jobs.mail import send_message
@@ -34,7 +34,7 @@ def invitation_of(message):
 
 def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitation(app, redis_url, smtp):
     casey, _ = demo_staff()
-    made = booking.book(owner(), CASEY_ONLY, "Our bill", clock.now())
+    made = calls.book(owner(), CASEY_ONLY, "Our bill", clock.now())
     send_all(redis_url)
     assert sorted((rcpt[0], m["Subject"]) for rcpt, m in smtp.messages) == [
         ("owner@acme.test", "Your call with smrtPhone Customer Success is booked"),
@@ -61,7 +61,7 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
     staff_body = plain_text(next(m for r, m in smtp.messages if r != ["owner@acme.test"]))
     assert "Olivia Owens <owner@acme.test>" in staff_body and "Acme Realty" in staff_body
 
-    moved = booking.reschedule(made, CASEY_ONLY + DAY, owner(), clock.now())
+    moved = calls.reschedule(made, CASEY_ONLY + DAY, owner(), clock.now())
     send_all(redis_url)
     assert len(smtp.messages) == 4
     for rcpt, message in smtp.messages[2:]:
@@ -72,7 +72,7 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
         assert str(event["UID"]) == made.uid and int(event["SEQUENCE"]) == 1 == moved.sequence
         assert event.decoded("DTSTART") == CASEY_ONLY + DAY
 
-    booking.cancel_booking(moved, casey, clock.now())
+    calls.cancel_call(moved, casey, clock.now())
     send_all(redis_url)
     assert len(smtp.messages) == 6
     assert sorted(rcpt[0] for rcpt, _ in smtp.messages[4:]) == ["owner@acme.test", "success@smrtphone.test"]
@@ -93,10 +93,10 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
 
 
 def test_a_call_that_changes_hands_cancels_it_for_the_first_staff_member(app, redis_url, smtp):
-    made = booking.book(owner(), utc(2026, 11, 30, 9, 0), "", clock.now())  # London morning: Morgan
+    made = calls.book(owner(), utc(2026, 11, 30, 9, 0), "", clock.now())  # London morning: Morgan
     # Morgan is busy at 14:00 on 1 December; the call moves there, to Casey.
-    booking.book(owner("Birch Homes"), utc(2026, 12, 1, 13, 30), "", clock.now())
-    booking.reschedule(made, utc(2026, 12, 1, 14, 0), owner(), clock.now())
+    calls.book(owner("Birch Homes"), utc(2026, 12, 1, 13, 30), "", clock.now())
+    calls.reschedule(made, utc(2026, 12, 1, 14, 0), owner(), clock.now())
     send_all(redis_url)  # Acme's emails only
     sent = {(rcpt[0], invitation_of(m)[0], int(event_of(invitation_of(m)[2])[1]["SEQUENCE"]))
             for rcpt, m in smtp.messages}
@@ -114,7 +114,7 @@ def test_a_call_that_changes_hands_cancels_it_for_the_first_staff_member(app, re
 
 
 def test_the_eml_file_carries_the_invitation(app, redis_url):
-    made = booking.book(owner(), CASEY_ONLY, "", clock.now())
+    made = calls.book(owner(), CASEY_ONLY, "", clock.now())
     owner_copy = calls_emails()[0]
     assert send_message(owner_copy.id) == "sent"
     folder = app.config["OUTBOX_DIR"]
@@ -138,7 +138,7 @@ def test_a_message_without_an_invitation_has_no_attachment(app, redis_url):
 # -- the reminder ----------------------------------------------------------------------------
 
 def test_the_reminder_goes_once_a_day_before_the_call(app, redis_url, smtp):
-    made = booking.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
+    made = calls.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
     send_all(redis_url)
     assert len(smtp.messages) == 2
 
@@ -160,10 +160,10 @@ def test_the_reminder_goes_once_a_day_before_the_call(app, redis_url, smtp):
 
 
 def test_a_moved_call_is_reminded_of_its_new_time_and_not_the_old(app, redis_url, smtp):
-    made = booking.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
+    made = calls.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
     clock.FROZEN = made.start - DAY + timedelta(minutes=1)
     sweep()  # composes the reminder for the old time ...
-    booking.reschedule(made, CASEY_ONLY + 7 * DAY, owner(), clock.now())  # ... which stops being true
+    calls.reschedule(made, CASEY_ONLY + 7 * DAY, owner(), clock.now())  # ... which stops being true
     run_worker(redis_url)
     assert not [m for _, m in smtp.messages if m["Subject"].startswith("Reminder")]
     assert OutboxMessage.get(OutboxMessage.kind == OutboxMessage.CALL_REMINDER).status == "void"
@@ -175,8 +175,8 @@ def test_a_moved_call_is_reminded_of_its_new_time_and_not_the_old(app, redis_url
 
 
 def test_no_reminder_for_a_cancelled_call(app, redis_url, smtp):
-    made = booking.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
-    booking.cancel_booking(made, owner(), clock.now())
+    made = calls.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
+    calls.cancel_call(made, owner(), clock.now())
     clock.FROZEN = made.start - DAY + timedelta(minutes=1)
     assert sweep()["call_reminders"] == 0
     run_worker(redis_url)
@@ -184,9 +184,9 @@ def test_no_reminder_for_a_cancelled_call(app, redis_url, smtp):
 
 
 def test_a_reminder_composed_as_the_call_is_cancelled_is_not_sent(app, redis_url, smtp):
-    made = booking.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
+    made = calls.book(owner(), CASEY_ONLY + 3 * DAY, "", clock.now())
     clock.FROZEN = made.start - DAY + timedelta(minutes=1)
-    booking.cancel_booking(made, owner(), clock.now())
+    calls.cancel_call(made, owner(), clock.now())
     # The sweep had read the call just before; it writes the reminder just after.
     late = mail.call_reminder(made, clock.now())
     assert send_message(late.id) == "not claimed"
@@ -194,8 +194,8 @@ def test_a_reminder_composed_as_the_call_is_cancelled_is_not_sent(app, redis_url
 
 
 def test_a_call_booked_within_a_day_gets_no_reminder(app, redis_url, smtp):
-    made = booking.book(owner(), CASEY_ONLY, "", clock.now())  # 4 days ahead ...
+    made = calls.book(owner(), CASEY_ONLY, "", clock.now())  # 4 days ahead ...
     clock.FROZEN = CASEY_ONLY - timedelta(hours=20)
-    moved = booking.reschedule(made, CASEY_ONLY + timedelta(hours=1), owner(), clock.now())  # ... moved late
+    moved = calls.reschedule(made, CASEY_ONLY + timedelta(hours=1), owner(), clock.now())  # ... moved late
     assert sweep()["call_reminders"] == 0
     assert moved.start - clock.now() < DAY

@@ -10,10 +10,10 @@ from tests.conftest import NOW
 from tests.helpers import (
     all_rows, complete_steps, open_request, post_step, refused_form, step_url, subscription, text,
 )
-from wizard.domain import availability, booking, formatting, insights
+from wizard.domain import availability, calls, formatting, insights
 from wizard import clock
 from wizard.store.models import (
-    Booking,
+    Call,
     CallOutcome,
     CancellationRequest,
     OfferDecision,
@@ -36,7 +36,7 @@ def owner_of(name="Acme Realty"):
 
 
 def a_call(name="Acme Realty", start=None):
-    return booking.book(owner_of(name), start or free_starts()[0], "Pricing", clock.now())
+    return calls.book(owner_of(name), start or free_starts()[0], "Pricing", clock.now())
 
 
 # -- booking -------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def test_a_call_booked_from_the_wizards_offers_saves_the_request(owner):
     response = owner.post("/calls/book", {"start": first.isoformat(), "topic": "Our bill",
                                           "request_id": str(req.id)})
     assert response.status_code == 303 and response.location.endswith("/billing/products")
-    call = Booking.get()
+    call = Call.get()
     assert (call.start, call.topic, call.request_id) == (first, "Our bill", req.id)
     assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.RETAINED
     assert OfferDecision.get(OfferDecision.accepted == True).offer == "book_call"  # noqa: E712
@@ -77,7 +77,7 @@ def test_a_call_booked_from_products(sign_in):
     start = free_starts()[1]
     response = birch.post("/calls/book", {"start": start.isoformat(), "topic": ""})
     assert response.status_code == 303
-    call = Booking.get()
+    call = Call.get()
     assert call.account.name == "Birch Homes" and call.request_id is None
     assert "Reschedule" in text(birch.get("/billing/products"))
 
@@ -107,7 +107,7 @@ def test_a_taken_time_and_a_long_topic_are_refused(app, owner, sign_in):
     staff_free = len(availability.Availability.load(clock.now()).free_staff(start))
     for n in range(staff_free):  # every staff member free then gets a call, from other accounts
         other = new_account(ensure_plans(), app.config["RECORDINGS_DIR"], clock.now())
-        booking.book(other.owner(), start, "", clock.now())
+        calls.book(other.owner(), start, "", clock.now())
     before = all_rows()
     response = refused_form(owner, owner.post("/calls/book", {"start": start.isoformat(), "topic": ""}))
     assert response.status_code == 409
@@ -131,7 +131,7 @@ def test_the_owner_moves_and_cancels_a_call(owner):
     assert formatting.local_datetime(later, NEW_YORK) in text(owner.get("/billing/products"))
 
     assert owner.post(f"/calls/{call.id}/cancel", {}).status_code == 303
-    assert call.refreshed().status == Booking.CANCELLED
+    assert call.refreshed().status == Call.CANCELLED
     assert "Your call with" not in text(owner.get("/billing/products"))
     again = owner.post(f"/calls/{call.id}/cancel", {})
     assert again.status_code == 409 and "already been cancelled" in text(again)
@@ -153,7 +153,7 @@ def test_only_the_owner_or_staff_change_a_call(sign_in, role, status):
 def test_only_an_owner_books(sign_in, role):
     response = sign_in(role).post("/calls/book", {"start": free_starts()[0].isoformat()})
     assert response.status_code == 403
-    assert Booking.select().count() == 0
+    assert Call.select().count() == 0
 
 
 # -- the console -------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def test_staff_see_the_call_with_what_the_owner_said_and_record_the_outcome(owne
     start = free_starts()[0]
     owner.post("/calls/book", {"start": start.isoformat(), "topic": "Dropped calls",
                                "request_id": str(req.id)})
-    call = Booking.get()
+    call = Call.get()
     staff = sign_in("success")
     board = text(staff.get("/success/calls"))
     assert "<bdi>Acme Realty</bdi>" in board and "Olivia Owens" in board
@@ -183,14 +183,14 @@ def test_staff_see_the_call_with_what_the_owner_said_and_record_the_outcome(owne
     missing = refused_form(staff, staff.post(f"/success/calls/{call.id}/outcome", {
         prefix + "held": "held", prefix + "outcome": ""}))
     assert missing.status_code == 422 and "Please choose how the call went." in text(missing)
-    assert call.refreshed().status == Booking.BOOKED
+    assert call.refreshed().status == Call.BOOKED
     response = staff.post(f"/success/calls/{call.id}/outcome", {
         prefix + "held": "held", prefix + "outcome": CallOutcome.SAVED,
         prefix + "notes": "Moving them to a new carrier route."})
     assert response.status_code == 303
     held = call.refreshed()
     assert (held.status, held.outcome, held.outcome_by.email) == (
-        Booking.HELD, CallOutcome.SAVED, "success@smrtphone.test")
+        Call.HELD, CallOutcome.SAVED, "success@smrtphone.test")
 
     figures = {f.name: f for f in insights.call_figures(insights.Range.default(clock.now()), clock.now())}
     assert sum(f.booked for f in figures.values()) == 1
@@ -262,7 +262,7 @@ def test_only_staff_reach_the_calls_and_hours(sign_in, role):
 
 
 def test_the_calls_csv(sign_in):
-    call = booking.book(owner_of(), free_starts()[0], "=cmd|' /C calc'!A0", clock.now())
+    call = calls.book(owner_of(), free_starts()[0], "=cmd|' /C calc'!A0", clock.now())
     response = sign_in("success").get("/success/calls.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     import csv
@@ -281,7 +281,7 @@ def test_a_double_click_books_one_call(owner):
     form = {"start": start.isoformat(), "topic": ""}
     first, second = owner.post("/calls/book", form), owner.post("/calls/book", form)
     assert first.status_code == second.status_code == 303
-    assert Booking.select().count() == 1
+    assert Call.select().count() == 1
     from tests.calls_support import CALL_KINDS
     from wizard.store.models import OutboxMessage
 

@@ -69,10 +69,10 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
                 assert f.read(4) == b"RIFF"
 
         # Customer Success has a call of yesterday to record at once.
-        from wizard.store.models import Booking
+        from wizard.store.models import Call
 
-        call = Booking.get()
-        assert (call.account_id, call.status, call.outcome) == (acme.id, Booking.BOOKED, None)
+        call = Call.get()
+        assert (call.account_id, call.status, call.outcome) == (acme.id, Call.BOOKED, None)
         assert call.start < frozen_clock.now() and call.staff.email == "success@smrtphone.test"
 
         # Loading again changes nothing.
@@ -157,12 +157,12 @@ def test_a_database_from_before_migration_5_gains_call_bookings(app):
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
     from peewee import SqliteDatabase
 
-    from wizard.store.models import Booking, StaffHours, StaffOverride
+    from wizard.store.models import Call, StaffHours, StaffOverride
 
     db = database.obj
     with database.connection_context():
         migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
-        db.drop_tables([Booking, StaffOverride, StaffHours])
+        db.drop_tables([Call, StaffOverride, StaffHours])
         run(migrator.drop_column("user", "timezone"), migrator.drop_column("outboxmessage", "attachment_ics"))
         SchemaVersion.delete().where(SchemaVersion.version == 5).execute()
         assert [m[0] for m in migrations.pending()] == [5]

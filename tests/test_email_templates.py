@@ -89,7 +89,7 @@ def test_a_message_from_before_html_is_sent_as_plain_text(app):
 EMAIL_PAGES = [
     ("billing.reactivate", {"subscription_id": 3}, "/billing/reactivate/3"),
     ("billing.products", {}, "/billing/products"),
-    ("calls.reschedule", {"booking_id": 4}, "/calls/4/reschedule"),
+    ("calls.reschedule", {"call_id": 4}, "/calls/4/reschedule"),
     ("calls.book", {}, "/calls/book"),
 ]
 
@@ -116,7 +116,7 @@ def test_reminders_composed_before_the_columns_get_their_facts(app):
     call = row("call-reminder:5:20261130T170000Z", OutboxMessage.CALL_REMINDER)
     sent = row("erasure-reminder-30:12:3", OutboxMessage.REMINDER_30, status="sent")
     _facts_of_unsent_reminders(OutboxMessage)
-    facts = {m.id: (m.purge_schedule_id, m.purge_generation, m.booking_id, m.booking_start)
+    facts = {m.id: (m.purge_schedule_id, m.purge_generation, m.call_id, m.call_start)
              for m in OutboxMessage.select()}
     assert facts == {
         erasure: (12, 3, None, None),

@@ -245,9 +245,9 @@ def _free_starts(count=2):
 
 
 def _a_call():
-    from wizard.domain import booking
+    from wizard.domain import calls
 
-    return booking.book(owner_of("Acme Realty"), _free_starts(1)[0], "", clock.now())
+    return calls.book(owner_of("Acme Realty"), _free_starts(1)[0], "", clock.now())
 
 
 def _book_call(browser):

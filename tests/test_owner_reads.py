@@ -331,13 +331,13 @@ def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     another time (the call's reschedule page), cancelling (Products, where the
     call's Cancel button is), and, once cancelled, booking again."""
     from wizard.domain import availability, sweep as due_work
-    from wizard.store.models import Booking
+    from wizard.store.models import Call
 
     base = "http://127.0.0.1:5000"
     start = availability.free_slots(clock.now())[-1].start
     owner.get("/calls/book")
     assert owner.post("/calls/book", {"start": start.isoformat(), "topic": ""}).status_code == 303
-    call = Booking.get()
+    call = Call.get()
     owner_mails = {m.kind: m.body for m in OutboxMessage.select().where(
         OutboxMessage.to_address == "owner@acme.test")}
     booked = owner_mails[OutboxMessage.CALL_BOOKED]

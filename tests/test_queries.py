@@ -16,7 +16,7 @@ from wizard import clock
 from wizard.dev.demo import add_activity
 from wizard.store.models import (
     Account,
-    Booking,
+    Call,
     CancellationRequest,
     PhoneNumber,
     Plan,
@@ -102,7 +102,7 @@ def test_products_reads_the_calls_only_when_one_is_booked_ahead(app, owner, coun
     from tests.test_call_pages import a_call
 
     past = a_call()
-    Booking.update(start=clock.now() - timedelta(days=1)).where(Booking.id == past.id).execute()
+    Call.update(start=clock.now() - timedelta(days=1)).where(Call.id == past.id).execute()
     with count_queries() as page:  # a call booked in the past: not shown, not read
         body = text(owner.get("/billing/products"))
     assert "Your call with" not in body and page.count == STATEMENTS_PRODUCTS

@@ -8,10 +8,10 @@ import pytest
 from tests.calls_support import (
     MON_FRI, MON_THU, SUNDAY, clear_team, demo_staff, local, owner, staff_member, utc, wall,
 )
-from wizard.domain import availability, booking
+from wizard.domain import availability, calls
 from wizard import clock
 from wizard.domain.availability import free_slots, group_by_local_date
-from wizard.store.models import Booking, StaffOverride
+from wizard.store.models import Call, StaffOverride
 from wizard.domain.policy import CALL_RULES
 
 LONDON, NEW_YORK, LOS_ANGELES = "Europe/London", "America/New_York", "America/Los_Angeles"
@@ -174,7 +174,7 @@ def test_a_call_keeps_its_staff_member_busy_with_a_buffer(app):
     clear_team()
     casey = staff_member(NEW_YORK, [(MON_FRI, "09:00", "17:00")])
     at = local(NEW_YORK, 2026, 11, 30, 12, 0)
-    booking.book(owner(), at, "", clock.now())
+    calls.book(owner(), at, "", clock.now())
     starts = starts_of(free_slots(clock.now()), casey)
     half = timedelta(minutes=30)
     assert at not in starts
@@ -187,7 +187,7 @@ def test_a_buffer_also_applies_to_calls_off_the_grid(app):
     12:30 slots (too close), not 11:30 (ends 15 minutes before) or 13:00."""
     clear_team()
     casey = staff_member(NEW_YORK, [(MON_FRI, "09:00", "17:00")])
-    Booking.create(account=owner().account_id, owner=owner(), staff=casey,
+    Call.create(account=owner().account_id, owner=owner(), staff=casey,
                    start=local(NEW_YORK, 2026, 11, 30, 12, 15), end=local(NEW_YORK, 2026, 11, 30, 12, 45),
                    active_start=local(NEW_YORK, 2026, 11, 30, 12, 15), uid="x", assigned_at=clock.now(),
                    created_at=clock.now(), updated_at=clock.now())
@@ -200,8 +200,8 @@ def test_a_cancelled_call_frees_its_time(app):
     clear_team()
     casey = staff_member(NEW_YORK, [(MON_FRI, "09:00", "17:00")])
     at = local(NEW_YORK, 2026, 11, 30, 12, 0)
-    made = booking.book(owner(), at, "", clock.now())
-    booking.cancel_booking(made, owner(), clock.now())
+    made = calls.book(owner(), at, "", clock.now())
+    calls.cancel_call(made, owner(), clock.now())
     assert at in starts_of(free_slots(clock.now()), casey)
 
 
@@ -286,13 +286,13 @@ def _calls(staff, count, first):
 def test_free_slots_run_the_same_queries_for_10_or_1000_calls(app, count_queries):
     casey, morgan = demo_staff()
     first = utc(2026, 11, 27, 0, 0)
-    Booking.insert_many(_calls(casey, 5, first) + _calls(morgan, 5, first)).execute()
+    Call.insert_many(_calls(casey, 5, first) + _calls(morgan, 5, first)).execute()
     with count_queries() as few:
         with_few = free_slots(clock.now())
     rows = _calls(casey, 495, first + timedelta(hours=5)) + _calls(morgan, 495, first + timedelta(hours=5))
     for i in range(0, len(rows), 100):
-        Booking.insert_many(rows[i:i + 100]).execute()
-    assert Booking.select().count() == 1000
+        Call.insert_many(rows[i:i + 100]).execute()
+    assert Call.select().count() == 1000
     with count_queries() as many:
         with_many = free_slots(clock.now())
     assert few.count == many.count == 3

@@ -9,7 +9,7 @@ from tests.bench.seed import statements
 from wizard.domain import availability
 from wizard.store.db import init_database
 from wizard.dev.demo import create_account, ensure_plans
-from wizard.store.models import Booking, User
+from wizard.store.models import Call, User
 from wizard.domain.policy import CALL_RULES
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)  # a Thursday
@@ -58,15 +58,15 @@ def bench_slots(url, label, fresh_schema, log):
                                  owner_name="Bench Owner", now=NOW)
         owner = account.owner()
         team = seed_team(NOW)
-        Booking.insert_many(call_rows(team, account, owner, NOW, 1)).execute()
+        Call.insert_many(call_rows(team, account, owner, NOW, 1)).execute()
         few = statements(lambda: availability.free_slots(NOW))
-        Booking.delete().execute()
+        Call.delete().execute()
         rows = call_rows(team, account, owner, NOW, CALLS // STAFF)
         with db.atomic():
             for start in range(0, len(rows), 200):
-                Booking.insert_many(rows[start:start + 200]).execute()
-        total = Booking.select().count()
-        in_horizon = Booking.select().where(Booking.start >= NOW).count()
+                Call.insert_many(rows[start:start + 200]).execute()
+        total = Call.select().count()
+        in_horizon = Call.select().where(Call.start >= NOW).count()
         assert total == CALLS, total
         many = statements(lambda: availability.free_slots(NOW))
         availability.free_slots(NOW)  # warm up

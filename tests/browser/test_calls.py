@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.test_cancel_journey import sign_in
 from wizard import clock
 from wizard.store.db import database
-from wizard.store.models import Booking
+from wizard.store.models import Call
 
 pytestmark = pytest.mark.needs_db
 
@@ -40,7 +40,7 @@ def test_a_call_booked_from_products_is_held_and_counted(page, journey, live_ser
     journey.saw("products-with-a-call")
 
     with database.connection_context():
-        call = Booking.get()
+        call = Call.get()
         staff_name = call.staff.name
     # Every staff member sees every call, whoever the round robin gave it to.
     sign_in_as_staff(page, live_server)
@@ -68,5 +68,5 @@ def test_a_call_booked_from_products_is_held_and_counted(page, journey, live_ser
     finally:
         clock.FROZEN = None
     with database.connection_context():
-        assert Booking.get().outcome == "saved"
+        assert Call.get().outcome == "saved"
     assert page.problems == []

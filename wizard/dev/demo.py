@@ -19,7 +19,7 @@ from wizard.store.models import (
     Account,
     Agent,
     BillingRecord,
-    Booking,
+    Call,
     CallFlow,
     CallLog,
     PhoneNumber,
@@ -196,10 +196,10 @@ def add_past_call(account, staff, now):
         day -= timedelta(days=1)
     start = datetime.combine(day, time(10, 0), tz).astimezone(timezone.utc)
     booked = start - timedelta(days=2)
-    Booking.create(account=account, owner=account.owner(), staff=staff, start=start,
+    Call.create(account=account, owner=account.owner(), staff=staff, start=start,
                    end=start + CALL_RULES.duration, active_start=start,
                    topic="Is there a cheaper plan for a team of five?",
-                   uid=f"call-demo-{account.id}@smrtphone.test", sequence=0, status=Booking.BOOKED,
+                   uid=f"call-demo-{account.id}@smrtphone.test", sequence=0, status=Call.BOOKED,
                    assigned_at=booked, created_at=booked, updated_at=booked)
 
 

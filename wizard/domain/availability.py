@@ -25,7 +25,7 @@ from dateutil.rrule import WEEKLY, rrule
 from dateutil.tz import datetime_exists
 
 from wizard.store.db import transaction
-from wizard.store.models import Booking, StaffHours, StaffOverride, User
+from wizard.store.models import Call, StaffHours, StaffOverride, User
 from .policy import CALL_RULES
 from wizard.refusals import (
     BadHours,
@@ -207,7 +207,7 @@ class Availability:
         hours = list(StaffHours.of_staff())
         # A local date can be a day off UTC's: take a day more on each side.
         overrides = list(StaffOverride.between(earliest.date() - DAY, latest.date() + DAY))
-        calls = list(Booking.active_between(earliest - DAY, latest + rules.duration + rules.buffer,
+        calls = list(Call.active_between(earliest - DAY, latest + rules.duration + rules.buffer,
                                             ignoring=ignoring))
         return cls(now, rules, hours, overrides, calls)
 

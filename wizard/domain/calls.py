@@ -7,7 +7,7 @@ calendar invitations) are composed in the same transaction; the caller
 enqueues them after the commit (queue.enqueue_account_work).
 
 Double booking is impossible by construction: a standing call holds its
-start in `Booking.active_start`, unique with the staff member. Inside the
+start in `Call.active_start`, unique with the staff member. Inside the
 transaction the candidates' rows are locked in id order (PostgreSQL; SQLite
 holds its one write lock) and their calls re-read, so two bookings of one
 staff member never come closer than the buffer; should an insert still meet
@@ -22,7 +22,7 @@ from peewee import IntegrityError
 from . import lifecycle, mail, outbox
 from .availability import Availability, as_utc
 from wizard.store.db import database, locked, transaction
-from wizard.store.models import AuditEvent, Booking, CallOutcome, User
+from wizard.store.models import AuditEvent, Call, CallOutcome, User
 from .policy import CALL_RULES
 from wizard.refusals import (
     CallCancelled,
@@ -42,10 +42,10 @@ from wizard.refusals import (
 LOOK_BACK = timedelta(days=1)
 
 
-def require_manager(user, booking):
+def require_manager(user, call):
     """The one rule of who may reschedule or cancel a call: its account's
     owner, or any Customer Success staff. Anyone else: NotYourCall (403)."""
-    if not booking.manageable_by(user):
+    if not call.manageable_by(user):
         raise NotYourCall()
 
 
@@ -60,7 +60,7 @@ def clean_text(text, limit, refusal):
 def _round_robin(staff_ids, prefer=None):
     """Order the staff: whoever was given a call longest ago first (never, first
     of all), ties by id; `prefer` (the call's current staff member) before all."""
-    last = Booking.last_assigned(staff_ids)
+    last = Call.last_assigned(staff_ids)
     order = sorted(staff_ids, key=lambda i: (i in last, last.get(i), i))
     if prefer in order:
         order.remove(prefer)
@@ -72,7 +72,7 @@ def _candidates(staff_ids, start, end, rules, ignoring=None, prefer=None):
     """Within the transaction: lock the staff rows, re-read their calls, and
     return those still free at [start, end), in the order to try them."""
     list(locked(User.select(User.id).where(User.id.in_(staff_ids)).order_by(User.id)))
-    busy = {staff_id for staff_id, s, e in Booking.active_between(
+    busy = {staff_id for staff_id, s, e in Call.active_between(
                 start - LOOK_BACK, end + rules.buffer, ignoring=ignoring, staff_ids=staff_ids)
             if rules.clashes(start, end, s, e)}
     return _round_robin([i for i in staff_ids if i not in busy], prefer)
@@ -88,7 +88,7 @@ def _unless_taken(write):
 
 
 def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=None):
-    """Book a call at `start_utc` for `owner` (an Account Owner); return the Booking.
+    """Book a call at `start_utc` for `owner` (an Account Owner); return the Call.
 
     `request`: the cancellation request the call was booked from, if any;
     it ends as saved by the "Book a call" offer, in the same transaction.
@@ -98,35 +98,35 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=Non
         raise NotYourCall()
     topic = clean_text(topic, rules.topic_max_length, TopicTooLong)
     start = as_utc(start_utc)
-    standing = Booking.standing_at(owner.account_id, start)
+    standing = Call.standing_at(owner.account_id, start)
     if standing is not None:  # a double click, a reload: the call is booked already
         return standing
     free = Availability.load(now, rules).free_staff_or_refuse(start)
     end = start + rules.duration
     with transaction():
         for staff_id in _candidates(free, start, end, rules):
-            booking = _unless_taken(lambda: Booking.create(
+            call = _unless_taken(lambda: Call.create(
                 account=owner.account_id, owner=owner, staff=staff_id, request=request,
                 start=start, end=end, active_start=start, topic=topic,
-                uid=f"call-{uuid.uuid4().hex}@smrtphone.test", sequence=0, status=Booking.BOOKED,
+                uid=f"call-{uuid.uuid4().hex}@smrtphone.test", sequence=0, status=Call.BOOKED,
                 assigned_at=now, created_at=now, updated_at=now))
-            if booking is None:
+            if call is None:
                 continue
-            booking = Booking.get_by_id(booking.id)
-            mail.call_booked(booking, now, links)
-            AuditEvent.record("call.booked", owner.account_id, owner, None, now, booking=booking.id,
+            call = Call.get_by_id(call.id)
+            mail.call_booked(call, now, links)
+            AuditEvent.record("call.booked", owner.account_id, owner, None, now, call=call.id,
                               staff=staff_id, start=start.isoformat())
             if request is not None:
                 # Booked from the wizard's offers: the request ends as saved, pending
                 # the call. It never blocks leaving: a new request can start at once.
                 lifecycle.accept_offer(request, owner, "book_call", None, now)
-            return booking
+            return call
         raise SlotTaken()
 
 
-def _why_unchangeable(booking_id):
+def _why_unchangeable(call_id):
     """The refusal for a call that is no longer booked (or changed under us)."""
-    current = Booking.get_by_id(booking_id)
+    current = Call.get_by_id(call_id)
     if current.is_cancelled:
         return CallCancelled()
     if current.has_taken_place:
@@ -134,22 +134,22 @@ def _why_unchangeable(booking_id):
     return CallChanged()
 
 
-def _require_changeable(booking, now):
-    if booking.is_cancelled:
+def _require_changeable(call, now):
+    if call.is_cancelled:
         raise CallCancelled()
-    if booking.has_taken_place or booking.start <= now:
+    if call.has_taken_place or call.start <= now:
         raise CallTookPlace()
 
 
-def reschedule(booking, new_start, actor, now, rules=CALL_RULES, links=None):
-    """Move a booked call to `new_start`; return the Booking as it now stands.
+def reschedule(call, new_start, actor, now, rules=CALL_RULES, links=None):
+    """Move a booked call to `new_start`; return the Call as it now stands.
 
     The same checks as booking. The UID stays; SEQUENCE grows. The call
     keeps its staff member when they are free then, else goes to the free
     one given a call longest ago. Moving a call to its own time changes nothing.
     """
-    require_manager(actor, booking)
-    current = booking.refreshed()
+    require_manager(actor, call)
+    current = call.refreshed()
     _require_changeable(current, now)
     start = as_utc(new_start)
     if start == current.start:
@@ -160,12 +160,12 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES, links=None):
         for staff_id in _candidates(free, start, end, rules, ignoring=current.id,
                                     prefer=current.staff_id):
             changes = dict(start=start, end=end, active_start=start, staff=staff_id,
-                           sequence=Booking.sequence + 1, updated_at=now)
+                           sequence=Call.sequence + 1, updated_at=now)
             if staff_id != current.staff_id:
                 changes["assigned_at"] = now
-            moved = _unless_taken(lambda: Booking.update(**changes).where(
-                (Booking.id == current.id) & (Booking.status == Booking.BOOKED)
-                & (Booking.sequence == current.sequence)).execute())
+            moved = _unless_taken(lambda: Call.update(**changes).where(
+                (Call.id == current.id) & (Call.status == Call.BOOKED)
+                & (Call.sequence == current.sequence)).execute())
             if moved is None:
                 continue
             if not moved:
@@ -174,36 +174,36 @@ def reschedule(booking, new_start, actor, now, rules=CALL_RULES, links=None):
             outbox.void_call_reminders(fresh.id)
             mail.call_rescheduled(fresh, current.staff, now, links)
             AuditEvent.record("call.rescheduled", fresh.account_id, actor, None, now,
-                              booking=fresh.id, staff=staff_id, start=start.isoformat(),
+                              call=fresh.id, staff=staff_id, start=start.isoformat(),
                               previous_start=current.start.isoformat())
             return fresh
         raise SlotTaken()
 
 
-def cancel_booking(booking, actor, now, links=None):
-    """Cancel a booked call; return the Booking. Its time is free again at once."""
-    require_manager(actor, booking)
+def cancel_call(call, actor, now, links=None):
+    """Cancel a booked call; return the Call. Its time is free again at once."""
+    require_manager(actor, call)
     with transaction():
-        cancelled = Booking.update(
-            status=Booking.CANCELLED, active_start=None, sequence=Booking.sequence + 1, updated_at=now,
-        ).where((Booking.id == booking.id) & (Booking.status == Booking.BOOKED)
-                & (Booking.start > now)).execute()
+        cancelled = Call.update(
+            status=Call.CANCELLED, active_start=None, sequence=Call.sequence + 1, updated_at=now,
+        ).where((Call.id == call.id) & (Call.status == Call.BOOKED)
+                & (Call.start > now)).execute()
         if not cancelled:
-            current = booking.refreshed()
+            current = call.refreshed()
             _require_changeable(current, now)
             raise CallChanged()
-        fresh = booking.refreshed()
+        fresh = call.refreshed()
         outbox.void_call_reminders(fresh.id)
         mail.call_cancelled(fresh, now, links)
-        AuditEvent.record("call.cancelled", fresh.account_id, actor, None, now, booking=fresh.id)
+        AuditEvent.record("call.cancelled", fresh.account_id, actor, None, now, call=fresh.id)
         return fresh
 
 
-def record_outcome(booking, staff, held, outcome, notes, now, rules=CALL_RULES):
+def record_outcome(call, staff, held, outcome, notes, now, rules=CALL_RULES):
     """Record, as Customer Success, whether the call was held and what came of it.
 
     `outcome` is a CallOutcome (required when held; optional for a no-show).
-    It can be recorded again, to correct it. Return the Booking.
+    It can be recorded again, to correct it. Return the Call.
     """
     if not staff.is_success_staff:
         raise StaffOnly()
@@ -212,16 +212,16 @@ def record_outcome(booking, staff, held, outcome, notes, now, rules=CALL_RULES):
         raise UnknownOutcome()
     notes = clean_text(notes, rules.notes_max_length, NotesTooLong)
     with transaction():
-        recorded = Booking.update(
-            status=Booking.HELD if held else Booking.NO_SHOW, outcome=outcome, outcome_notes=notes,
+        recorded = Call.update(
+            status=Call.HELD if held else Call.NO_SHOW, outcome=outcome, outcome_notes=notes,
             outcome_by=staff, outcome_at=now, updated_at=now,
-        ).where((Booking.id == booking.id) & (Booking.status != Booking.CANCELLED)
-                & (Booking.start <= now)).execute()
+        ).where((Call.id == call.id) & (Call.status != Call.CANCELLED)
+                & (Call.start <= now)).execute()
         if not recorded:
-            if booking.refreshed().is_cancelled:
+            if call.refreshed().is_cancelled:
                 raise CallCancelled()
             raise CallNotYet()
-        fresh = booking.refreshed()
-        AuditEvent.record("call.outcome", fresh.account_id, staff, None, now, booking=fresh.id,
+        fresh = call.refreshed()
+        AuditEvent.record("call.outcome", fresh.account_id, staff, None, now, call=fresh.id,
                           held=held, outcome=outcome)
         return fresh

@@ -26,7 +26,7 @@ from wizard.store.models import (
     Account,
     Acknowledgement,
     AuditEvent,
-    Booking,
+    Call,
     CallOutcome,
     CancellationRequest,
     ErasureRecord,
@@ -226,7 +226,7 @@ def _cell(value):
 class CallRow:
     """A call as staff prepare for it: who, what they pay, and what they said."""
 
-    call: Booking
+    call: Call
     monthly_cents: int  # the account's active subscriptions, a month
     plans: str  # "smrtPhone Pro, smrtDialer Single-line dialer"
     request: Row  # the request the call was booked from (else the account's latest), or None
@@ -235,7 +235,7 @@ class CallRow:
 def calls_board(since):
     """The calls from `since` on, soonest first, each with what staff need to
     know; a fixed number of queries however many calls."""
-    calls = Booking.starting_from(since)
+    calls = Call.starting_from(since)
     accounts = list({c.account_id for c in calls})
     subscriptions = defaultdict(list)
     latest = {}
@@ -268,8 +268,8 @@ CALL_CSV_COLUMNS = ("call", "account", "owner", "owner_email", "staff", "starts_
 
 def calls_booked(within):
     """The calls booked (made) within the range, soonest booked first, people loaded."""
-    return list(Booking.with_people().where(Booking.created_at.between(within.first, within.last))
-                .order_by(Booking.created_at, Booking.id))
+    return list(Call.with_people().where(Call.created_at.between(within.first, within.last))
+                .order_by(Call.created_at, Call.id))
 
 
 def calls_csv(calls):
@@ -280,7 +280,7 @@ def calls_csv(calls):
     for call in calls:
         writer.writerow([_cell(v) for v in (
             call.id, call.account.name, call.owner.name, call.owner.email, call.staff.name,
-            call.start.isoformat(), Booking.STATUS_NAMES[call.status],
+            call.start.isoformat(), Call.STATUS_NAMES[call.status],
             CallOutcome.NAMES.get(call.outcome, ""), call.topic, call.outcome_notes,
             call.created_at.isoformat(), call.request_id or "")])
     return out.getvalue()

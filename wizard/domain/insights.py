@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from wizard.store.models import Booking, CallOutcome, Product, Subscription
+from wizard.store.models import Call, CallOutcome, Product, Subscription
 from . import policy, steps
 from .console import (
     CALL_BOOKED, CONFIRMED, IN_PROGRESS, KEPT, REACTIVATED, REASON_LABELS, SAVED, Range,
@@ -143,8 +143,8 @@ def call_figures(within, now):
             continue
         figures = by_staff.setdefault(call.staff_id, StaffCalls(call.staff.name))
         figures.booked += 1
-        figures.held += call.status == Booking.HELD
-        figures.no_show += call.status == Booking.NO_SHOW
+        figures.held += call.status == Call.HELD
+        figures.no_show += call.status == Call.NO_SHOW
         if call.outcome:
             figures.outcomes[call.outcome] += 1
         if call.outcome == CallOutcome.SAVED and judged(call.outcome_at, now):

@@ -19,8 +19,8 @@ def _address(user, **params):
     return address
 
 
-def invitation(booking, owner, staff, method, now, summary, description=""):
-    """The .ics text of the call `booking` as it now stands, organised by
+def invitation(call, owner, staff, method, now, summary, description=""):
+    """The .ics text of `call` as it now stands, organised by
     `staff`, with `owner` attending."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -28,11 +28,11 @@ def invitation(booking, owner, staff, method, now, summary, description=""):
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
     event = Event()
-    event.add("uid", booking.uid)
-    event.add("sequence", booking.sequence)
+    event.add("uid", call.uid)
+    event.add("sequence", call.sequence)
     event.add("dtstamp", now)
-    event.add("dtstart", booking.start)
-    event.add("dtend", booking.end)
+    event.add("dtstart", call.start)
+    event.add("dtend", call.end)
     event.add("summary", summary)
     if description:
         event.add("description", description)

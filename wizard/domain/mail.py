@@ -161,102 +161,102 @@ def erasure_complete(schedule, email, name, now, had_crm=False):
 _KEY_TIME = "%Y%m%dT%H%M%SZ"
 
 
-def _call_key(kind, booking, recipient):
-    return f"{kind.replace('_', '-')}:{booking.id}:{booking.sequence}:{recipient}"
+def _call_key(kind, call, recipient):
+    return f"{kind.replace('_', '-')}:{call.id}:{call.sequence}:{recipient}"
 
 
-def _reason(booking):
+def _reason(call):
     """Why the owner was cancelling, when the call came from the wizard."""
-    survey = booking.request.survey() if booking.request_id else None
+    survey = call.request.survey() if call.request_id else None
     if survey is None:
         return None
     return dict(policy.SURVEY_REASONS).get(survey.reason)
 
 
-def _to_owner(kind, booking, now, subject, method, links, **context):
+def _to_owner(kind, call, now, subject, method, links, **context):
     """The owner's copy; where they move or cancel the call, or book again
     (signing in first returns there)."""
-    owner, staff, account = booking.owner, booking.staff, booking.account
-    ics = invitation.invitation(booking, owner, staff, method, now,
+    owner, staff, account = call.owner, call.staff, call.account
+    ics = invitation.invitation(call, owner, staff, method, now,
                                 summary="smrtPhone call with Customer Success",
-                                description=booking.topic)
-    context.update(to_owner=True, booking=booking, owner=owner, account=account, staff=staff,
-                   reschedule_url=_link(links, "calls.reschedule", booking_id=booking.id),
+                                description=call.topic)
+    context.update(to_owner=True, call=call, owner=owner, account=account, staff=staff,
+                   reschedule_url=_link(links, "calls.reschedule", call_id=call.id),
                    products_url=_link(links, "billing.products"),
                    book_url=_link(links, "calls.book"))
-    return compose(kind, _call_key(kind, booking, "owner"), owner.email, subject, context, now,
+    return compose(kind, _call_key(kind, call, "owner"), owner.email, subject, context, now,
                    account_id=account.id, attachment_ics=ics)
 
 
-def _to_staff(kind, booking, staff, now, subject, method, **context):
+def _to_staff(kind, call, staff, now, subject, method, **context):
     """The copy of `staff`, with what they need to know about the caller."""
-    owner, account = booking.owner, booking.account
-    ics = invitation.invitation(booking, owner, staff, method, now,
+    owner, account = call.owner, call.account
+    ics = invitation.invitation(call, owner, staff, method, now,
                                 summary=f"Call with {owner.name} ({account.name})",
-                                description=booking.topic)
-    context.update(to_owner=False, booking=booking, owner=owner, account=account, staff=staff,
-                   reason=_reason(booking))
-    return compose(kind, _call_key(kind, booking, f"staff-{staff.id}"), staff.email, subject,
+                                description=call.topic)
+    context.update(to_owner=False, call=call, owner=owner, account=account, staff=staff,
+                   reason=_reason(call))
+    return compose(kind, _call_key(kind, call, f"staff-{staff.id}"), staff.email, subject,
                    context, now, account_id=account.id, attachment_ics=ics)
 
 
-def _staff_when(booking, staff):
-    return formatting.local_datetime(booking.start, staff.staff_timezone)
+def _staff_when(call, staff):
+    return formatting.local_datetime(call.start, staff.staff_timezone)
 
 
-def call_booked(booking, now, links=None):
+def call_booked(call, now, links=None):
     """Confirm a new call to the owner and to the staff member; return the rows."""
-    staff, kind = booking.staff, OutboxMessage.CALL_BOOKED
-    minutes = int((booking.end - booking.start).total_seconds() // 60)
+    staff, kind = call.staff, OutboxMessage.CALL_BOOKED
+    minutes = int((call.end - call.start).total_seconds() // 60)
     return [
-        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success is booked",
+        _to_owner(kind, call, now, "Your call with smrtPhone Customer Success is booked",
                   invitation.REQUEST, links, minutes=minutes),
-        _to_staff(kind, booking, staff, now,
-                  f"Call booked: {booking.account.name}, {_staff_when(booking, staff)}",
+        _to_staff(kind, call, staff, now,
+                  f"Call booked: {call.account.name}, {_staff_when(call, staff)}",
                   invitation.REQUEST),
     ]
 
 
-def call_rescheduled(booking, previous_staff, now, links=None):
+def call_rescheduled(call, previous_staff, now, links=None):
     """Tell the owner and the staff member of the new time; if the call changed
     hands, the new staff member gets it as booked and the previous one a
     cancellation. Return the rows."""
-    staff, kind = booking.staff, OutboxMessage.CALL_RESCHEDULED
+    staff, kind = call.staff, OutboxMessage.CALL_RESCHEDULED
     handed_over = previous_staff.id != staff.id
     messages = [
-        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success has moved",
+        _to_owner(kind, call, now, "Your call with smrtPhone Customer Success has moved",
                   invitation.REQUEST, links),
-        _to_staff(kind, booking, staff, now,
-                  f"Call {'booked' if handed_over else 'moved'}: {booking.account.name}, "
-                  f"{_staff_when(booking, staff)}",
+        _to_staff(kind, call, staff, now,
+                  f"Call {'booked' if handed_over else 'moved'}: {call.account.name}, "
+                  f"{_staff_when(call, staff)}",
                   invitation.REQUEST, handed_over=handed_over),
     ]
     if handed_over:
-        messages.append(_to_staff(OutboxMessage.CALL_CANCELLED, booking, previous_staff, now,
-                                  f"Call reassigned: {booking.account.name}", invitation.CANCEL,
+        messages.append(_to_staff(OutboxMessage.CALL_CANCELLED, call, previous_staff, now,
+                                  f"Call reassigned: {call.account.name}", invitation.CANCEL,
                                   reassigned=True))
     return messages
 
 
-def call_cancelled(booking, now, links=None):
+def call_cancelled(call, now, links=None):
     """Tell the owner and the staff member that the call is off; return the rows."""
-    staff, kind = booking.staff, OutboxMessage.CALL_CANCELLED
+    staff, kind = call.staff, OutboxMessage.CALL_CANCELLED
     return [
-        _to_owner(kind, booking, now, "Your call with smrtPhone Customer Success is cancelled",
+        _to_owner(kind, call, now, "Your call with smrtPhone Customer Success is cancelled",
                   invitation.CANCEL, links),
-        _to_staff(kind, booking, staff, now,
-                  f"Call cancelled: {booking.account.name}, {_staff_when(booking, staff)}",
+        _to_staff(kind, call, staff, now,
+                  f"Call cancelled: {call.account.name}, {_staff_when(call, staff)}",
                   invitation.CANCEL, reassigned=False),
     ]
 
 
-def call_reminder(booking, now, links=None):
+def call_reminder(call, now, links=None):
     """Remind the owner of the call a day ahead: once per booking and start."""
-    owner, kind = booking.owner, OutboxMessage.CALL_REMINDER
-    context = {"booking": booking, "owner": owner, "account": booking.account,
-               "staff": booking.staff,
-               "reschedule_url": _link(links, "calls.reschedule", booking_id=booking.id),
+    owner, kind = call.owner, OutboxMessage.CALL_REMINDER
+    context = {"call": call, "owner": owner, "account": call.account,
+               "staff": call.staff,
+               "reschedule_url": _link(links, "calls.reschedule", call_id=call.id),
                "products_url": _link(links, "billing.products")}
-    return compose(kind, f"call-reminder:{booking.id}:{booking.start.astimezone(timezone.utc):{_KEY_TIME}}",
+    return compose(kind, f"call-reminder:{call.id}:{call.start.astimezone(timezone.utc):{_KEY_TIME}}",
                    owner.email, "Reminder: your call with smrtPhone Customer Success", context, now,
-                   account_id=booking.account_id, booking_id=booking.id, booking_start=booking.start)
+                   account_id=call.account_id, call_id=call.id, call_start=call.start)

@@ -9,7 +9,7 @@ queues it once.
 from datetime import timedelta
 
 from wizard.store.db import transaction
-from wizard.store.models import Booking, OutboxMessage, PurgeSchedule
+from wizard.store.models import Call, OutboxMessage, PurgeSchedule
 
 SEND_LEASE = timedelta(minutes=5)
 
@@ -22,7 +22,7 @@ def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None,
     a calendar invitation the email carries (text), or None. `body_html`: the
     HTML alternative of `body`, or None. `facts`: what a reminder must still
     be true of when it is sent (purge_schedule_id and purge_generation, or
-    booking_id and booking_start; see `_still_true`).
+    call_id and call_start; see `_still_true`).
     """
     inserted = (
         OutboxMessage.insert(
@@ -50,11 +50,11 @@ def void_reminders(account_id):
         & OutboxMessage.kind.in_(OutboxMessage.ERASURE_REMINDERS) & _unsent()).execute()
 
 
-def void_call_reminders(booking_id):
+def void_call_reminders(call_id):
     """Reminders of a call not yet sent stop being true when it moves or is cancelled."""
     OutboxMessage.update(status=OutboxMessage.VOID).where(
         (OutboxMessage.kind == OutboxMessage.CALL_REMINDER)
-        & (OutboxMessage.booking_id == booking_id) & _unsent()).execute()
+        & (OutboxMessage.call_id == call_id) & _unsent()).execute()
 
 
 def _still_true(message):
@@ -65,9 +65,9 @@ def _still_true(message):
     likewise only while the call is booked at the time it names.
     """
     if message.kind == OutboxMessage.CALL_REMINDER:
-        return Booking.select().where(
-            (Booking.id == message.booking_id) & (Booking.status == Booking.BOOKED)
-            & (Booking.start == message.booking_start)).exists()
+        return Call.select().where(
+            (Call.id == message.call_id) & (Call.status == Call.BOOKED)
+            & (Call.start == message.call_start)).exists()
     if message.kind in OutboxMessage.ERASURE_REMINDERS:
         return PurgeSchedule.select().where(
             (PurgeSchedule.id == message.purge_schedule_id)

@@ -30,7 +30,7 @@ from wizard.store.models import (
     Agent,
     AuditEvent,
     BillingRecord,
-    Booking,
+    Call,
     CallFlow,
     CallLog,
     CancellationRequest,
@@ -87,7 +87,7 @@ STAGES = (
     ("offer_decisions", OfferDecision, lambda a: OfferDecision.request.in_(_requests_of(a))),
     ("offers_shown", OfferShown, lambda a: OfferShown.request.in_(_requests_of(a))),
     ("plan_changes", PlanChange, lambda a: PlanChange.account == a),
-    ("calls", Booking, lambda a: Booking.account == a),
+    ("calls", Call, lambda a: Call.account == a),
     ("cancellation_requests", CancellationRequest, lambda a: CancellationRequest.account == a),
     ("audit_events", AuditEvent, lambda a: AuditEvent.account == a),
     # Emails about the account (the erasure notice has no account_id: it is kept until sent).

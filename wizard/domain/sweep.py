@@ -15,7 +15,7 @@ from . import mail, outbox, plans
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
     Account,
-    Booking,
+    Call,
     CancellationRequest,
     PlanChange,
     PurgeSchedule,
@@ -115,10 +115,10 @@ def compose_call_reminders(now, links=None, rules=CALL_RULES):
     just sent, says the same.
     """
     composed = 0
-    for booking in Booking.reminders_due(now, rules.reminder_before):
-        if booking.updated_at > booking.start - rules.reminder_before:
+    for call in Call.reminders_due(now, rules.reminder_before):
+        if call.updated_at > call.start - rules.reminder_before:
             continue
-        composed += mail.call_reminder(booking, now, links).is_new
+        composed += mail.call_reminder(call, now, links).is_new
     return composed
 
 

@@ -55,9 +55,9 @@ def _offers_that_act(db, migrator):
 def _call_bookings(db, migrator):
     from playhouse.migrate import migrate as run
 
-    from .models import Booking, OutboxMessage, StaffHours, StaffOverride, User
+    from .models import Call, OutboxMessage, StaffHours, StaffOverride, User
 
-    db.create_tables([StaffHours, StaffOverride, Booking], safe=True)
+    db.create_tables([StaffHours, StaffOverride, Call], safe=True)
     if not any(c.name == "timezone" for c in db.get_columns("user")):
         run(migrator.add_column("user", "timezone", User.timezone))
     if not any(c.name == "attachment_ics" for c in db.get_columns("outboxmessage")):
@@ -88,8 +88,8 @@ def _emails_as_templates(db, migrator):
     from .models import OutboxMessage
 
     columns = {c.name for c in db.get_columns("outboxmessage")}
-    for name in ("body_html", "purge_schedule_id", "purge_generation", "booking_id",
-                 "booking_start"):
+    for name in ("body_html", "purge_schedule_id", "purge_generation", "call_id",
+                 "call_start"):
         if name not in columns:
             run(migrator.add_column("outboxmessage", name, getattr(OutboxMessage, name)))
     _facts_of_unsent_reminders(OutboxMessage)
@@ -106,12 +106,12 @@ def _facts_of_unsent_reminders(OutboxMessage):
     waiting = OutboxMessage.select().where(
         OutboxMessage.kind.in_((*OutboxMessage.ERASURE_REMINDERS, OutboxMessage.CALL_REMINDER))
         & OutboxMessage.status.in_((OutboxMessage.HELD, OutboxMessage.PENDING, OutboxMessage.SENDING))
-        & OutboxMessage.purge_schedule_id.is_null() & OutboxMessage.booking_id.is_null())
+        & OutboxMessage.purge_schedule_id.is_null() & OutboxMessage.call_id.is_null())
     for message in waiting:
         _, first, second = message.dedupe_key.split(":")
         if message.kind == OutboxMessage.CALL_REMINDER:
             start = datetime.strptime(second, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-            changes = {"booking_id": int(first), "booking_start": start}
+            changes = {"call_id": int(first), "call_start": start}
         else:
             changes = {"purge_schedule_id": int(first), "purge_generation": int(second)}
         OutboxMessage.update(**changes).where(OutboxMessage.id == message.id).execute()

@@ -22,7 +22,7 @@ from peewee import JOIN, SqliteDatabase, fn
 
 from wizard.store.db import ReusedSelect, database
 from wizard.store.models import (
-    Account, AccountDataCounts, Acknowledgement, Booking, CancellationRequest, PhoneNumber, Plan,
+    Account, AccountDataCounts, Acknowledgement, Call, CancellationRequest, PhoneNumber, Plan,
     PlanChange, PurgeSchedule, Subscription, SurveyResponse, User,
 )
 
@@ -159,11 +159,11 @@ _COUNTS_AND_NUMBERS = ReusedSelect(
     .where(Account.id == account_id).order_by(PhoneNumber.e164))
 
 _PRODUCTS = ReusedSelect(
-    lambda account_id, since, booked=Booking.BOOKED: Account.select(
+    lambda account_id, since, booked=Call.BOOKED: Account.select(
         Account.id, PurgeSchedule, PlanChange, Plan,
-        fn.EXISTS(Booking.select(Booking.id).where(
-            (Booking.account == Account.id) & (Booking.status == booked)
-            & (Booking.start >= since))).alias("calls_ahead"))
+        fn.EXISTS(Call.select(Call.id).where(
+            (Call.account == Account.id) & (Call.status == booked)
+            & (Call.start >= since))).alias("calls_ahead"))
     .join(PurgeSchedule, JOIN.LEFT_OUTER, on=(PurgeSchedule.account_id == Account.id),
           attr="joined_schedule")
     .switch(Account)
@@ -172,4 +172,4 @@ _PRODUCTS = ReusedSelect(
           attr="joined_change")
     .join(Plan, JOIN.LEFT_OUTER, on=(PlanChange.to_plan == Plan.id), attr="to_plan")
     .where(Account.id == account_id),
-    adapt=(int, Booking.start.db_value))
+    adapt=(int, Call.start.db_value))

@@ -10,7 +10,7 @@
   system     the QA clock's offset, the schema's version
 
 A method that needs a model of a later subject reaches it through this
-package (`models.Booking`), read when it runs, so the modules import in one
+package (`models.Call`), read when it runs, so the modules import in one
 direction only.
 """
 from wizard.store.models.base import BaseModel, UTCDateTimeField, posted_id_value
@@ -24,7 +24,7 @@ from wizard.store.models.requests import (
 from wizard.store.models.audit import AuditEvent
 from wizard.store.models.erasure import ErasureRecord, PurgeSchedule
 from wizard.store.models.mail import OutboxMessage
-from wizard.store.models.calls import Booking, CallOutcome, StaffHours, StaffOverride
+from wizard.store.models.calls import Call, CallOutcome, StaffHours, StaffOverride
 from wizard.store.models.system import QaClockOffset, SchemaVersion
 
 # Every table, in the order migration 1 creates them.
@@ -51,7 +51,7 @@ MODELS = [
     OutboxMessage,
     StaffHours,
     StaffOverride,
-    Booking,
+    Call,
     AccountDataCounts,
     QaClockOffset,
 ]

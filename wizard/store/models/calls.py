@@ -104,7 +104,7 @@ class CallOutcome:
     ALL = tuple(NAMES)
 
 
-class Booking(BaseModel):
+class Call(BaseModel):
     """A call an account owner booked with a Customer Success staff member.
 
     `active_start` holds the start while the call stands (booked, or held /
@@ -139,6 +139,7 @@ class Booking(BaseModel):
     updated_at = UTCDateTimeField()
 
     class Meta:
+        table_name = "booking"  # the table's name from before the model was called Call
         indexes = (
             (("staff", "active_start"), True),
             (("active_start",), False),
@@ -146,8 +147,8 @@ class Booking(BaseModel):
         )
 
     @classmethod
-    def by_id(cls, booking_id):
-        return cls.get_or_none(cls.id == booking_id)
+    def by_id(cls, call_id):
+        return cls.get_or_none(cls.id == call_id)
 
     def refreshed(self):
         return type(self).get_by_id(self.id)
@@ -228,7 +229,7 @@ class Booking(BaseModel):
 
 
 _UPCOMING_CALLS = ReusedSelect(
-    lambda account_id, since: Booking.with_people()
-    .where((Booking.account == account_id) & (Booking.start >= since))
-    .order_by(Booking.start, Booking.id),
-    adapt=(int, Booking.start.db_value))
+    lambda account_id, since: Call.with_people()
+    .where((Call.account == account_id) & (Call.start >= since))
+    .order_by(Call.start, Call.id),
+    adapt=(int, Call.start.db_value))

@@ -49,8 +49,8 @@ class OutboxMessage(BaseModel):
     # generation (erasure reminders), or the call, at its start (call reminders).
     purge_schedule_id = IntegerField(null=True)
     purge_generation = IntegerField(null=True)
-    booking_id = IntegerField(null=True)
-    booking_start = UTCDateTimeField(null=True)
+    call_id = IntegerField(null=True)
+    call_start = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = ((("status", "created_at"), False),)

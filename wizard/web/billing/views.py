@@ -12,7 +12,7 @@ from wizard.web import links, ratelimits
 from wizard.web.auth import access
 from wizard.store import reads
 from wizard.store.models import (
-    Booking,
+    Call,
     CancellationRequest,
     Plan,
     PlanChange,
@@ -52,7 +52,7 @@ def products():
                        if s.open_request_read is not None and s.open_request_read.is_open},
         pending_changes=read.pending_changes,
         undo_form=UndoPlanChangeForm(),
-        calls=Booking.booked_of_account(account.id, now) if read.calls_ahead else [],
+        calls=Call.booked_of_account(account.id, now) if read.calls_ahead else [],
         # Named to the others, who are told to ask the owner.
         owner=None if current_user.is_owner else account.owner(),
         can_cancel=current_user.is_owner,

@@ -9,10 +9,10 @@ pages, from their console. The free times are those of the next 14 days
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, booking, formatting, lifecycle
+from wizard.domain import availability, calls, formatting, lifecycle
 from wizard import clock, queue
 from wizard.web import invalid_forms, links, ratelimits
-from wizard.store.models import Booking
+from wizard.store.models import Call
 from wizard.web.auth import access
 from wizard.refusals import NotASlot, SlotTaken, TopicTooLong
 from .forms import BookForm
@@ -20,13 +20,13 @@ from .forms import BookForm
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
 
-def managed_call(booking_id):
+def managed_call(call_id):
     """The call, if the signed-in user may change it: its account's owner, or staff.
 
     Another account's call is a 404 (its existence is not ours to reveal);
     an admin or agent of the account gets 403.
     """
-    call = Booking.by_id(booking_id)
+    call = Call.by_id(call_id)
     if call is None or not (current_user.is_success_staff or current_user.account_id == call.account_id):
         access.not_found(call is not None)
     if not call.manageable_by(current_user):
@@ -84,7 +84,7 @@ def book():
         status = 422
         if form.validate():
             try:
-                call = booking.book(current_user, availability.parse_start(form.start.data),
+                call = calls.book(current_user, availability.parse_start(form.start.data),
                                     form.topic.data, clock.now(), request=req,
                                     links=links.for_app())
             except (NotASlot, SlotTaken) as exc:
@@ -101,19 +101,19 @@ def book():
                       again=url_for("calls.book", request=req.id if req else None))
 
 
-@bp.route("/<id:booking_id>/reschedule", methods=["GET", "POST"])
+@bp.route("/<id:call_id>/reschedule", methods=["GET", "POST"])
 @login_required
 @ratelimits.per_user
-def reschedule(booking_id):
+def reschedule(call_id):
     """Pick another time for a call; on POST, move it there."""
-    call = managed_call(booking_id)
+    call = managed_call(call_id)
     form = kept_or_posted_form()
     status = invalid_forms.status()
     if request.method == "POST":
         status = 422
         if form.validate():
             try:
-                moved = booking.reschedule(call, availability.parse_start(form.start.data),
+                moved = calls.reschedule(call, availability.parse_start(form.start.data),
                                            current_user, clock.now(),
                                            links=links.for_app())
             except (NotASlot, SlotTaken) as exc:
@@ -124,15 +124,15 @@ def reschedule(booking_id):
                       "Updated invitations are on their way.", "success")
                 return after_change(moved)
     return slots_page(form, call.account.timezone, "Move your call",
-                      url_for("calls.reschedule", booking_id=call.id), call=call, status=status)
+                      url_for("calls.reschedule", call_id=call.id), call=call, status=status)
 
 
-@bp.post("/<id:booking_id>/cancel")
+@bp.post("/<id:call_id>/cancel")
 @login_required
 @ratelimits.per_user
-def cancel(booking_id):
+def cancel(call_id):
     """Cancel a call; its time is free again."""
-    call = managed_call(booking_id)  # CSRFProtect has checked the token
-    booking.cancel_booking(call, current_user, clock.now(), links=links.for_app())
+    call = managed_call(call_id)  # CSRFProtect has checked the token
+    calls.cancel_call(call, current_user, clock.now(), links=links.for_app())
     flash(f"The call of {when(call, call.account.timezone)} is cancelled.", "success")
     return after_change(call)

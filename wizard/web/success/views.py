@@ -11,10 +11,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, booking, console, insights
+from wizard.domain import availability, console, insights
+from wizard.domain import calls as call_rules  # the view calls() is the board
 from wizard import clock
 from wizard.web import invalid_forms
-from wizard.store.models import Booking, CallOutcome, StaffHours, StaffOverride
+from wizard.store.models import Call, CallOutcome, StaffHours, StaffOverride
 from wizard.refusals import BadHours, NotesTooLong, UnknownOutcome
 from .forms import FilterForm, OutcomeForm, OverrideForm, WeeklyHoursForm
 
@@ -121,7 +122,7 @@ def calls_page(forms=None, status=200):
     forms = forms or {}
     for row in board:
         forms.setdefault(row.call.id, OutcomeForm(formdata=None, prefix=f"call{row.call.id}",
-                                                  held="no_show" if row.call.status == Booking.NO_SHOW
+                                                  held="no_show" if row.call.status == Call.NO_SHOW
                                                   else "held", outcome=row.call.outcome or "",
                                                   notes=row.call.outcome_notes))
     return render_template("success/calls.html", board=board, forms=forms, now=now,
@@ -140,17 +141,17 @@ def calls():
     return calls_page()
 
 
-@bp.post("/calls/<id:booking_id>/outcome")
-def record_outcome(booking_id):
+@bp.post("/calls/<id:call_id>/outcome")
+def record_outcome(call_id):
     """Mark a call held or missed and record what came of it."""
-    call = Booking.by_id(booking_id)
+    call = Call.by_id(call_id)
     if call is None:
         abort(404)
     form = OutcomeForm(prefix=f"call{call.id}")
     if form.validate():
         try:
-            booking.record_outcome(call, current_user, form.held.data == "held", form.outcome.data,
-                                   form.notes.data, clock.now())
+            call_rules.record_outcome(call, current_user, form.held.data == "held",
+                                      form.outcome.data, form.notes.data, clock.now())
         except UnknownOutcome as exc:
             form.outcome.errors = [str(exc)]
         except NotesTooLong as exc:
