@@ -2,18 +2,22 @@
 and the one clock held still.
 
 Every test that takes `app` runs twice, once per database. PostgreSQL is
-found or started by tests/postgres.py; when none can be had the PostgreSQL
+found or started by tests/support/postgres.py; when none can be had the PostgreSQL
 half is skipped loudly, except under CI=true, where the run fails.
 """
+import email
+import email.policy
 import logging
 import os
 import re
+import socket
 import warnings
 from datetime import datetime, timezone
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from tests import postgres, redis_support
+from tests.support import postgres, redis_server as redis_support
 from wizard import clock, create_app
 from wizard.store import migrations
 from wizard.store.db import close_pool, database, init_database
@@ -229,3 +233,32 @@ def count_queries():
             logger.setLevel(self.level)
 
     return Counting
+
+
+# -- a local SMTP server (aiosmtpd), for the tests of emails sent for real --------
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted"
+
+    def subjects(self):
+        return [m["Subject"] for _, m in self.messages]
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("MAIL_PORT", str(port))
+    yield inbox
+    controller.stop()

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from tests import postgres
+from tests.support import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account, seed_schedules
 from tests.bench.slots import bench_slots
 from wizard import ROOT, clock

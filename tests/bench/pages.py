@@ -25,7 +25,7 @@ import time
 
 from flask import Flask, render_template
 
-from tests import postgres
+from tests.support import postgres
 from tests.bench import web
 from tests.bench.seed import statements
 from wizard import ROOT, clock, create_app

@@ -42,10 +42,10 @@ import time
 
 from werkzeug.security import generate_password_hash
 
-from tests import postgres
+from tests.support import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account
-from tests.processes import free_port, stop
-from tests.redis_support import PrivateRedis
+from tests.support.processes import free_port, stop
+from tests.support.redis_server import PrivateRedis
 from wizard import ROOT, clock, create_app
 from wizard.domain import policy
 from wizard.store.db import close_pool, init_database

@@ -2,7 +2,7 @@
 tests/browser/README.md lists as the pages' contract."""
 from playwright.sync_api import expect
 
-from tests.helpers import progress
+from tests.support.helpers import progress
 from wizard.domain import steps as wizard_steps
 from wizard.store.models import Product
 
@@ -110,3 +110,32 @@ def bring_back(page, base):
     for product in (Product.SMRTPHONE, Product.SMRTDIALER):
         if page.get_by_test_id(f"reactivate-{product}").count():
             reactivate(page, product)
+
+
+def sign_in_to_products(page, base, email="owner@acme.test", password="owner-pass"):
+    """Sign in and land on Products (an owner's home)."""
+    sign_in(page, base, email, password)
+    expect(page.get_by_role("heading", name="Products")).to_be_visible()
+
+
+def press(page, name):
+    page.get_by_role("button", name=name).click()
+
+
+def read_and_acknowledge(page):
+    press(page, "Continue")
+    expect(page.get_by_role("heading", name="Acknowledge", exact=True)).to_be_visible()
+    for box in page.get_by_role("checkbox").all():
+        box.check()
+    press(page, "Continue")
+
+
+def answer_survey(page, reason):
+    expect(page.get_by_role("heading", name="Tell us why", exact=True)).to_be_visible()
+    page.get_by_label(reason, exact=True).check()
+    press(page, "Continue")
+
+
+def confirm(page):
+    page.get_by_test_id("confirm-cancellation").click()
+    expect(page.get_by_test_id("cancellation-confirmed")).to_be_visible()

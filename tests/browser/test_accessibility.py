@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AXE_TAGS, close_context, open_context
-from tests.browser.test_cancel_journey import sign_in
-from tests.helpers import progress
+from tests.browser.support import sign_in_to_products as sign_in
+from tests.support.helpers import progress
 from wizard.domain import policy
 
 pytestmark = pytest.mark.needs_db

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_cancel_journey import sign_in
+from tests.browser.support import sign_in_to_products as sign_in
 from wizard import clock
 from wizard.store.db import database
 from wizard.store.models import Call

@@ -9,15 +9,11 @@ from tests.browser import support
 from tests.browser.support import expect_step
 from wizard.domain import policy
 from wizard.store.db import database
-from wizard.store.models import CancellationRequest, Product, Subscription
+from wizard.store.models import CancellationRequest, Subscription
+
+sign_in = support.sign_in_to_products
 
 pytestmark = pytest.mark.needs_db
-
-
-def sign_in(page, base, email="owner@acme.test", password="owner-pass"):
-    """Sign in and land on Products (an owner's home)."""
-    support.sign_in(page, base, email, password)
-    expect(page.get_by_role("heading", name="Products")).to_be_visible()
 
 
 def test_owner_cancels_smrtphone(page, journey, live_server):

@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import expect_step
-from tests.browser.test_cancel_journey import sign_in
+from tests.browser.support import answer_survey, confirm, press, read_and_acknowledge
+from tests.browser.support import sign_in_to_products as sign_in
 from wizard.store.db import database
 from wizard.store.models import Subscription
 
@@ -16,29 +17,6 @@ pytestmark = pytest.mark.needs_db
 def statuses():
     with database.connection_context():
         return {s.product: s.status for s in Subscription.select().where(Subscription.account == 1)}
-
-
-def press(page, name):
-    page.get_by_role("button", name=name).click()
-
-
-def read_and_acknowledge(page):
-    press(page, "Continue")
-    expect(page.get_by_role("heading", name="Acknowledge", exact=True)).to_be_visible()
-    for box in page.get_by_role("checkbox").all():
-        box.check()
-    press(page, "Continue")
-
-
-def answer_survey(page, reason):
-    expect(page.get_by_role("heading", name="Tell us why", exact=True)).to_be_visible()
-    page.get_by_label(reason, exact=True).check()
-    press(page, "Continue")
-
-
-def confirm(page):
-    page.get_by_test_id("confirm-cancellation").click()
-    expect(page.get_by_test_id("cancellation-confirmed")).to_be_visible()
 
 
 def test_cancel_see_the_banner_reactivate_then_smrtdialer_alone(page, journey, live_server):

@@ -9,8 +9,18 @@ owner@acme.test's sessions on every device.
 """
 from playwright.sync_api import expect
 
-from tests.browser.support import (STEP_NAMES, advance, answer, expect_answered, expect_step,
-                                   keep_account, shown_step, sign_in, sign_out, start_wizard)
+from tests.browser.support import (
+    STEP_NAMES,
+    advance,
+    answer,
+    expect_answered,
+    expect_step,
+    keep_account,
+    shown_step,
+    sign_in,
+    sign_out,
+    start_wizard,
+)
 
 
 def test_back_forward_and_reload_lose_nothing_and_send_nothing(page, journey, base_url):

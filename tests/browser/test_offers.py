@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import expect_step
-from tests.browser.test_cancel_journey import sign_in
+from tests.browser.support import sign_in_to_products as sign_in
 from wizard.store.db import database
 from wizard.store.models import CancellationRequest, PlanChange
 

@@ -11,8 +11,16 @@ The staff journey only reads.
 """
 from playwright.sync_api import expect
 
-from tests.browser.support import (STEP_NAMES, advance, answer, bring_back, expect_step,
-                                   open_products, sign_in, start_wizard)
+from tests.browser.support import (
+    STEP_NAMES,
+    advance,
+    answer,
+    bring_back,
+    expect_step,
+    open_products,
+    sign_in,
+    start_wizard,
+)
 from wizard.store.models import Product
 
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_cancel_journey import sign_in
-from tests.browser.test_change_of_mind import answer_survey, confirm, press, read_and_acknowledge
-from tests.jobs_support import counts_of, run_worker
+from tests.browser.support import sign_in_to_products as sign_in
+from tests.browser.support import answer_survey, confirm, press, read_and_acknowledge
+from tests.support.jobs import counts_of, run_worker
 from wizard.store.db import database
 from wizard.store.models import Account, OutboxMessage, PurgeSchedule, Subscription
 

@@ -73,7 +73,7 @@ def _requests_of(account_id):
 # (name, model, condition on the account) in an order that satisfies the
 # foreign keys: children before parents, the account row last. The names are
 # the checkpoint's keys, so a resumed purge reads them back: keep them.
-# tests/test_purge_coverage.py walks the models and fails for any table with
+# tests/domain/test_purge_coverage.py walks the models and fails for any table with
 # a path to Account that is no stage here and not declared there with its reason.
 STAGES = (
     ("recordings", Recording, lambda a: Recording.account == a),

@@ -144,7 +144,7 @@ class ReusedSelect:
 
     Uses peewee 3.19's `_get_cursor_wrapper`, the call its own queries make to
     build rows from a cursor, and a model's `__data__`, where it keeps the
-    values it read (private, pinned in requirements.txt; tests/test_queries.py
+    values it read (private, pinned in requirements.txt; tests/store/test_queries.py
     checks the rows match the query's own).
     """
 

@@ -1,0 +1,103 @@
+"""A worker killed (SIGKILL) in the middle of a purge: the rerun finishes it,
+with exact counts and no errors. The killed worker is a real `rq worker`
+process on the private Redis and the same database as the test."""
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+
+from tests.support.helpers import cancel_smrtphone
+from tests.support.jobs import counts_of, rq_queue, run_worker
+from tests.support.processes import wait_for
+from wizard import ROOT, clock, queue
+from wizard.dev.demo import add_activity
+from wizard.store.models import Account, ErasureRecord, PurgeSchedule
+from wizard.domain.purge import LEASE
+from jobs.sweep import sweep
+
+
+def session_members(sid):
+    """Processes of session `sid`: the worker and its work horse, which RQ
+    puts in a process group of its own (so killpg would miss it)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getsid(int(entry)) == sid:
+                    members.append(int(entry))
+            except ProcessLookupError:
+                pass
+    return members
+
+
+def kill_session(sid):
+    for pid in session_members(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, database_url):
+    recordings = app.config["RECORDINGS_DIR"]
+    acme = Account.get(Account.name == "Acme Realty")
+    # Enough rows that, one per transaction, the purge takes a few seconds.
+    add_activity(acme, recordings, call_logs=1500, recordings=60, invoices=0)
+    before = counts_of(acme.id, recordings)
+    birch = Account.get(Account.name == "Birch Homes").id
+    birch_before = counts_of(birch, recordings)
+
+    cancel_smrtphone(owner)
+    schedule = PurgeSchedule.get()
+    at = schedule.due_at + timedelta(minutes=1)
+    clock.FROZEN = at
+    rq_queue(redis_url).empty()
+    assert sweep()["purges"] == 1
+
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
+               WIZARD_CLOCK_AT=at.isoformat(), PURGE_BATCH_SIZE="1", PYTHONPATH=ROOT,
+               WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
+    worker = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
+         "--url", redis_url, queue.current_queue_name()],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        def halfway():
+            row = PurgeSchedule.get_by_id(schedule.id)
+            return json.loads(row.checkpoint).get("call_logs", 0) >= 200
+        wait_for(halfway, what="the purge to get halfway", every=0.02)
+        kill_session(worker.pid)  # the worker and its work horse, at once
+        worker.wait(10)
+        wait_for(lambda: not session_members(worker.pid), what="the work horse to die", every=0.02)
+    finally:
+        kill_session(worker.pid)
+
+    stopped = PurgeSchedule.get_by_id(schedule.id)
+    done_so_far = json.loads(stopped.checkpoint)
+    assert stopped.status == "running"
+    assert 200 <= done_so_far["call_logs"] < before["call_logs"], "killed in the middle"
+    left = counts_of(acme.id, recordings)
+    assert left["call_logs"] == before["call_logs"] - done_so_far["call_logs"], \
+        "the checkpoint matches what was really deleted"
+
+    # While the dead worker's lease runs, nobody takes the purge over ...
+    assert sweep()["purges"] == 0
+    # ... and once it has expired, the sweep hands the purge to a new worker.
+    clock.FROZEN = at + LEASE + timedelta(seconds=1)
+    assert sweep()["purges"] == 1
+    run_worker(redis_url)
+    assert rq_queue(redis_url).failed_job_registry.get_job_ids() == [], "the rerun ran without errors"
+
+    assert not any(counts_of(acme.id, recordings).values())
+    record = ErasureRecord.get()
+    counts = json.loads(record.counts)
+    for table in ("call_logs", "recordings", "agents", "call_flows", "billing_records",
+                  "phone_numbers", "users", "subscriptions", "accounts"):
+        assert counts[table] == before[table], table
+    assert record.verified
+    assert PurgeSchedule.get_by_id(schedule.id).attempts == 2
+    assert counts_of(birch, recordings) == birch_before

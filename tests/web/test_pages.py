@@ -1,0 +1,62 @@
+"""What every page promises: security headers, no inline code, htmx wiring."""
+import re
+
+from tests.support.helpers import complete_steps, step_url, subscription, text
+
+
+def test_pages_send_a_strict_content_security_policy(owner):
+    for url in ("/billing/products", step_url(subscription(), "consequences")):
+        csp = owner.get(url).headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "style-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_pages_have_no_inline_scripts_styles_or_handlers(owner, browser):
+    pages = [owner.get("/billing/products"), owner.get(step_url(subscription(), "consequences")),
+             browser.get("/auth/login")]
+    for page in pages:
+        body = text(page)
+        assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body) is None
+        assert "<style" not in body and " style=" not in body
+        assert re.search(r"\son[a-z]+=", body) is None
+
+
+def test_htmx_is_vendored_pinned_and_configured_without_eval(owner, app):
+    body = text(owner.get(step_url(subscription(), "consequences")))
+    assert '/static/htmx-2.0.11.min.js' in body
+    assert '"allowEval": false' in body and '"includeIndicatorStyles": false' in body
+    # The CSRF token travels as a header on every htmx request.
+    assert re.search(r'<body hx-headers=\'\{"X-CSRFToken": "[^"]+"\}\'', body)
+    js = app.test_client().get("/static/htmx-2.0.11.min.js")
+    assert js.status_code == 200 and b'version:"2.0.11"' in js.data
+
+
+def test_ids_are_unique_on_every_step(owner):
+    from tests.support.helpers import STEP_NAMES, complete_steps
+
+    sub = subscription()
+    for name in STEP_NAMES:
+        body = text(owner.get(step_url(sub, name)))
+        ids = re.findall(r'\sid="([^"]+)"', body)
+        assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))
+        if name != "confirm":
+            complete_steps(owner, sub, STEP_NAMES[STEP_NAMES.index(name) + 1])
+
+
+def test_links_follow_where_the_app_is_mounted_and_what_they_name(owner):
+    phone, dialer = subscription(), subscription("smrtdialer")
+    complete_steps(owner, phone, "acknowledge")
+    for _ in range(2):  # the second time, from the URLs remembered
+        page = text(owner.get(step_url(phone, "acknowledge")))
+        assert 'href="/static/app.css"' in page
+        assert f'action="/cancel/{phone.id}/acknowledge"' in page
+        assert f'href="/cancel/{phone.id}/consequences"' in page  # Back
+        other = text(owner.get(step_url(dialer, "consequences")))
+        assert f'action="/cancel/{dialer.id}/consequences"' in other
+        # The same pages served under /wizard (a proxy's prefix) link under it.
+        mounted = owner.client.get(f"/cancel/{phone.id}/acknowledge",
+                                   base_url="http://localhost/wizard/")
+        body = mounted.get_data(as_text=True)
+        assert 'href="/wizard/static/app.css"' in body
+        assert f'action="/wizard/cancel/{phone.id}/acknowledge"' in body
+        assert 'href="/static/' not in body and 'action="/cancel/' not in body
