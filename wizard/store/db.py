@@ -7,7 +7,10 @@ import inspect
 import os
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import (
+    AutoField, BigIntegerField, CharField, DatabaseProxy, ForeignKeyField, IntegerField,
+    SqliteDatabase, TextField,
+)
 from playhouse.pool import PooledPsycopg3Database, PooledSqliteDatabase
 from playhouse.psycopg3_ext import Psycopg3Database
 
@@ -192,11 +195,28 @@ def _as_models(models, row):
     """A row of whole models' columns, then further ones, as (instances..., columns...)."""
     built, start = [], 0
     for model in models:
-        fields = model._meta.sorted_fields
-        values = row[start:start + len(fields)]
+        fields = _fields_of(model)
+        built.append(_instance(model, fields, row[start:start + len(fields)]))
         start += len(fields)
-        built.append(_instance(model, fields, values))
     return (*built, *row[start:])
+
+
+# Fields whose value the driver already gives as peewee would hand it back:
+# an int for an integer column (or a foreign key to one), a str for text.
+_AS_READ = (AutoField, IntegerField, BigIntegerField, CharField, TextField)
+_fields = {}  # model -> ((name, converter or None), ...), in sorted_fields order
+
+
+def _fields_of(model):
+    """The model's columns as a whole-model SELECT lists them: (name, the
+    field's python_value, or None where the driver's value is already it)."""
+    if model not in _fields:
+        def as_read(field):
+            target = field.rel_field if isinstance(field, ForeignKeyField) else field
+            return type(target) in _AS_READ
+        _fields[model] = tuple((field.name, None if as_read(field) else field.python_value)
+                               for field in model._meta.sorted_fields)
+    return _fields[model]
 
 
 def _instance(model, fields, values):
@@ -205,6 +225,6 @@ def _instance(model, fields, values):
     if values[0] is None:  # sorted_fields starts with the primary key
         return None
     instance = model(__no_default__=True)
-    instance.__data__.update({field.name: None if value is None else field.python_value(value)
-                              for field, value in zip(fields, values)})
+    instance.__data__.update({name: value if convert is None or value is None else convert(value)
+                              for (name, convert), value in zip(fields, values)})
     return instance

@@ -66,10 +66,8 @@ def consequences(account_id):
     """(the account's kept AccountDataCounts or None, its phone numbers in
     number order): what step 1 and Confirm show beside the dates."""
     rows = _COUNTS_AND_NUMBERS.rows(account_id)
-    kept = getattr(rows[0], "joined_counts", None) if rows else None
-    numbers = [row.joined_number for row in rows
-               if getattr(row, "joined_number", None) is not None]
-    return kept, numbers
+    kept = rows[0][0] if rows else None
+    return kept, [number for _, number in rows if number is not None]
 
 
 @dataclass
@@ -84,12 +82,12 @@ class ProductsRead:
 def products(account_id, now):
     """Products' read of the account (a ProductsRead)."""
     schedule, changes, calls_ahead = None, {}, False
-    for row in _PRODUCTS.rows(account_id, now):
-        schedule = getattr(row, "joined_schedule", None) or schedule
-        change = getattr(row, "joined_change", None)
+    for row_schedule, change, to_plan, any_ahead in _PRODUCTS.rows(account_id, now):
+        schedule = row_schedule or schedule
         if change is not None:
+            change.to_plan = to_plan
             changes[change.subscription_id] = change
-        calls_ahead = calls_ahead or bool(row.calls_ahead)
+        calls_ahead = calls_ahead or bool(any_ahead)
     return ProductsRead(schedule, changes, calls_ahead)
 
 
@@ -150,17 +148,18 @@ _SUBSCRIPTIONS = ReusedSelect(
     models=(Subscription, Plan, CancellationRequest, SurveyResponse))
 
 _COUNTS_AND_NUMBERS = ReusedSelect(
-    lambda account_id: Account.select(Account.id, AccountDataCounts, PhoneNumber)
+    lambda account_id: Account.select(AccountDataCounts, PhoneNumber)
     .join(AccountDataCounts, JOIN.LEFT_OUTER, on=(AccountDataCounts.account == Account.id),
           attr="joined_counts")
     .switch(Account)
     .join(PhoneNumber, JOIN.LEFT_OUTER, on=(PhoneNumber.account == Account.id),
           attr="joined_number")
-    .where(Account.id == account_id).order_by(PhoneNumber.e164))
+    .where(Account.id == account_id).order_by(PhoneNumber.e164),
+    models=(AccountDataCounts, PhoneNumber))
 
 _PRODUCTS = ReusedSelect(
     lambda account_id, since, booked=Call.BOOKED: Account.select(
-        Account.id, PurgeSchedule, PlanChange, Plan,
+        PurgeSchedule, PlanChange, Plan,
         fn.EXISTS(Call.select(Call.id).where(
             (Call.account == Account.id) & (Call.status == booked)
             & (Call.start >= since))).alias("calls_ahead"))
@@ -172,4 +171,4 @@ _PRODUCTS = ReusedSelect(
           attr="joined_change")
     .join(Plan, JOIN.LEFT_OUTER, on=(PlanChange.to_plan == Plan.id), attr="to_plan")
     .where(Account.id == account_id),
-    adapt=(int, Call.start.db_value))
+    adapt=(int, Call.start.db_value), models=(PurgeSchedule, PlanChange, Plan))
