@@ -65,7 +65,7 @@ def test_a_call_booked_from_the_wizard_remembers_and_saves_its_request(app):
     lifecycle.record_survey(request, "technical_problems", "", now())
     made = calls.book(owner(), BOTH, "", now(), request=request)
     assert made.request_id == request.id
-    assert CancellationRequest.get_by_id(request.id).status == CancellationRequest.RETAINED
+    assert CancellationRequest.get_by_id(request.id).status == CancellationRequest.SAVED_BY_OFFER
     assert OfferDecision.get(OfferDecision.accepted == True).offer == "book_call"  # noqa: E712
     staff_email = calls_emails()[1]
     assert staff_email.to_address != owner().email

@@ -122,7 +122,7 @@ def test_a_downgrade_from_the_wizard_is_scheduled_saves_the_request_and_can_be_u
     assert (change.status, change.effective_at, change.request_id) == (
         PlanChange.SCHEDULED, phone.current_period_end, req.id)
     saved = CancellationRequest.get_by_id(req.id)
-    assert saved.status == CancellationRequest.RETAINED and open_request(sub) is None
+    assert saved.status == CancellationRequest.SAVED_BY_OFFER and open_request(sub) is None
     decision = OfferDecision.get(OfferDecision.accepted == True)  # noqa: E712
     assert decision.offer == "change_plan"
     assert AuditEvent.select().where(AuditEvent.kind == "plan.change_scheduled").count() == 1
@@ -296,7 +296,7 @@ def test_adjusting_smrtdialer_from_smrtphones_offers(owner):
     assert "Change your smrtDialer plan" in catalogue and "Cancel only smrtDialer" in catalogue
     assert switch(owner, dialer, "dialer-single", req, seats=1).status_code == 303
     assert PlanChange.get().subscription_id == dialer.id
-    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.RETAINED
+    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.SAVED_BY_OFFER
     assert OfferDecision.get(OfferDecision.accepted == True).offer == "adjust_dialer"  # noqa: E712
     assert subscription().status == Subscription.ACTIVE
 
@@ -306,7 +306,7 @@ def test_cancel_only_smrtdialer_carries_the_survey_into_its_wizard(owner):
     dialer = subscription("smrtdialer")
     response = owner.post(f"/cancel/{dialer.id}/instead", {"request_id": str(req.id)})
     assert response.status_code == 303 and response.location.endswith(step_url(dialer, "consequences"))
-    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.RETAINED
+    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.SAVED_BY_OFFER
     dialer_request = open_request(dialer)
     carried = SurveyResponse.get(SurveyResponse.request == dialer_request.id)
     assert (carried.reason, carried.comment) == ("not_using_enough", "Too much for us now.")

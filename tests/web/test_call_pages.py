@@ -65,7 +65,7 @@ def test_a_call_booked_from_the_wizards_offers_saves_the_request(owner):
     assert response.status_code == 303 and response.location.endswith("/billing/products")
     call = Call.get()
     assert (call.start, call.topic, call.request_id) == (first, "Our bill", req.id)
-    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.RETAINED
+    assert CancellationRequest.get_by_id(req.id).status == CancellationRequest.SAVED_BY_OFFER
     assert OfferDecision.get(OfferDecision.accepted == True).offer == "book_call"  # noqa: E712
     products = text(owner.get("/billing/products"))
     when = formatting.local_datetime(first, NEW_YORK)

@@ -62,7 +62,7 @@ def state_of(req, accepted_offer, subscription_active):
         return IN_PROGRESS
     if req.status == CancellationRequest.KEPT:
         return KEPT
-    if req.status == CancellationRequest.RETAINED:
+    if req.status == CancellationRequest.SAVED_BY_OFFER:
         return CALL_BOOKED if accepted_offer == "book_call" else SAVED
     # Confirmed, or superseded by smrtPhone's cancellation, which took its product too.
     return REACTIVATED if subscription_active else CONFIRMED

@@ -269,7 +269,7 @@ def offers_declined(req):
 def offers_answered(req):
     """The owner answered the offers: declined them (and went on), or accepted
     one, which ended the request as retained."""
-    return offers_declined(req) or req.status == CancellationRequest.RETAINED
+    return offers_declined(req) or req.status == CancellationRequest.SAVED_BY_OFFER
 
 
 def decline_offers(req, user, now):
@@ -302,7 +302,7 @@ def accept_offer(req, user, offer_key, ip, now):
     with transaction():
         fresh = _reload_open(req)
         OfferDecision.create(request=fresh, offer=offer_key, accepted=True, user=user, decided_at=now)
-        if not _close(fresh, CancellationRequest.RETAINED, now):
+        if not _close(fresh, CancellationRequest.SAVED_BY_OFFER, now):
             raise RequestClosed()
         AuditEvent.record("cancellation.offer_accepted", fresh.account_id, user, ip, now,
                           request=fresh.id, offer=offer_key)

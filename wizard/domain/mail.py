@@ -121,6 +121,8 @@ def erasure_reminder(schedule, window, account, owner, now, links, deadline):
     can_reactivate = deadline is None or now <= deadline
     context = {"owner": owner, "account": account, "schedule": schedule, "in_days": in_days,
                "deadline": deadline, "can_reactivate": can_reactivate,
+               "window_ended": None if can_reactivate else policy.window_ended(
+                   formatting.local_date(deadline, account.timezone)),
                "reactivate_url": _reactivate_url(links, account.subscription(Product.SMRTPHONE))
                if can_reactivate and links else None}
     return compose(ERASURE_REMINDER_KINDS[window],

@@ -12,6 +12,13 @@ from datetime import timedelta
 from wizard.store.models import Product
 
 GRACE_PERIOD = timedelta(days=90)
+
+
+def window_ended(deadline_text):
+    """What an owner is told once the 90 days to change their mind are over
+    (the reactivation page's refusal, the erasure reminder), `deadline_text`
+    the last day, as the account's time zone writes it."""
+    return f"The 90 days to change your mind ended on {deadline_text}."
 COMMENT_MAX_LENGTH = 1000
 # A billing period, for charging an upgrade pro rata and for a period that
 # starts anew (reactivation after the service ended).

@@ -57,9 +57,9 @@ def reactivation_for(subscription, now):
     if schedule is not None and schedule.has_started:
         return Reactivation(False, ERASING)
     if deadline is not None and now > deadline:
-        return Reactivation(False, "The 90 days to change your mind ended on "
-                                   f"{formatting.local_date(deadline, account.timezone)}. You are "
-                                   "always welcome to start fresh with a new account.")
+        ended = policy.window_ended(formatting.local_date(deadline, account.timezone))
+        return Reactivation(False, f"{ended} You are always welcome to start fresh with a new "
+                                   "account.")
     return Reactivation(True)
 
 

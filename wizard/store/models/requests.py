@@ -16,9 +16,11 @@ class CancellationRequest(BaseModel):
     that start at once converge on one row.
     """
 
-    # KEPT: the owner chose Keep my account; RETAINED: accepted an offer;
+    # KEPT: the owner chose Keep my account; SAVED_BY_OFFER: accepted an offer
+    # (stored as "retained"; the console shows it as "Saved by an offer", or as
+    # "Call booked" when the offer was the call: console.state_of);
     # SUPERSEDED: left open while smrtPhone's cancellation took its product too.
-    OPEN, KEPT, RETAINED, CONFIRMED, SUPERSEDED = (
+    OPEN, KEPT, SAVED_BY_OFFER, CONFIRMED, SUPERSEDED = (
         "open", "kept", "retained", "confirmed", "superseded")
 
     account = ForeignKeyField(Account, backref="cancellation_requests", on_delete="CASCADE")

@@ -35,7 +35,3 @@ class BookForm(FlaskForm):
         "What would you like to talk about? (optional)", max_length=CALL_RULES.topic_max_length,
         message=f"Please keep it to {CALL_RULES.topic_max_length} characters or fewer.")
     request_id = HiddenField()
-
-
-class CancelCallForm(FlaskForm):
-    """Cancelling a call asks for nothing but intent."""
