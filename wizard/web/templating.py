@@ -1,6 +1,8 @@
 """What templates have besides their context: the formatting filters, the
 fields' ARIA attributes, and a url_for that remembers what it built."""
 from flask import has_request_context, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from wizard.domain import console, formatting
 
@@ -51,6 +53,24 @@ def remembered_url_for(app):
     return url_for
 
 
+def hidden_input(name, value):
+    """A hidden input without an id (several forms share a page, and ids must
+    stay unique): for a value that is no field of a form object the page has
+    (the ids the Keep form and "Cancel only smrtDialer" carry)."""
+    return Markup('<input name="{}" type="hidden" value="{}">').format(name, value)
+
+
+def csrf_input(form=None):
+    """The CSRF token of a form that posts: `form`'s own field where the page
+    has the form object (a prefixed form names it "<prefix>-csrf_token"), else
+    the session's token under Flask-WTF's name. A function, not a macro: every
+    page has one (the sign-out form), and importing a macro costs a page more
+    than writing the input."""
+    if form is None:
+        return hidden_input("csrf_token", generate_csrf())
+    return hidden_input(form.csrf_token.name, form.csrf_token._value())
+
+
 MAX_REMEMBERED_URLS = 10_000
 
 
@@ -65,4 +85,6 @@ def init_app(app):
     app.add_template_filter(formatting.filesize)
     app.add_template_filter(formatting.count_of)
     app.add_template_global(aria_attrs)
+    app.add_template_global(csrf_input)
+    app.add_template_global(hidden_input)
     app.add_template_global(console.offer_title)  # the console's pages name offers
