@@ -17,7 +17,10 @@ from wizard.store.db import database, init_database
 
 
 def settings():
-    return config.from_environment(config.instance_path())
+    """The app's settings, refused in production exactly as the web app refuses
+    them (config.check_production): a worker or `rq cron` with a moved clock or
+    QA mode would end services and erase accounts on the wrong day."""
+    return config.for_process(config.instance_path())
 
 
 @contextmanager

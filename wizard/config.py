@@ -1,6 +1,7 @@
 """Settings read from the environment, with defaults that work on a laptop,
 and the checks that keep a production deployment from starting with them."""
 import hashlib
+import math
 import os
 import re
 import secrets
@@ -12,6 +13,19 @@ import redis
 KNOWN_KEYS = {"dev-only-change-me", "change-me", "changeme", "secret", "secret-key", "dev",
               "development", "test", "test-secret", "browser-tests", "password"}
 SECRET_KEY_MIN_LENGTH = 32
+# A key of few distinct characters, or a short one repeated, is guessable
+# however long it is: 40 spaces, "a" x 40, "changeme" x 5. Not 16 distinct:
+# a random 64-digit hex key lacks one of the 16 digits about one time in four.
+SECRET_KEY_MIN_DISTINCT = 8
+SECRET_KEY_MIN_BITS = 128
+# The alphabets a random key is drawn from, for the estimate of its bits.
+KEY_ALPHABETS = ("0123456789abcdef", "0123456789ABCDEF", "0123456789", "abcdefghijklmnopqrstuvwxyz",
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+KEY_OTHER_CHARACTERS = 33  # printable ASCII beyond letters and digits
+
+# WIZARD_ENV is one of these, exactly: a near miss ("Production", "production ")
+# would otherwise turn every production check off.
+ENVIRONMENTS = ("development", "production")
 
 # RQ allows only these characters in a job id, and every job id carries the
 # deployment's name.
@@ -41,7 +55,7 @@ def _core_settings(instance_path):
         # None: made once and kept in the instance folder (see secret_key_file).
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         # "production" turns on the checks of check_production.
-        "WIZARD_ENV": os.environ.get("WIZARD_ENV", "development"),
+        "WIZARD_ENV": environment_name(os.environ.get("WIZARD_ENV", "development")),
         # Production refuses SQLite unless this is set (one machine, one process of each).
         "ALLOW_SQLITE_IN_PRODUCTION": os.environ.get("ALLOW_SQLITE_IN_PRODUCTION") == "1",
         "DATABASE_URL": os.environ.get(
@@ -72,6 +86,9 @@ def _web_settings():
         "IDLE_SESSION_HOURS": float(os.environ.get("IDLE_SESSION_HOURS", "12")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        # Production refuses a cookie that may travel in clear unless this says
+        # so on purpose (a deployment served over plain HTTP on a private network).
+        "ALLOW_INSECURE_COOKIE": os.environ.get("ALLOW_INSECURE_COOKIE") == "1",
         # A CSRF token lasts as long as the session that holds it: an owner who
         # reads the consequences slowly must not lose the form to a timer.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", "7200")),
@@ -121,6 +138,14 @@ def _limit_settings():
 
 
 QA_MODE_MARKER = "qa-mode"
+
+
+def environment_name(text):
+    """WIZARD_ENV, refused unless it is exactly one of ENVIRONMENTS."""
+    if text not in ENVIRONMENTS:
+        raise ConfigError(f"WIZARD_ENV must be exactly one of {', '.join(ENVIRONMENTS)}, "
+                          f"not {text!r}.")
+    return text
 
 
 def prepare_threshold(text):
@@ -223,12 +248,40 @@ def secret_key_file(instance_path):
 
 
 def is_weak(key):
-    return key.strip().lower() in KNOWN_KEYS or len(key) < SECRET_KEY_MIN_LENGTH
+    """Too short, a known placeholder, too little variety to be random, or
+    fewer than SECRET_KEY_MIN_BITS by estimate."""
+    if len(key) < SECRET_KEY_MIN_LENGTH or key.strip().lower() in KNOWN_KEYS:
+        return True
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT or key in (key + key)[1:-1]:
+        return True  # the second: a shorter string repeated ("abc...abc...")
+    return estimated_bits(key) < SECRET_KEY_MIN_BITS
+
+
+def estimated_bits(key):
+    """What a random key of this length and these kinds of characters holds:
+    its length times log2 of its alphabet (hex digits 16; else digits 10,
+    each case of letters 26, anything else 33). A 32-digit hex key: 128."""
+    if all(c in KEY_ALPHABETS[0] for c in key) or all(c in KEY_ALPHABETS[1] for c in key):
+        alphabet = 16
+    else:
+        kinds = [a for a in KEY_ALPHABETS[2:] if any(c in a for c in key)]
+        others = any(not any(c in a for a in KEY_ALPHABETS[2:]) for c in key)
+        alphabet = sum(len(a) for a in kinds) + (KEY_OTHER_CHARACTERS if others else 0)
+    return len(key) * math.log2(alphabet)
+
+
+def for_process(instance_path):
+    """The settings of a process that serves or works (web, worker, cron, the
+    CLI), refused as check_production says: every process runs the same checks."""
+    settings = from_environment(instance_path)
+    check_production(settings)
+    return settings
 
 
 def check_production(settings, environment=os.environ):
     """Refuse to start in production (WIZARD_ENV=production) with settings
     that are fine on a laptop and dangerous behind the internet."""
+    environment_name(settings.get("WIZARD_ENV"))
     if settings.get("WIZARD_ENV") != "production":
         return
     key = settings.get("SECRET_KEY") or ""
@@ -238,6 +291,10 @@ def check_production(settings, environment=os.environ):
     if is_weak(key):
         raise ConfigError(f"SECRET_KEY is too weak: use a random string of at least "
                           f"{SECRET_KEY_MIN_LENGTH} characters that was never written down.")
+    if not settings.get("SESSION_COOKIE_SECURE") and not settings.get("ALLOW_INSECURE_COOKIE"):
+        raise ConfigError("WIZARD_ENV=production needs SESSION_COOKIE_SECURE=1 (HTTPS), so the "
+                          "session cookie never travels in clear; ALLOW_INSECURE_COOKIE=1 allows "
+                          "plain HTTP on purpose.")
     if settings.get("DEBUG"):
         raise ConfigError("WIZARD_ENV=production refuses to start with debug on.")
     if settings["DATABASE_URL"].startswith("sqlite") and not settings.get("ALLOW_SQLITE_IN_PRODUCTION"):

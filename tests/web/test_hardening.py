@@ -15,7 +15,7 @@ NAMED = {"WIZARD_DEPLOYMENT": "smrtphone-production"}
 
 def production(tmp_path, **settings):
     base = {"WIZARD_ENV": "production", "DATABASE_URL": "postgresql://db/wizard",
-            "SECRET_KEY": "k" * 16 + os.urandom(16).hex()}
+            "SECRET_KEY": "k" * 16 + os.urandom(16).hex(), "SESSION_COOKIE_SECURE": True}
     base.update(settings)
     return base
 
@@ -36,6 +36,14 @@ def test_without_a_secret_key_a_random_one_is_made_once_and_kept_private(tmp_pat
     ({"SECRET_KEY": ""}, "needs SECRET_KEY"),
     ({"SECRET_KEY": "dev-only-change-me"}, "too weak"),
     ({"SECRET_KEY": "short-but-random-91a7"}, "too weak"),
+    ({"SECRET_KEY": " " * 40}, "too weak"),
+    ({"SECRET_KEY": "a" * 40}, "too weak"),
+    ({"SECRET_KEY": "changeme" * 5}, "too weak"),
+    ({"SECRET_KEY": "abcdefghijklmnop" * 2}, "too weak"),  # 16 characters, but repeated
+    ({"SECRET_KEY": "0123456789" * 4}, "too weak"),  # 160 bits by its length, but repeated
+    ({"SECRET_KEY": "0123456" * 5}, "too weak"),  # 7 distinct characters
+    ({"SECRET_KEY": "0123456789abcdef01234"}, "too weak"),  # short: 84 bits
+    ({"SESSION_COOKIE_SECURE": False}, "needs SESSION_COOKIE_SECURE=1"),
     ({"DEBUG": True}, "debug"),
     ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "expects PostgreSQL"),
 ])
@@ -52,6 +60,38 @@ def test_production_refuses_a_moved_clock_and_qa_mode_and_allows_sqlite_on_purpo
     config.check_production(production(tmp_path, DATABASE_URL="sqlite:////tmp/x.sqlite3",
                                        ALLOW_SQLITE_IN_PRODUCTION=True), NAMED)
     config.check_production(production(tmp_path), NAMED)  # a safe production starts
+
+
+def test_random_keys_of_the_usual_makes_pass():
+    import secrets
+
+    for key in (secrets.token_hex(16), secrets.token_hex(32), secrets.token_urlsafe(32)):
+        assert not config.is_weak(key), key
+
+
+def test_plain_http_in_production_needs_saying_so_on_purpose(tmp_path):
+    config.check_production(production(tmp_path, SESSION_COOKIE_SECURE=False,
+                                       ALLOW_INSECURE_COOKIE=True), NAMED)
+
+
+@pytest.mark.parametrize("name", ["Production", "production ", "prod", "PRODUCTION", ""])
+def test_an_environment_that_is_almost_production_is_refused(monkeypatch, tmp_path, name):
+    """A near miss would turn every production check off without a word."""
+    monkeypatch.setenv("WIZARD_ENV", name)
+    with pytest.raises(config.ConfigError, match="WIZARD_ENV must be exactly one of"):
+        config.from_environment(str(tmp_path))
+    with pytest.raises(config.ConfigError, match="WIZARD_ENV must be exactly one of"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3"})
+
+
+def test_every_response_refuses_framing_and_https_ones_ask_to_stay_on_https(app, browser):
+    response = browser.get("/auth/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in response.headers, "plain HTTP: HSTS would mean nothing"
+    app.config["SESSION_COOKIE_SECURE"] = True
+    response = app.test_client().get("/auth/login", base_url="https://localhost")
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
 
 
 def test_production_needs_the_deployment_named(tmp_path):

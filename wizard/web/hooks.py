@@ -49,6 +49,10 @@ OPEN_WHEN_CLOSED = {
     "billing.index", "billing.products", "billing.reactivate", "billing.closed",
 }
 
+# Sent when the session cookie is secure (HTTPS): browsers then refuse plain
+# HTTP to this host for two years.
+STRICT_TRANSPORT_SECURITY = "max-age=63072000"
+
 SEEN_AT_GRANULARITY = 300  # seconds between refreshes of the session's seen_at
 
 
@@ -117,6 +121,10 @@ def security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # frame-ancestors for browsers that read CSP, X-Frame-Options for those that don't.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if current_user.is_authenticated and request.endpoint != "static":
         # An account's pages must not outlive the session in a shared cache or the
         # browser's history: Back after signing out shows nothing of them. Form
