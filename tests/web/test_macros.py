@@ -4,14 +4,14 @@ carry no id; a bounded text area echoes no more than its limit."""
 import os
 
 import pytest
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from wtforms import BooleanField, Form, HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from wizard import ROOT
 from wizard.web.form_input import BoundedTextAreaField
-from wizard.web.templating import aria_attrs, csrf_input, hidden_input
+from wizard.web.templating import TEXT_AREAS, aria_attrs, csrf_input, hidden_input
 
 AWKWARD = 'say "hi" & <b>bye</b>'
 
@@ -25,8 +25,10 @@ class Sample(Form):
 
 @pytest.fixture(scope="module")
 def macros():
-    env = Environment(loader=FileSystemLoader(os.path.join(ROOT, "templates")), autoescape=True)
-    env.globals.update(aria_attrs=aria_attrs, csrf_input=csrf_input, hidden_input=hidden_input)
+    env = Environment(loader=FileSystemLoader(os.path.join(ROOT, "templates")), autoescape=True,
+                      undefined=StrictUndefined)
+    env.globals.update(aria_attrs=aria_attrs, csrf_input=csrf_input, hidden_input=hidden_input,
+                       TEXT_AREAS=TEXT_AREAS)
     return env.get_template("_macros.html").module
 
 
@@ -65,3 +67,16 @@ def test_a_bounded_text_area_echoes_no_more_than_its_limit(macros):
     form = Sample(data={"comment": "y" * 5000})
     html = str(macros.field(form.comment))
     assert 'maxlength="10"' in html and "y" * 10 in html and "y" * 11 not in html
+
+
+@pytest.mark.parametrize("data, fail", [({"comment": "a <b> & \"c\"\nline"}, False),
+                                        ({"comment": "y" * 50}, True), ({}, False)])
+def test_a_text_area_is_wtforms_own_with_its_hint_and_error(macros, data, fail):
+    form = Sample(data=data)
+    if fail:
+        form.comment.errors = ["Too long"]
+    attrs = {"aria-describedby": "comment-error comment-hint", "aria-invalid": "true"} if fail \
+        else {"aria-describedby": "comment-hint"}
+    html = str(macros.field(form.comment, hint="At most 10."))
+    assert str(form.comment(**attrs)) in html
+    assert html.count("<textarea") == 1

@@ -74,6 +74,10 @@ def csrf_input(form=None):
 MAX_REMEMBERED_URLS = 10_000
 
 
+# The fields the `field` macro writes as a text area itself (_macros.html).
+TEXT_AREAS = ("TextAreaField", "BoundedTextAreaField")
+
+
 def init_app(app):
     app.jinja_env.globals["url_for"] = remembered_url_for(app)
     app.add_template_filter(formatting.money)
@@ -87,4 +91,5 @@ def init_app(app):
     app.add_template_global(aria_attrs)
     app.add_template_global(csrf_input)
     app.add_template_global(hidden_input)
+    app.jinja_env.globals["TEXT_AREAS"] = TEXT_AREAS
     app.add_template_global(console.offer_title)  # the console's pages name offers
