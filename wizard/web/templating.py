@@ -2,7 +2,7 @@
 fields' ARIA attributes, and a url_for that remembers what it built."""
 from flask import has_request_context, request
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from wizard.domain import console, formatting
 
@@ -57,7 +57,9 @@ def hidden_input(name, value):
     """A hidden input without an id (several forms share a page, and ids must
     stay unique): for a value that is no field of a form object the page has
     (the ids the Keep form and "Cancel only smrtDialer" carry)."""
-    return Markup('<input name="{}" type="hidden" value="{}">').format(name, value)
+    # An f-string of escaped parts: Markup.format's string.Formatter costs
+    # each input some 10 µs, and a page has several.
+    return Markup(f'<input name="{escape(name)}" type="hidden" value="{escape(value)}">')
 
 
 def csrf_input(form=None):
