@@ -239,6 +239,10 @@ def test_a_time_too_long_to_be_one_is_refused_at_its_day(sign_in):
 @pytest.mark.parametrize("form, message, where", [
     ({"timezone": "Mars/Olympus", "d0_1_from": "09:00", "d0_1_to": "10:00"}, "is not a known time zone",
      'id="timezone-error"'),
+    # Folders and files of the zone database that name no zone (a 500 once, for the folders).
+    *[({"timezone": name, "d0_1_from": "09:00", "d0_1_to": "10:00"}, "is not a known time zone",
+       'id="timezone-error"') for name in ("America", "Europe", "Etc", "localtime", "posixrules",
+                                           "../../../etc/passwd", "America/", "tzdata.zi")],
     ({"timezone": "UTC", "d1_1_from": "12:00", "d1_1_to": "09:00"}, "Hours must end after they start",
      'id="day-1-error"'),
     ({"timezone": "UTC", "d2_1_from": "09:00", "d2_1_to": "12:00", "d2_2_from": "11:00", "d2_2_to": "13:00"},

@@ -19,13 +19,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 from dateutil.tz import datetime_exists
 
 from wizard.store.db import transaction
 from wizard.store.models import Call, StaffHours, StaffOverride, User
+from . import formatting
 from .policy import CALL_RULES
 from wizard.refusals import (
     BadHours,
@@ -312,10 +313,8 @@ def set_weekly_hours(staff, timezone_name, blocks):
     `time`; a day may have several blocks.
     """
     _require_staff(staff)
-    try:
-        ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise BadHours(f"{timezone_name!r} is not a known time zone.", "timezone") from None
+    if not formatting.is_known_time_zone(timezone_name):
+        raise BadHours(f"{timezone_name!r} is not a known time zone.", "timezone")
     rows = []
     for weekday, starts, ends in blocks:
         if weekday not in range(7):

@@ -1,13 +1,29 @@
 """Money, dates, durations and sizes as an owner reads them: for pages and
 emails alike."""
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 
 def money(cents):
     """1234 -> "$12.34"."""
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+# Files some systems keep among the zones that name no place: "localtime"
+# is the server's own zone (Debian lists it), "Factory" a placeholder.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)  # reading the zone database's index takes some 20 ms
+def _known_time_zones():
+    return frozenset(available_timezones()) - NOT_PLACES
+
+
+def is_known_time_zone(name):
+    """Is `name` a zone of the IANA database ("America/New_York")? Not a
+    folder of it ("America"), nor one of its other files ("localtime")."""
+    return isinstance(name, str) and name in _known_time_zones()
 
 
 @lru_cache(maxsize=4096)  # a page shows the same few dates, each several times
