@@ -144,7 +144,7 @@ class Browser:
 
     def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
         if csrf and self.token is None:
-            self.get("/auth/login")
+            self.get("/auth/login", follow_redirects=True)  # signed in: the home page's token
         headers = kwargs.pop("headers", {})
         data = dict(data or {})
         if htmx:
@@ -155,6 +155,8 @@ class Browser:
             data.setdefault("csrf_token", self.token)
         response = self.client.post(url, data=data, headers=headers, **kwargs)
         self._remember_token(response)
+        if url in ("/auth/login", "/auth/logout") and response.status_code == 303:
+            self.token = None  # a new session, with a new token (auth.views.start_afresh)
         return response
 
     def _remember_token(self, response):
@@ -166,6 +168,7 @@ class Browser:
     def login(self, email, password):
         response = self.post("/auth/login", {"email": email, "password": password})
         assert response.status_code == 303, response.get_data(as_text=True)
+        self.get(response.location, follow_redirects=True)  # the new session's token
         return response
 
 

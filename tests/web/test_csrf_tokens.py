@@ -44,3 +44,29 @@ def test_a_reused_token_is_still_accepted_and_belongs_to_its_own_session(owner, 
                           csrf=False)
     assert response.status_code == 303
     assert CancellationRequest.select().count() == 1
+
+
+def test_a_token_taken_before_signing_in_posts_nothing_after(browser):
+    (before,) = tokens_on(browser.get("/auth/login"))
+    browser.login("owner@acme.test", "owner-pass")
+    sub = subscription()
+    response = browser.post(step_url(sub, "consequences"), {"request_id": "", "csrf_token": before},
+                            csrf=False)
+    assert response.status_code == 400 and "CSRF" in text(response)
+    assert CancellationRequest.select().count() == 0
+    (after,) = tokens_on(browser.get(step_url(sub, "consequences")))
+    assert after != before
+    assert browser.post(step_url(sub, "consequences"), {"request_id": "", "csrf_token": after},
+                        csrf=False).status_code == 303
+
+
+def test_the_next_user_of_a_shared_browser_does_not_inherit_the_last_ones_token(owner):
+    (left_behind,) = tokens_on(owner.get("/billing/products"))
+    assert owner.post("/auth/logout", {"csrf_token": left_behind}, csrf=False).status_code == 303
+    response = owner.post("/auth/login", {"email": "owner@birch.test", "password": "owner-pass",
+                                          "csrf_token": left_behind}, csrf=False)
+    assert response.status_code == 400, "the last user's token signs no one in"
+    (fresh,) = tokens_on(owner.get("/auth/login"))
+    assert fresh != left_behind
+    assert owner.post("/auth/login", {"email": "owner@birch.test", "password": "owner-pass",
+                                      "csrf_token": fresh}, csrf=False).status_code == 303

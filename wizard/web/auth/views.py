@@ -2,12 +2,12 @@
 import os
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wizard import clock
-from wizard.web import ratelimits
+from wizard.web import ratelimits, signing
 from wizard.web.extensions import login_manager
 from wizard.store import reads
 from wizard.store.models import User
@@ -70,6 +70,15 @@ def home_for(user):
     return url_for("billing.products")
 
 
+def start_afresh():
+    """A new session at signing in and out: nothing of the last one carries
+    over, its CSRF token least of all. A token read from the sign-in page
+    before signing in, or left in a shared browser by the last user, then
+    posts nothing (Flask-WTF draws a new one for the next form)."""
+    session.clear()
+    g.pop(signing.FIELD, None)  # the token Flask-WTF signed for this request
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimits.sign_in_limits
 def login():
@@ -82,6 +91,7 @@ def login():
             ratelimits.count_failed_sign_in()
             form.password.errors.append("That email and password do not match an account.")
         else:
+            start_afresh()
             login_user(user)
             session["seen_at"] = clock.session_now()
             return redirect(safe_next(form.next.data) or home_for(user), code=303)
@@ -96,5 +106,6 @@ def logout():
     # means a copy of the cookie saved before signing out no longer works.
     current_user.end_sessions()
     logout_user()
+    start_afresh()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
