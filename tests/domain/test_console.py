@@ -214,3 +214,21 @@ def test_the_csv_export(scenario, app, sign_in):
     evil = next(r for r in rows if "Formula" in r["account"])
     assert evil["account"] == "'=Formula Inc" and evil["comment"].startswith("'=HYPERLINK")
     assert {r["state"] for r in rows} == set(console.STATES.values())
+
+
+@pytest.mark.parametrize("disguised", ["\ufeff=HYPERLINK(1)", "＝HYPERLINK(1)", " =1+1", "\u200b@SUM(1)",
+                                       "\ufeff \t=1", "＋1", "－1", "\u00a0=1"])
+def test_a_formula_in_disguise_is_guarded_in_the_export(scenario, app, sign_in, disguised):
+    """A spreadsheet skips a byte order mark and leading spaces, and reads the
+    fullwidth signs as plain ones: each cell is checked as it would read it."""
+    Scenario(app).start("Disguise Inc", upto="options", reason="other", comment=disguised)
+    rows = list(csv.DictReader(io.StringIO(text(sign_in("success").get("/success/requests.csv")))))
+    (row,) = [r for r in rows if r["account"] == "Disguise Inc"]
+    assert row["comment"] == "'" + disguised.strip()  # the survey keeps the comment stripped
+
+
+@pytest.mark.parametrize("plain", ["a = b", "Too expensive", "", "2 + 2", "email@example.com"])
+def test_ordinary_text_is_exported_as_written(plain):
+    from wizard.domain.formatting import spreadsheet_cell
+
+    assert spreadsheet_cell(plain) == plain

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from . import policy, steps
+from . import formatting, policy, steps
 from wizard.store.models import (
     Account,
     Acknowledgement,
@@ -208,16 +208,11 @@ def as_csv(listed):
     writer.writerow(CSV_COLUMNS)
     for r in listed:
         req = r.request
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([formatting.spreadsheet_cell(v) for v in (
             req.id, req.account.name, req.product_name, r.state_label, req.started_at.isoformat(),
             req.closed_at.isoformat() if req.closed_at else "", r.reason_label, r.comment,
             " ".join(r.shown), r.accepted, r.where)])
     return out.getvalue()
-
-
-def _cell(value):
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # -- calls with Customer Success ------------------------------------------------------------
@@ -278,7 +273,7 @@ def calls_csv(calls):
     writer = csv.writer(out)
     writer.writerow(CALL_CSV_COLUMNS)
     for call in calls:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([formatting.spreadsheet_cell(v) for v in (
             call.id, call.account.name, call.owner.name, call.owner.email, call.staff.name,
             call.start.isoformat(), Call.STATUS_NAMES[call.status],
             CallOutcome.NAMES.get(call.outcome, ""), call.topic, call.outcome_notes,

@@ -1,6 +1,8 @@
 """Money, dates, durations and sizes as an owner reads them: for pages and
 emails alike."""
+import unicodedata
 from functools import lru_cache
+from itertools import dropwhile
 from zoneinfo import ZoneInfo, available_timezones
 
 
@@ -79,3 +81,25 @@ def filesize(n):
 def count_of(n, noun):
     """How many of something: "1 call log", "12,345 call logs"."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# What makes a spreadsheet read a cell as a formula when it starts it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell that no spreadsheet runs as a formula: one that would start
+    with a formula's character, once disguises are undone, gets a leading
+    apostrophe. Disguises: characters a spreadsheet reads as their plain
+    form (the fullwidth "＝", NFKC's equivalents), and a lead of spaces or
+    invisible ones (a byte order mark, a zero-width space) it skips."""
+    text = str(value)
+    plain = "".join(dropwhile(_skipped_at_start, unicodedata.normalize("NFKC", text)))
+    return "'" + text if plain.startswith(FORMULA_STARTS) else text
+
+
+def _skipped_at_start(character):
+    """Invisible (format characters) or a space, but not the tab and carriage
+    return that are formula starts themselves."""
+    return unicodedata.category(character) == "Cf" or (
+        character.isspace() and character not in "\t\r")
