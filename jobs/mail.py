@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 from peewee import OperationalError
 
-from wizard import clock
+from wizard import clock, files
 from wizard.domain import invitation, outbox
 
 from . import job_context
@@ -80,7 +80,7 @@ def deliver(email, message, settings):
             smtp.send_message(email)
         return
     folder = settings["OUTBOX_DIR"]
-    os.makedirs(folder, exist_ok=True)
+    files.private_folder(folder)  # the messages hold owners' names and addresses
     # Time first, so the folder lists in order; ids alone can repeat once a
     # purge has deleted an account's messages.
     final = os.path.join(folder, f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml")

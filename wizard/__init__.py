@@ -11,7 +11,7 @@ from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from wizard import config, queue
+from wizard import config, files, queue
 from wizard.domain import qaclock
 from wizard.store import db
 from wizard.web import errors, hooks, ratelimits, signing
@@ -38,7 +38,7 @@ def configure(app, test_config):
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    files.private_folder(app.instance_path)
     config.check_production(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = config.secret_key_file(app.instance_path)

@@ -14,6 +14,8 @@ from peewee import (
 from playhouse.pool import PooledPsycopg3Database, PooledSqliteDatabase
 from playhouse.psycopg3_ext import Psycopg3Database
 
+from wizard import files
+
 database = DatabaseProxy()
 
 
@@ -42,7 +44,10 @@ def open_database(url, pooled=False, prepare_threshold=PREPARE_THRESHOLD):
         # A file, never ":memory:": each request closes its connection, and
         # an in-memory database would vanish with it.
         path = url[len("sqlite:///"):]
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # Only its owner reads it (wizard/files.py); SQLite gives the -wal and
+        # -shm files the database file's mode.
+        files.private_folder(os.path.dirname(os.path.abspath(path)))
+        files.private_file(path)
         return (PooledSqliteDatabase if pooled else SqliteDatabase)(
             path,
             pragmas={
