@@ -236,6 +236,46 @@ def test_odd_request_ids_are_refused_without_a_500(owner, forged):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("crafted", ["n", "no", "0", "off", "N", "yes", "true", "Y", "y "])
+def test_only_the_checkbox_own_value_ticks_it(owner, crafted):
+    """A browser sends "y" for a ticked box and nothing for an unticked one;
+    any other value is not a tick, and is not echoed back."""
+    sub = subscription()
+    complete_steps(owner, sub, "acknowledge")
+    before = snapshot()
+    response = errors_page(owner, sub, "acknowledge",
+                           post_step(owner, sub, "acknowledge", dict(ACK_ALL, credits_nonrefundable=crafted)))
+    body = text(response)
+    assert 'id="credits_nonrefundable-error"' in body
+    assert f'value="{crafted}"' not in body
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_a_nul_in_a_fields_name_is_refused(owner, where):
+    sub = subscription()
+    before = snapshot()
+    if where == "form":
+        response = owner.post(step_url(sub, "consequences"), {"request_id": "", "bad\x00name": "x"})
+    else:
+        response = owner.get(step_url(sub, "consequences") + "?bad%00name=x")
+    assert response.status_code == 400
+    assert "a character that is not allowed" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("digits", ["\uff11", "\u0661", "\u0967", "\U0001d7cf", "1\uff10"])
+def test_only_ascii_digits_are_ids_in_urls(owner, digits):
+    """"１" (fullwidth), "١" (Arabic-Indic), "१" (Devanagari), "𝟏" (bold) are not 1."""
+    from urllib.parse import quote
+
+    sub = subscription()
+    assert sub.id == 1 and owner.get("/billing/plans/1").status_code == 200
+    for url in (f"/billing/plans/{quote(digits)}", f"/cancel/{quote(digits)}/consequences",
+                f"/billing/reactivate/{quote(digits)}"):
+        assert owner.get(url).status_code == 404, url
+
+
 @pytest.mark.parametrize("url", ["/cancel/99999999999999999999999/", "/cancel/0/consequences",
                                  "/billing/reactivate/99999999999999999999999"])
 def test_huge_or_zero_ids_in_urls_are_404(owner, url):

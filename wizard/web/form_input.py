@@ -8,7 +8,7 @@ bytes (a 413). Anything else was not sent by our pages: it is refused with
 never reach code that expects a string.
 """
 from flask import abort, current_app, request
-from wtforms import TextAreaField
+from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Length
 
 NOTHING_CHANGED = "Nothing was changed."
@@ -21,7 +21,9 @@ def refuse_unusable_forms():
     # Only a POST's form is read by any view (a GET's body is not even parsed).
     has_form = request.method in ("POST", "PUT", "PATCH", "DELETE")
     fields = [*request.args.listvalues(), *(request.form.listvalues() if has_form else ())]
-    if any("\x00" in value for values in fields for value in values):
+    names = [*request.args, *(request.form if has_form else ())]
+    if any("\x00" in value for values in fields for value in values) or \
+            any("\x00" in name for name in names):
         abort(400, description="The request contains a character that is not allowed.")
     if not has_form:
         return
@@ -52,3 +54,19 @@ class BoundedTextAreaField(TextAreaField):
 
     def _value(self):
         return super()._value()[:self.max_length]
+
+
+class TickBox(BooleanField):
+    """A checkbox that only its own value ticks: "y", what its input sends.
+
+    wtforms' BooleanField takes any value but "false" and "" as a tick, so a
+    crafted "n", "0" or "no" would confirm a statement the owner never
+    ticked. The page drawn again always offers "y", never what was sent.
+    """
+
+    def process_formdata(self, valuelist):
+        self.data = bool(valuelist) and valuelist[0] == "y"
+
+    def _value(self):
+        return "y"
+

@@ -13,7 +13,10 @@ from werkzeug.routing import IntegerConverter
 
 class IdConverter(IntegerConverter):
     """`<id:name>`: a positive integer that fits a database id (32-bit), so a
-    huge number in a URL is a 404, not an overflow."""
+    huge number in a URL is a 404, not an overflow. ASCII digits only: "１"
+    (fullwidth) or "٣" would otherwise be read as 1 and 3."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)

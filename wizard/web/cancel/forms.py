@@ -8,12 +8,12 @@ the request's saved answers again (Back, reload, another device).
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, StopValidation
 
 from wizard.domain import lifecycle, policy
-from wizard.web.form_input import BoundedTextAreaField
+from wizard.web.form_input import BoundedTextAreaField, TickBox
 
 
 def for_step(step, req, **kwargs):
@@ -68,7 +68,7 @@ class AcknowledgeForm(StepForm):
             pass
 
         for statement in statements:
-            setattr(Form, statement.key, BooleanField(
+            setattr(Form, statement.key, TickBox(
                 statement.text,
                 validators=[DataRequired("Please tick this box to confirm you understand.")],
             ))
