@@ -371,6 +371,51 @@ def test_two_owners_racing_for_the_last_free_slot_get_one_call_and_one_refusal(a
     assert OutboxMessage.select().count() == 2 * Call.select().count()
 
 
+def test_one_owner_posting_one_slot_twice_at_once_gets_one_call(app):
+    """Two tabs, or a double post: both staff members are free at 14:00, so
+    without the account's unique key each post would take one of them."""
+    for round_number, days in enumerate([0, 1, 2, 3]):
+        at = BOTH + timedelta(days=days)
+
+        def attempt():
+            try:
+                return calls.book(owner(), at, "", clock.now()).id
+            finally:
+                database.close()
+
+        raced = race(attempt, attempt, first_starts=round_number % 2 == 0)
+        assert raced.results[0] == raced.results[1], f"round {round_number}: {raced}"
+        assert Call.select().where(Call.active_start == at).count() == 1
+    assert OutboxMessage.select().count() == 2 * Call.select().count(), "one pair of emails a call"
+
+
+def test_the_database_refuses_two_standing_calls_of_one_account_at_one_time(app):
+    casey, morgan = demo_staff()
+    made = calls.book(owner(), BOTH, "", now())
+    other = morgan if made.staff_id == casey.id else casey
+    with pytest.raises(IntegrityError), database.atomic():
+        Call.create(account=made.account_id, owner=made.owner_id, staff=other.id, start=BOTH,
+                    end=made.end, active_start=BOTH, uid="call-twice@smrtphone.test",
+                    assigned_at=now(), created_at=now(), updated_at=now())
+
+
+def test_the_migration_keeps_the_first_of_calls_booked_twice_before_it(app):
+    from wizard.store import migrations
+
+    casey, morgan = demo_staff()
+    first = calls.book(owner(), BOTH, "", now())
+    other = morgan if first.staff_id == casey.id else casey
+    database.execute_sql("DROP INDEX call_account_id_active_start")
+    second = Call.create(account=first.account_id, owner=first.owner_id, staff=other.id, start=BOTH,
+                         end=first.end, active_start=BOTH, uid="call-twice@smrtphone.test",
+                         assigned_at=now(), created_at=now(), updated_at=now())
+    migrations._one_call_per_account_at_a_time(database.obj, None)
+    assert Call.get_by_id(first.id).active_start == BOTH
+    kept_aside = Call.get_by_id(second.id)
+    assert (kept_aside.status, kept_aside.active_start) == (Call.CANCELLED, None)
+    assert "call_account_id_active_start" in {i.name for i in database.get_indexes("booking")}
+
+
 def test_racing_for_neighbouring_slots_of_one_staff_member_keeps_the_buffer(app):
     """17:00 and 17:30 are different starts (no unique clash) but too close."""
     casey, _ = demo_staff()

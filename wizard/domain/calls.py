@@ -12,7 +12,9 @@ transaction the candidates' rows are locked in id order (PostgreSQL; SQLite
 holds its one write lock) and their calls re-read, so two bookings of one
 staff member never come closer than the buffer; should an insert still meet
 the unique index, the slot went to someone else a moment ago and the next
-free staff member is tried.
+free staff member is tried. A second unique index, of the account and the
+start, settles two posts of one owner's booking: the second finds the
+first's call and returns it, so one call and one pair of emails result.
 """
 import uuid
 from datetime import timedelta
@@ -121,6 +123,11 @@ def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=Non
                 # the call. It never blocks leaving: a new request can start at once.
                 lifecycle.accept_offer(request, owner, "book_call", None, now)
             return call
+        # Nobody free, or every insert met a unique index: if one was this
+        # account's own, a second tab or a double post booked it a moment ago.
+        standing = Call.standing_at(owner.account_id, start)
+        if standing is not None:
+            return standing
         raise SlotTaken()
 
 

@@ -117,6 +117,26 @@ def _facts_of_unsent_reminders(OutboxMessage):
         OutboxMessage.update(**changes).where(OutboxMessage.id == message.id).execute()
 
 
+def _one_call_per_account_at_a_time(db, migrator):
+    """The unique index of (account, active_start). Calls booked twice at one
+    time before it (a race of the booking form) keep the first booked; the
+    others are cancelled, their time freed, so the index can be made."""
+    from peewee import fn
+
+    from .models import Call
+
+    twice = (Call.select(Call.account, Call.active_start, fn.MIN(Call.id).alias("first"))
+             .where(Call.active_start.is_null(False))
+             .group_by(Call.account, Call.active_start).having(fn.COUNT(Call.id) > 1))
+    for account_id, start, first in twice.tuples():
+        (Call.update(status=Call.CANCELLED, active_start=None, sequence=Call.sequence + 1)
+         .where((Call.account == account_id) & (Call.active_start == start) & (Call.id != first))
+         .execute())
+    # Named as a database made by migration 1 from today's models names it.
+    db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "call_account_id_active_start" '
+                   'ON "booking" ("account_id", "active_start")')
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -129,6 +149,7 @@ MIGRATIONS = [
     (8, "the QA clock's offset", _qa_clock),
     (9, "emails as templates: the HTML alternative, what a reminder must still be true of",
      _emails_as_templates),
+    (10, "one standing call per account at a time", _one_call_per_account_at_a_time),
 ]
 
 

@@ -109,8 +109,9 @@ class Call(BaseModel):
 
     `active_start` holds the start while the call stands (booked, or held /
     missed: its time stays taken) and is NULL once cancelled. Its unique
-    index with the staff member is what makes double booking impossible
-    (NULLs do not collide on SQLite or PostgreSQL). `uid` and `sequence` are
+    index with the staff member is what makes double booking impossible, and
+    its unique index with the account keeps one owner from holding two calls
+    at one time (NULLs do not collide on SQLite or PostgreSQL). `uid` and `sequence` are
     the calendar invitation's UID and SEQUENCE: the UID never changes, the
     sequence grows with each reschedule or cancellation.
     """
@@ -142,6 +143,9 @@ class Call(BaseModel):
         table_name = "booking"  # the table's name from before the model was called Call
         indexes = (
             (("staff", "active_start"), True),
+            # One account, one standing call at a time: ten posts of one slot
+            # from one session make one call (migration 10).
+            (("account", "active_start"), True),
             (("active_start",), False),
             (("status", "start"), False),
         )
