@@ -108,12 +108,13 @@ class NotActive(Refusal):
 
 
 class PlanChanged(Refusal):
-    """The form was drawn for a plan the subscription no longer has."""
+    """The form was drawn for a plan, seats or scheduled change the
+    subscription no longer has."""
 
     title = "Your plan has changed"
 
-    message = ("Your plan has changed since this page was shown. "
-               "Please look at it again. Nothing was changed.")
+    message = ("Your plan has changed since this page was shown, or a change to it was "
+               "scheduled. Please look at it again. Nothing was changed.")
 
 
 class NothingToUndo(Refusal):

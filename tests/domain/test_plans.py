@@ -54,7 +54,7 @@ def confirm_form(page):
     body = text(page)
     start = body.index('<form method="post" action="/billing/plans/')
     form = body[start:body.index("</form>", start)]
-    return dict(re.findall(r'name="(seats|request_id|drawn_plan|drawn_seats)" type="hidden" value="([^"]*)"',
+    return dict(re.findall(r'name="(seats|request_id|drawn_plan|drawn_seats|drawn_pending)" type="hidden" value="([^"]*)"',
                            form))
 
 
@@ -246,6 +246,48 @@ def test_a_page_drawn_before_another_change_is_refused(owner, sign_in):
     response = owner.post(f"/billing/plans/{sub.id}/phone-starter", stale)
     assert response.status_code == 409 and "Your plan has changed since this page was shown" in text(response)
     assert all_rows() == before
+
+
+def test_a_page_drawn_before_another_tab_scheduled_a_change_cannot_replace_it(owner, sign_in):
+    """Two downgrades drawn at one state: the first scheduled wins, the second
+    is refused (409) and changes nothing, and one email says what is scheduled."""
+    sub = subscription()
+    three = confirm_form(plan_page(owner, sub, "phone-starter", seats=3))
+    four = confirm_form(plan_page(owner, sub, "phone-starter", seats=4))
+    assert owner.post(f"/billing/plans/{sub.id}/phone-starter", three).status_code == 303
+    scheduled = PlanChange.get()
+    assert (scheduled.status, scheduled.to_seats) == (PlanChange.SCHEDULED, 3)
+    before = all_rows()
+    response = owner.post(f"/billing/plans/{sub.id}/phone-starter", four)
+    assert response.status_code == 409 and "or a change to it was scheduled" in text(response)
+    assert all_rows() == before
+    # Drawn again, the page knows the scheduled change and may replace it.
+    assert switch(owner, sub, "phone-starter", seats=4).status_code == 303
+    assert [(c.to_seats, c.status) for c in PlanChange.select().order_by(PlanChange.id)] == [
+        (3, PlanChange.UNDONE), (4, PlanChange.SCHEDULED)]
+
+
+def test_two_stale_plan_pages_posted_at_once_make_one_change_and_one_409(app, sign_in):
+    from tests.support.jobs import race
+
+    sub = subscription()
+    tabs = [sign_in("owner"), sign_in("owner")]
+    forms = [confirm_form(plan_page(tab, sub, "phone-starter", seats=n)) for tab, n in zip(tabs, (3, 4))]
+
+    def post(tab, form):
+        return lambda: tab.post(f"/billing/plans/{sub.id}/phone-starter", form).status_code
+
+    for round_number in range(2):
+        raced = race(post(tabs[0], forms[0]), post(tabs[1], forms[1]), first_starts=round_number == 0)
+        statuses = sorted(raced.results)
+        if round_number == 0:
+            assert statuses == [303, 409], raced
+        else:
+            # Both pages are now stale or a repeat: the repeat is a 303 that makes nothing.
+            assert 409 in statuses, raced
+    assert PlanChange.select().where(PlanChange.status == PlanChange.SCHEDULED).count() == 1
+    assert PlanChange.select().where(PlanChange.status == PlanChange.UNDONE).count() == 0
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.PLAN_CHANGED).count() == 1
 
 
 def test_an_offer_of_another_account_or_a_closed_request_is_refused(owner, sign_in):

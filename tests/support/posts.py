@@ -109,7 +109,7 @@ def _book_call(browser):
 def _reschedule_call(browser):
     call = _a_call()
     later = next(s for s in _free_starts(10) if s != call.start)
-    return f"/calls/{call.id}/reschedule", {"start": later.isoformat()}
+    return f"/calls/{call.id}/reschedule", {"start": later.isoformat(), "drawn_sequence": str(call.sequence)}
 
 
 def _cancel_call(browser):

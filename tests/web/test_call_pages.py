@@ -128,7 +128,8 @@ def test_the_owner_moves_and_cancels_a_call(owner):
     call = a_call()
     later = next(s for s in free_starts() if s != call.start)
     assert "Move your call" in text(owner.get(f"/calls/{call.id}/reschedule"))
-    response = owner.post(f"/calls/{call.id}/reschedule", {"start": later.isoformat()})
+    response = owner.post(f"/calls/{call.id}/reschedule", {"start": later.isoformat(),
+                                                             "drawn_sequence": "0"})
     assert response.status_code == 303
     moved = call.refreshed()
     assert (moved.start, moved.sequence, moved.uid) == (later, 1, call.uid)
@@ -139,6 +140,52 @@ def test_the_owner_moves_and_cancels_a_call(owner):
     assert "Your call with" not in text(owner.get("/billing/products"))
     again = owner.post(f"/calls/{call.id}/cancel", {})
     assert again.status_code == 409 and "already been cancelled" in text(again)
+
+
+def drawn_sequence(page):
+    import re
+
+    return re.search(r'name="drawn_sequence" type="hidden" value="(\d+)"', text(page)).group(1)
+
+
+def test_a_move_from_a_page_drawn_before_another_move_is_refused(owner, sign_in):
+    call = a_call()
+    first, second = [s for s in free_starts() if s != call.start][:2]
+    stale = drawn_sequence(owner.get(f"/calls/{call.id}/reschedule"))
+    other_tab = sign_in("owner")
+    fresh = drawn_sequence(other_tab.get(f"/calls/{call.id}/reschedule"))
+    assert other_tab.post(f"/calls/{call.id}/reschedule",
+                          {"start": first.isoformat(), "drawn_sequence": fresh}).status_code == 303
+    before = all_rows()
+    response = owner.post(f"/calls/{call.id}/reschedule", {"start": second.isoformat(),
+                                                           "drawn_sequence": stale})
+    assert response.status_code == 409 and "This call was changed a moment ago" in text(response)
+    assert all_rows() == before
+    # The same move posted again (a double click) is no change, not a refusal.
+    again = owner.post(f"/calls/{call.id}/reschedule", {"start": first.isoformat(),
+                                                        "drawn_sequence": stale})
+    assert again.status_code == 303 and call.refreshed().sequence == 1
+
+
+def test_moves_posted_at_once_from_pages_drawn_together_apply_once(app, sign_in):
+    from tests.support.jobs import race
+    from wizard.store.models import OutboxMessage
+
+    call = a_call()
+    first, second = [s for s in free_starts() if s != call.start][:2]
+    tabs = [sign_in("owner"), sign_in("owner")]
+    drawn = [drawn_sequence(tab.get(f"/calls/{call.id}/reschedule")) for tab in tabs]
+    emails_before = OutboxMessage.select().count()
+
+    def move(tab, start, sequence):
+        return lambda: tab.post(f"/calls/{call.id}/reschedule",
+                                {"start": start.isoformat(), "drawn_sequence": sequence}).status_code
+
+    raced = race(move(tabs[0], first, drawn[0]), move(tabs[1], second, drawn[1]))
+    assert sorted(raced.results) == [303, 409], raced
+    moved = call.refreshed()
+    assert moved.sequence == 1 and moved.start in (first, second)
+    assert OutboxMessage.select().count() - emails_before == 2, "one move: the owner's and the staff's"
 
 
 @pytest.mark.parametrize("role, status", [("other_owner", 404), ("admin", 403), ("agent", 403)])

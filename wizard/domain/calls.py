@@ -148,12 +148,15 @@ def _require_changeable(call, now):
         raise CallTookPlace()
 
 
-def reschedule(call, new_start, actor, now, rules=CALL_RULES, links=None):
+def reschedule(call, new_start, actor, now, rules=CALL_RULES, links=None, drawn_sequence=None):
     """Move a booked call to `new_start`; return the Call as it now stands.
 
     The same checks as booking. The UID stays; SEQUENCE grows. The call
     keeps its staff member when they are free then, else goes to the free
-    one given a call longest ago. Moving a call to its own time changes nothing.
+    one given a call longest ago. Moving a call to its own time changes
+    nothing (a double click). `drawn_sequence`: the call's SEQUENCE when the
+    page was drawn; a call moved or changed since is CallChanged (409), so of
+    moves posted at once from pages drawn together, one applies.
     """
     require_manager(actor, call)
     current = call.refreshed()
@@ -161,6 +164,8 @@ def reschedule(call, new_start, actor, now, rules=CALL_RULES, links=None):
     start = as_utc(new_start)
     if start == current.start:
         return current
+    if drawn_sequence is not None and drawn_sequence != current.sequence:
+        raise CallChanged()
     free = Availability.load(now, rules, ignoring=current.id).free_staff_or_refuse(start)
     end = start + rules.duration
     with transaction():
@@ -176,6 +181,9 @@ def reschedule(call, new_start, actor, now, rules=CALL_RULES, links=None):
             if moved is None:
                 continue
             if not moved:
+                latest = current.refreshed()
+                if latest.is_booked and latest.start == start:
+                    return latest  # the same move, posted twice at once
                 raise _why_unchangeable(current.id)
             fresh = current.refreshed()
             outbox.void_call_reminders(fresh.id)

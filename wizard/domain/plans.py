@@ -149,8 +149,9 @@ def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=Non
     """Change the plan (or schedule it); return (the PlanChange, whether it is new).
 
     In one transaction: re-reads the subscription under its lock; refuses a
-    form drawn for another plan (`drawn_for`: the (plan id, seats) the page
-    showed); applies an upgrade at once or schedules a downgrade (replacing
+    form drawn for another state (`drawn_for`: drawn_state as the page showed
+    it, so a page drawn before another tab scheduled a change cannot silently
+    replace that change); applies an upgrade at once or schedules a downgrade (replacing
     a change scheduled before); with `request`, accepts the offer it answers
     and so ends the cancellation request as saved; writes an audit event and
     the confirmation email. The same change posted again (a double click, a
@@ -164,7 +165,7 @@ def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=Non
         repeated = _same_change(fresh, pending, plan, seats)
         if repeated is not None:
             return repeated, False
-        if drawn_for is not None and drawn_for != (fresh.plan_id, fresh.seats):
+        if drawn_for is not None and drawn_for != drawn_state(fresh, pending):
             raise PlanChanged()
         offered = quote(fresh, plan, seats, now)
         if pending is not None:
@@ -189,6 +190,12 @@ def change(subscription, plan, seats, user, ip, now, drawn_for=None, request=Non
                           request=request.id if request else None)
         mail.plan_changed(made, fresh, user, describe(made, fresh), now, links)
         return made, True
+
+
+def drawn_state(subscription, pending):
+    """What a plan page is drawn for and its Confirm carries back: the plan,
+    the seats and the scheduled change (its id, or None)."""
+    return subscription.plan_id, subscription.seats, pending.id if pending is not None else None
 
 
 def _same_change(subscription, pending, plan, seats):

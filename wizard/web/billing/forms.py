@@ -29,10 +29,12 @@ class SeatsForm(FlaskForm):
 
 
 class PlanChangeForm(FlaskForm):
-    """Confirm the change. It carries the plan and seats the page was drawn for,
-    so a change made meanwhile (another tab) is refused, not applied on top."""
+    """Confirm the change. It carries the plan, seats and scheduled change the
+    page was drawn for (plans.drawn_state), so a change made or scheduled
+    meanwhile (another tab) is refused, not applied on top."""
 
     seats = HiddenField()
     request_id = HiddenField()
     drawn_plan = HiddenField()
     drawn_seats = HiddenField()
+    drawn_pending = HiddenField()  # the scheduled change's id, or empty

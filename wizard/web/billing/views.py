@@ -145,7 +145,8 @@ def change_plan(subscription_id, code):
         form = PlanChangeForm()
         req = lifecycle.offer_request(sub.account, form.request_id.data or "")
         seats = posted_id_value(form.seats.data or "")
-        drawn = (posted_id_value(form.drawn_plan.data or ""), posted_id_value(form.drawn_seats.data or ""))
+        drawn = (posted_id_value(form.drawn_plan.data or ""), posted_id_value(form.drawn_seats.data or ""),
+                 posted_id_value(form.drawn_pending.data or ""))
         try:
             change, _ = plans.change(sub, plan, seats, current_user, request.remote_addr, now,
                                      drawn_for=drawn, request=req,
@@ -176,9 +177,10 @@ def render_plan_change(sub, plan, req, seats_form, offered, errors):
     for field, message in errors.items():
         if field == "seats":
             seats_form.seats.errors = [message]
+    drawn_plan, drawn_seats, drawn_pending = plans.drawn_state(sub, PlanChange.pending(sub.id))
     confirm_form = PlanChangeForm(formdata=None, seats=offered.seats if offered else "",
-                                  request_id=req.id if req else "", drawn_plan=sub.plan_id,
-                                  drawn_seats=sub.seats)
+                                  request_id=req.id if req else "", drawn_plan=drawn_plan,
+                                  drawn_seats=drawn_seats, drawn_pending=drawn_pending or "")
     status = 200 if offered is not None else 422
     return render_template("billing/plan_change.html", subscription=sub, plan=plan, req=req,
                            seats_form=seats_form, confirm_form=confirm_form, quote=offered,

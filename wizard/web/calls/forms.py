@@ -35,3 +35,5 @@ class BookForm(FlaskForm):
         "What would you like to talk about? (optional)", max_length=CALL_RULES.topic_max_length,
         message=f"Please keep it to {CALL_RULES.topic_max_length} characters or fewer.")
     request_id = HiddenField()
+    # Moving: the call's SEQUENCE when the page was drawn (calls.reschedule).
+    drawn_sequence = HiddenField()

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from wizard.domain import availability, calls, formatting, lifecycle
 from wizard import clock, queue
 from wizard.web import invalid_forms, links, ratelimits
-from wizard.store.models import Call
+from wizard.store.models import Call, posted_id_value
 from wizard.web.auth import access
 from wizard.refusals import NotASlot, SlotTaken, TopicTooLong
 from .forms import BookForm
@@ -112,10 +112,11 @@ def reschedule(call_id):
     if request.method == "POST":
         status = 422
         if form.validate():
+            drawn = posted_id_value(form.drawn_sequence.data or "")
             try:
                 moved = calls.reschedule(call, availability.parse_start(form.start.data),
-                                           current_user, clock.now(),
-                                           links=links.for_app())
+                                           current_user, clock.now(), links=links.for_app(),
+                                           drawn_sequence=-1 if drawn is None else drawn)
             except (NotASlot, SlotTaken) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
@@ -123,6 +124,7 @@ def reschedule(call_id):
                 flash(f"The call is moved to {when(moved, call.account.timezone)}. "
                       "Updated invitations are on their way.", "success")
                 return after_change(moved)
+    form.drawn_sequence.data = str(call.sequence)  # the page is drawn for the call as it is now
     return slots_page(form, call.account.timezone, "Move your call",
                       url_for("calls.reschedule", call_id=call.id), call=call, status=status)
 
