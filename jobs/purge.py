@@ -23,6 +23,12 @@ def run_purge(schedule_id, generation):
         except purge.LostLease:
             log.warning("Purge %s was taken over by another worker", schedule_id)
             return "taken over"
+        except purge.NotErased as failed:
+            alert = purge.verification_failed(schedule, worker, clock.now(), str(failed),
+                                              settings["PURGE_MAX_ATTEMPTS"], settings["OPS_EMAIL"])
+            if alert is not None:
+                queue.enqueue_mail(alert.id)
+            raise  # RQ shows the job failed; the schedule says what comes next
         notice = outbox.erasure_notice(schedule)
     if notice is not None:
         queue.enqueue_mail(notice.id)

@@ -71,6 +71,11 @@ def _core_settings(instance_path):
         ),
         # Rows erased per transaction by the purge.
         "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
+        # Failed verifications before a purge needs an operator's attention.
+        "PURGE_MAX_ATTEMPTS": int(os.environ.get("PURGE_MAX_ATTEMPTS", "3")),
+        # Where alerts go (a purge that needs attention, an email that keeps
+        # failing); empty: they are logged only.
+        "OPS_EMAIL": os.environ.get("OPS_EMAIL", "").strip(),
         # QA mode: the QA clock (wizard/domain/qaclock.py) and its page. Never in production.
         "WIZARD_QA": qa_mode(instance_path),
     }

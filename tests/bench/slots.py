@@ -32,13 +32,16 @@ def seed_team(now):
     return team
 
 
-def call_rows(team, account, owner, now, per_staff):
+def call_rows(team, accounts, now, per_staff):
     """`per_staff` calls each: one in every fourth slot of the horizon (which
     leaves a quarter of the slots free, the others too close to a call), and
-    the rest one an hour back into the past."""
+    the rest one an hour back into the past. Each staff member's calls are
+    with an account of their own (`accounts`, one each): an account holds
+    one standing call at a time."""
     slots = availability.free_slots(now)
     rows = []
-    for staff in team:
+    for staff, account in zip(team, accounts, strict=True):
+        owner = account.owner()
         mine = [s.start for s in slots if staff.id in s.staff_ids][::4][:per_staff]
         past = [now - timedelta(days=1, hours=h) for h in range(per_staff - len(mine))]
         for n, start in enumerate(mine + past):
@@ -54,14 +57,13 @@ def bench_slots(url, label, fresh_schema, log):
     with db.connection_context():
         fresh_schema(db)
         plans = ensure_plans()
-        account = create_account("Bench Realty", "owner@bench.test", lambda e: "x", plans,
-                                 owner_name="Bench Owner", now=NOW)
-        owner = account.owner()
+        accounts = [create_account(f"Bench Realty {i}", f"owner{i}@bench.test", lambda e: "x", plans,
+                                   owner_name=f"Bench Owner {i}", now=NOW) for i in range(STAFF)]
         team = seed_team(NOW)
-        Call.insert_many(call_rows(team, account, owner, NOW, 1)).execute()
+        Call.insert_many(call_rows(team, accounts, NOW, 1)).execute()
         few = statements(lambda: availability.free_slots(NOW))
         Call.delete().execute()
-        rows = call_rows(team, account, owner, NOW, CALLS // STAFF)
+        rows = call_rows(team, accounts, NOW, CALLS // STAFF)
         with db.atomic():
             for start in range(0, len(rows), 200):
                 Call.insert_many(rows[start:start + 200]).execute()

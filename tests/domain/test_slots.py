@@ -283,9 +283,11 @@ def test_impossible_hours_are_refused(app, blocks, message):
 
 # -- the cost ---------------------------------------------------------------------
 
-def _calls(staff, count, first):
-    """`count` calls of 30 minutes, one an hour from `first`, written directly."""
-    account, person, now = owner().account_id, owner(), clock.now()
+def _calls(staff, count, first, account="Acme Realty"):
+    """`count` calls of 30 minutes, one an hour from `first`, written directly
+    (with `account`: an account holds one standing call at a time)."""
+    person, now = owner(account), clock.now()
+    account = person.account_id
     return [dict(account=account, owner=person, staff=staff.id, start=first + timedelta(hours=i),
                  end=first + timedelta(hours=i, minutes=30), active_start=first + timedelta(hours=i),
                  uid=f"bulk-{staff.id}-{first.timestamp():.0f}-{i}", assigned_at=now, created_at=now, updated_at=now)
@@ -295,10 +297,11 @@ def _calls(staff, count, first):
 def test_free_slots_run_the_same_queries_for_10_or_1000_calls(app, count_queries):
     casey, morgan = demo_staff()
     first = utc(2026, 11, 27, 0, 0)
-    Call.insert_many(_calls(casey, 5, first) + _calls(morgan, 5, first)).execute()
+    Call.insert_many(_calls(casey, 5, first) + _calls(morgan, 5, first, "Birch Homes")).execute()
     with count_queries() as few:
         with_few = free_slots(clock.now())
-    rows = _calls(casey, 495, first + timedelta(hours=5)) + _calls(morgan, 495, first + timedelta(hours=5))
+    rows = (_calls(casey, 495, first + timedelta(hours=5))
+            + _calls(morgan, 495, first + timedelta(hours=5), "Birch Homes"))
     for i in range(0, len(rows), 100):
         Call.insert_many(rows[i:i + 100]).execute()
     assert Call.select().count() == 1000

@@ -1,11 +1,11 @@
-"""Command-line tasks: `flask --app wizard migrate | seed-demo | clock ...`."""
+"""Command-line tasks: `flask --app wizard migrate | seed-demo | clock ... | purge ...`."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from wizard import clock, queue
 from wizard.store import migrations
-from wizard.domain import qaclock, sweep
+from wizard.domain import purge, qaclock, sweep
 from wizard.web import links
 from wizard.store.db import database
 
@@ -14,6 +14,7 @@ def init_app(app):
     app.cli.add_command(migrate_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(clock_group)
+    app.cli.add_command(purge_group)
 
 
 @click.command("migrate")
@@ -38,6 +39,39 @@ def seed_demo_command():
             password_method=current_app.config["PASSWORD_HASH_METHOD"],
         )
     click.echo("Demo data loaded." if created else "Demo data already present.")
+
+
+@click.group("purge")
+def purge_group():
+    """Purges that need an operator: needs-attention | retry SCHEDULE_ID."""
+
+
+@purge_group.command("needs-attention")
+@with_appcontext
+def needs_attention_command():
+    """List the purges that stopped trying, with what verification found."""
+    from wizard.store.models import PurgeSchedule
+
+    with database.connection_context():
+        stuck = list(PurgeSchedule.select().where(
+            PurgeSchedule.status == PurgeSchedule.NEEDS_ATTENTION).order_by(PurgeSchedule.id))
+    for schedule in stuck:
+        click.echo(f"{schedule.id}\taccount {schedule.account_id}\t{schedule.attempts} attempts"
+                   f"\t{schedule.attention_reason}")
+    if not stuck:
+        click.echo("No purge needs attention.")
+
+
+@purge_group.command("retry")
+@click.argument("schedule_id", type=click.IntRange(min=1))
+@with_appcontext
+def retry_command(schedule_id):
+    """Try a purge that needs attention again, from where it stopped."""
+    with database.connection_context():
+        retried = purge.retry(schedule_id, clock.now())
+    if retried is None:
+        raise click.ClickException(f"Purge {schedule_id} does not need attention.")
+    click.echo(f"Purge {schedule_id} will run again at the next sweep.")
 
 
 @click.group("clock")

@@ -147,9 +147,19 @@ def reactivation_confirmed(account, subscription, owner, now, links, event_id):
 def erasure_complete(schedule, email, name, now, had_crm=False):
     """`had_crm`: the account had a CRM connection, so its CRM data is worth a word."""
     # Held until the erasure is verified (see outbox.release_erasure_notice).
+    # Tied to its schedule (purge_schedule_id) while held: a purge that needs
+    # attention keeps it until an operator's retry lets the erasure finish.
     return compose(OutboxMessage.ERASURE_COMPLETE, outbox.erasure_notice_key(schedule), email,
                    "Your smrtPhone data has been erased", {"name": name, "had_crm": had_crm}, now,
-                   status=OutboxMessage.HELD)
+                   status=OutboxMessage.HELD, purge_schedule_id=schedule.id,
+                   purge_generation=schedule.generation)
+
+
+def purge_needs_attention(schedule, ops_email, now):
+    """Tell the operators a purge stopped trying: which, how often, and why."""
+    return compose(OutboxMessage.OPS_ALERT,
+                   f"ops-alert:purge:{schedule.id}:{now:%Y%m%dT%H%M%S%f}", ops_email,
+                   f"Purge {schedule.id} needs attention", {"schedule": schedule}, now)
 
 
 # -- calls with Customer Success -------------------------------------------------

@@ -215,6 +215,43 @@ def _renew(schedule, worker, now, **changes):
         raise LostLease(f"purge {schedule.id} was taken over")
 
 
+def verification_failed(schedule, worker, now, reason, max_attempts, ops_email=""):
+    """After a run whose verification found data left (NotErased): once it
+    has failed `max_attempts` times, mark the schedule needs attention, keep
+    the reason, and alert the operators (to `ops_email`, if set); return the
+    alert (None: not yet, or nobody to tell). Below that, the lease runs out
+    and the sweep hands the purge to a worker again. The held erasure notice
+    stays tied to the schedule either way."""
+    if schedule.attempts < max_attempts:
+        return None
+    with transaction():
+        stuck = (PurgeSchedule.update(status=PurgeSchedule.NEEDS_ATTENTION, lease_expires_at=None,
+                                      attention_reason=reason, updated_at=now)
+                 .where((PurgeSchedule.id == schedule.id) & (PurgeSchedule.claimed_by == worker)
+                        & (PurgeSchedule.status == PurgeSchedule.RUNNING)).execute())
+        if not stuck:
+            return None
+        log.error("Purge %s needs attention after %s attempts: %s", schedule.id,
+                  schedule.attempts, reason)
+        if not ops_email:
+            return None
+        return mail.purge_needs_attention(PurgeSchedule.get_by_id(schedule.id), ops_email, now)
+
+
+def retry(schedule_id, now):
+    """An operator's word: try a purge that needs attention again, from its
+    checkpoint, with its attempts counted afresh; return the schedule, or None
+    if it does not need attention. It is left claimable (running, its lease
+    over), so the next sweep hands it to a worker."""
+    with transaction():
+        retried = (PurgeSchedule.update(status=PurgeSchedule.RUNNING, attempts=0,
+                                        lease_expires_at=now - timedelta(seconds=1),
+                                        claimed_by=None, updated_at=now)
+                   .where((PurgeSchedule.id == schedule_id)
+                          & (PurgeSchedule.status == PurgeSchedule.NEEDS_ATTENTION)).execute())
+        return PurgeSchedule.get_by_id(schedule_id) if retried else None
+
+
 def _capture_owner_notice(schedule, now):
     """Queue the erasure notice while the owner's address still exists."""
     account = Account.get_or_none(Account.id == schedule.account_id)
@@ -259,35 +296,76 @@ def _account_folder(recordings_dir, account_id):
     return os.path.join(recordings_dir, str(account_id))
 
 
+def _inside(path, folder):
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _real_account_folder(recordings_dir, account_id):
+    """The account's folder, if it is a real folder inside the recordings root:
+    not a link (its target could be anywhere), not reached through one."""
+    folder = _account_folder(recordings_dir, account_id)
+    root = os.path.realpath(recordings_dir)
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return None
+    real = os.path.realpath(folder)
+    return real if real == os.path.join(root, str(account_id)) else None
+
+
 def _remove_file(recordings_dir, account_id, relative):
-    """Delete one recording file, refusing any path outside the account's folder."""
-    folder = os.path.realpath(_account_folder(recordings_dir, account_id))
-    path = os.path.realpath(os.path.join(recordings_dir, relative))
-    if os.path.commonpath([folder, path]) != folder:
-        log.error("Recording path %r is outside account %s's folder; left alone", relative, account_id)
+    """Delete one recording: the file, or the link, never a link's target,
+    and nothing outside the account's own folder inside the recordings root.
+
+    Every folder on the way must be real (no link): `realpath` of the parent
+    must be the parent as written. A path that names a folder is left to
+    _clear_folder."""
+    folder = _real_account_folder(recordings_dir, account_id)
+    if folder is None:
+        return  # no folder, or a link: _clear_folder removes the link itself
+    written = os.path.normpath(os.path.join(folder, os.path.relpath(
+        os.path.join(recordings_dir, relative), _account_folder(recordings_dir, account_id))))
+    parent = os.path.dirname(written)
+    if not _inside(written, folder) or written == folder or os.path.realpath(parent) != parent:
+        log.error("Recording path %r is not a file of account %s's folder; left to the folder's "
+                  "removal", relative, account_id)
         return
     try:
-        os.remove(path)
+        if os.path.isdir(written) and not os.path.islink(written):
+            return  # a folder: removed with the account's folder
+        os.unlink(written)  # a file, or a link (never followed)
     except FileNotFoundError:
         pass  # removed by an earlier run that died before it committed
 
 
-def _files_in(folder):
-    return sum(len(files) for _, _, files in os.walk(folder)) if os.path.isdir(folder) else 0
+def _entries_in(folder):
+    """Files and links under `folder` (a link to a folder counts, unfollowed);
+    a link in the folder's place counts as one."""
+    if os.path.islink(folder):
+        return 1
+    if not os.path.isdir(folder):
+        return 0
+    return sum(len(files) + sum(os.path.islink(os.path.join(here, d)) for d in dirs)
+               for here, dirs, files in os.walk(folder))
 
 
 def _clear_folder(recordings_dir, account_id):
-    """Remove the account's recordings folder once no file is left in it."""
+    """Remove the account's recordings folder and whatever is left in it: a
+    link in its place is removed as a link; links inside are removed, never
+    followed (shutil.rmtree does not follow them)."""
     folder = _account_folder(recordings_dir, account_id)
-    if os.path.isdir(folder) and _files_in(folder) == 0:
-        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        if os.path.islink(folder):
+            os.unlink(folder)
+        elif _real_account_folder(recordings_dir, account_id) is not None:
+            shutil.rmtree(folder)
+    except OSError:  # what is left, verification finds and reports
+        log.exception("Could not remove account %s's recordings folder", account_id)
 
 
 def remaining(account_id, recordings_dir):
     """Count what is left of the account, per table, and its recording files."""
     left = {name: model.select().where(condition(account_id)).count()
             for name, model, condition in stages()}
-    left["recording_files"] = _files_in(_account_folder(recordings_dir, account_id))
+    left["recording_files"] = _entries_in(_account_folder(recordings_dir, account_id))
     return left
 
 
@@ -296,7 +374,8 @@ def _finish(schedule, worker, now, counts, recordings_dir):
         _renew(schedule, worker, now)
         left = remaining(schedule.account_id, recordings_dir)
         if any(left.values()):
-            raise NotErased(f"purge {schedule.id}: data left after erasing: {left}")
+            found = ", ".join(f"{name} {count}" for name, count in left.items() if count)
+            raise NotErased(f"purge {schedule.id}: data left after erasing: {found}")
         record = ErasureRecord.create(
             surrogate_id=uuid.uuid4().hex, schedule=schedule.id,
             counts=json.dumps(counts, sort_keys=True), started_at=schedule.started_at,

@@ -137,6 +137,15 @@ def _one_call_per_account_at_a_time(db, migrator):
                    'ON "booking" ("account_id", "active_start")')
 
 
+def _purges_that_need_attention(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import PurgeSchedule
+
+    if not any(c.name == "attention_reason" for c in db.get_columns("purgeschedule")):
+        run(migrator.add_column("purgeschedule", "attention_reason", PurgeSchedule.attention_reason))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -150,6 +159,7 @@ MIGRATIONS = [
     (9, "emails as templates: the HTML alternative, what a reminder must still be true of",
      _emails_as_templates),
     (10, "one standing call per account at a time", _one_call_per_account_at_a_time),
+    (11, "purges that need an operator's attention, and why", _purges_that_need_attention),
 ]
 
 

@@ -19,6 +19,10 @@ class PurgeSchedule(BaseModel):
     """
 
     SCHEDULED, RUNNING, DONE, CANCELLED = "scheduled", "running", "done", "cancelled"
+    # Verification failed PURGE_MAX_ATTEMPTS times: no worker tries again
+    # until an operator says so (`flask --app wizard purge retry`).
+    NEEDS_ATTENTION = "needs_attention"
+    STATES = (SCHEDULED, RUNNING, NEEDS_ATTENTION, DONE, CANCELLED)
 
     account_id = IntegerField(unique=True)
     request_id = IntegerField(null=True)
@@ -32,6 +36,8 @@ class PurgeSchedule(BaseModel):
     started_at = UTCDateTimeField(null=True)
     finished_at = UTCDateTimeField(null=True)
     updated_at = UTCDateTimeField()
+    # Why it needs attention: what verification found left (no personal data).
+    attention_reason = TextField(null=True)
 
     class Meta:
         # The sweep's question: what is due and not done, and whose lease ran out.
@@ -48,8 +54,8 @@ class PurgeSchedule(BaseModel):
 
     @property
     def has_started(self):
-        """Running or done: the account is being, or has been, erased."""
-        return self.status in (self.RUNNING, self.DONE)
+        """Running, stuck or done: the account is being, or has been, erased."""
+        return self.status in (self.RUNNING, self.NEEDS_ATTENTION, self.DONE)
 
 
 class ErasureRecord(BaseModel):
