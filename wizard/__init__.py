@@ -61,9 +61,9 @@ def connect(app):
 def register_blueprints(app):
     """One blueprint per area (the QA clock's in QA mode only), the CLI, and `/`."""
     from wizard.dev import cli
-    from wizard.web import auth, billing, calls, cancel, success
+    from wizard.web import auth, billing, calls, cancel, ops, success
 
-    for area in (auth, billing, calls, cancel, success):
+    for area in (auth, billing, calls, cancel, ops, success):
         app.register_blueprint(area.bp)
     if app.config["WIZARD_QA"]:
         from wizard.web import qa

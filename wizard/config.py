@@ -97,6 +97,8 @@ def _web_settings():
         # A CSRF token lasts as long as the session that holds it: an owner who
         # reads the consequences slowly must not lose the form to a timer.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("WTF_CSRF_TIME_LIMIT", "7200")),
+        # /metrics asks for this bearer token; production refuses to start without one.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", "").strip(),
         # Links in emails point here.
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # How many reverse proxies stand in front of the web server. Only then is
@@ -117,6 +119,8 @@ def _mail_settings(instance_path):
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS") == "1",
         "MAIL_FROM": os.environ.get("MAIL_FROM", "smrtPhone <no-reply@smrtphone.test>"),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR", os.path.join(instance_path, "outbox")),
+        # Tries before an unsent email counts as failing (metrics, alerts).
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "5")),
     }
 
 
@@ -300,6 +304,9 @@ def check_production(settings, environment=os.environ):
         raise ConfigError("WIZARD_ENV=production needs SESSION_COOKIE_SECURE=1 (HTTPS), so the "
                           "session cookie never travels in clear; ALLOW_INSECURE_COOKIE=1 allows "
                           "plain HTTP on purpose.")
+    if len(settings.get("METRICS_TOKEN") or "") < 16:
+        raise ConfigError("WIZARD_ENV=production needs METRICS_TOKEN (at least 16 characters), "
+                          "the bearer token /metrics asks for.")
     if settings.get("DEBUG"):
         raise ConfigError("WIZARD_ENV=production refuses to start with debug on.")
     if settings["DATABASE_URL"].startswith("sqlite") and not settings.get("ALLOW_SQLITE_IN_PRODUCTION"):

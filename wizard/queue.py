@@ -44,6 +44,14 @@ def reachable():
         return False
 
 
+def depth():
+    """Jobs waiting in this deployment's queue, or None when Redis does not answer."""
+    try:
+        return _queue().count
+    except (RedisError, OSError):
+        return None
+
+
 def redis_url():
     return _redis_url
 

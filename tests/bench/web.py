@@ -125,6 +125,7 @@ class Server:
         self.port = free_port()
         env = dict(os.environ, WIZARD_ENV="production", WIZARD_DEPLOYMENT="bench-web",
                    ALLOW_INSECURE_COOKIE="1",  # plain HTTP on 127.0.0.1
+                   METRICS_TOKEN=secret_key[:32],
                    SECRET_KEY=secret_key, DATABASE_URL=url,
                    ALLOW_SQLITE_IN_PRODUCTION="1", REDIS_URL=redis_url, WIZARD_INSTANCE=folder,
                    RECORDINGS_DIR=os.path.join(folder, "recordings"),

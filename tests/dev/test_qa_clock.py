@@ -133,6 +133,7 @@ def test_production_refuses_to_start_in_qa_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("WIZARD_ENV", "production")
     monkeypatch.setenv("WIZARD_QA", "1")
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    monkeypatch.setenv("METRICS_TOKEN", os.urandom(16).hex())
     monkeypatch.setenv("SECRET_KEY", os.urandom(32).hex())
     with pytest.raises(config.ConfigError, match="refuses QA mode"):
         create_app({"DATABASE_URL": "postgresql://db/wizard"})

@@ -20,6 +20,7 @@ BIN = os.path.dirname(sys.executable)
 def production_environment(tmp_path, **extra):
     environment = dict(os.environ, WIZARD_ENV="production", SECRET_KEY=secrets.token_hex(32),
                        WIZARD_DEPLOYMENT="checks", SESSION_COOKIE_SECURE="1",
+                       METRICS_TOKEN=secrets.token_hex(16),
                        DATABASE_URL=f"sqlite:///{tmp_path}/wizard.sqlite3",
                        ALLOW_SQLITE_IN_PRODUCTION="1", WIZARD_INSTANCE=str(tmp_path),
                        REDIS_URL="redis://127.0.0.1:1/0", PYTHONPATH=ROOT)

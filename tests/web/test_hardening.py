@@ -15,7 +15,8 @@ NAMED = {"WIZARD_DEPLOYMENT": "smrtphone-production"}
 
 def production(tmp_path, **settings):
     base = {"WIZARD_ENV": "production", "DATABASE_URL": "postgresql://db/wizard",
-            "SECRET_KEY": "k" * 16 + os.urandom(16).hex(), "SESSION_COOKIE_SECURE": True}
+            "SECRET_KEY": "k" * 16 + os.urandom(16).hex(), "SESSION_COOKIE_SECURE": True,
+            "METRICS_TOKEN": os.urandom(16).hex()}
     base.update(settings)
     return base
 

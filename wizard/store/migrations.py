@@ -174,6 +174,15 @@ def pending(db=database):
     return [m for m in MIGRATIONS if m[0] not in done]
 
 
+def is_current(db=database):
+    """Has every migration run? A read only: nothing is created (readiness)."""
+    db = _real(db)
+    if SchemaVersion._meta.table_name not in db.get_tables():
+        return False
+    done = {v.version for v in SchemaVersion.select(SchemaVersion.version)}
+    return all(version in done for version, _, _ in MIGRATIONS)
+
+
 def migrate(db=database):
     """Apply every pending migration; return the names of those applied."""
     db = _real(db)

@@ -12,6 +12,7 @@ from wizard.web.auth import access
 
 ERROR_TITLES = {
     400: "Bad request",
+    401: "Not signed in",
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
@@ -19,6 +20,7 @@ ERROR_TITLES = {
     413: "Too much sent",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Not available now",
 }  # by status; a Refusal carries its own title
 
 CSRF_MESSAGE = ("This form has expired or was not sent from this site. "
@@ -29,7 +31,7 @@ def register(app):
     """Register a handler for each kind of error."""
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(Refusal, refused)
-    for code in (400, 403, 404, 405, 409):
+    for code in (400, 401, 403, 404, 405, 409, 503):
         app.register_error_handler(code, http_error)
     app.register_error_handler(413, too_large)
     app.register_error_handler(429, too_many)

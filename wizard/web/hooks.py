@@ -1,7 +1,9 @@
 """Every app-wide hook, registered in one place in the order Flask runs them.
 
 Before each request, in this order:
-  1. open_database           take a connection from the pool
+  0. start_timing            note when it began (metrics)
+  1. open_database           take a connection from the pool (not for the
+                             operators' probes: WITHOUT_DATABASE)
   2. Flask-WTF's CSRFProtect refuse a POST without a valid token (400)
   3. signing.reuse_signed_token   hand Flask-WTF the token signed a minute ago
   4. flask-limiter           count a POST against its limits (429)
@@ -9,7 +11,8 @@ Before each request, in this order:
   6. end_idle_sessions       sign out a session unused for IDLE_SESSION_HOURS
   7. close_ended_accounts    an ended account reaches only Products and the way back
   8. form_input.refuse_unusable_forms   NUL, files, repeated or over-long fields (400)
-After each request: signing.remember_signed_token, flask-limiter's, security_headers.
+After each request: signing.remember_signed_token, flask-limiter's, security_headers,
+count_request (metrics: by endpoint and status, with its time).
 On teardown: close_database.
 Templates get the formatting filters and url_for (templating), the
 cancellation banner, and in QA mode the QA clock's banner.
@@ -17,7 +20,7 @@ cancellation banner, and in QA mode the QA clock's banner.
 Flask-Login reads the signed-in user when a hook first asks for it
 (wizard/web/auth/views.py load_user: reads.signed_in, one statement).
 """
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from wizard import clock
@@ -25,6 +28,7 @@ from wizard.domain import qaclock, reactivation
 from wizard.store.db import database
 from wizard.web import form_input, invalid_forms, signing, templating
 from wizard.web.auth import access
+from wizard.web.ops import metrics
 from wizard.web.extensions import csrf, htmx, limiter, login_manager
 
 # No inline script or style anywhere: htmx reads its config from a <meta> tag
@@ -58,6 +62,7 @@ SEEN_AT_GRANULARITY = 300  # seconds between refreshes of the session's seen_at
 
 def register(app):
     """Bind the extensions and register the hooks, in the order above."""
+    app.before_request(start_timing)
     app.before_request(open_database)
     app.teardown_request(close_database)
     login_manager.init_app(app)
@@ -73,13 +78,30 @@ def register(app):
     app.before_request(close_ended_accounts)
     app.before_request(form_input.refuse_unusable_forms)
     app.after_request(security_headers)
+    app.after_request(count_request)
     app.context_processor(cancellation_banner)
     if app.config["WIZARD_QA"]:
         app.context_processor(qa_clock_banner)
 
 
+# Open their own connection (wizard/web/ops/views.py): a probe must be
+# answered, 200 or 503, whatever the database does.
+WITHOUT_DATABASE = {"ops.healthz", "ops.readyz", "ops.metrics_page"}
+
+
 def open_database():
-    database.connect(reuse_if_open=True)
+    if request.endpoint not in WITHOUT_DATABASE:
+        database.connect(reuse_if_open=True)
+
+
+def start_timing():
+    g.request_started = metrics.started()
+
+
+def count_request(response):
+    metrics.observe(request.endpoint, request.method, response.status_code,
+                    g.get("request_started", metrics.started()))
+    return response
 
 
 def close_database(exc):

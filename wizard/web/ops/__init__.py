@@ -1,0 +1,1 @@
+from wizard.web.ops.views import bp  # noqa: F401
