@@ -11,7 +11,7 @@ import socket
 import uuid
 from contextlib import contextmanager
 
-from wizard import config, queue
+from wizard import config, logs, queue
 from wizard.domain import qaclock
 from wizard.store.db import database, init_database
 
@@ -27,10 +27,13 @@ def settings():
 def job_context():
     """Yield the settings with the database connected (and queue bound to Redis)."""
     current = settings()
+    logs.configure()
     if database.obj is None:
         init_database(current["DATABASE_URL"], prepare_threshold=current["DATABASE_PREPARE_THRESHOLD"])
     queue.init(current["REDIS_URL"], current["DEPLOYMENT"])
     qaclock.follow(current["WIZARD_QA"])
+    # Log under the id of the request that enqueued the job (a new one for the sweep's own).
+    logs.use_id(queue.current_request_id() or logs.accepted_id(None))
     with database.connection_context():
         yield current
 

@@ -32,6 +32,7 @@ def send_message(message_id):
         if not _record_sent(message):
             # Our lease ran out mid-send and another sender took the message.
             log.warning("Message %s was taken over while it was being sent", message_id)
+        log.info("Sent message %s (%s)", message_id, message.kind, extra={"job": "mail"})
         return "sent"
 
 

@@ -11,7 +11,7 @@ from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from wizard import config, files, queue
+from wizard import config, files, logs, queue
 from wizard.domain import qaclock
 from wizard.store import db
 from wizard.web import errors, hooks, ratelimits, signing
@@ -53,6 +53,8 @@ def connect(app):
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
                                 x_proto=app.config["PROXY_HOPS"])
+    if not app.testing:  # under pytest, its own capture keeps the logs
+        logs.configure()
     db.init_app(app)
     queue.init(app.config["REDIS_URL"], app.config["DEPLOYMENT"])
     qaclock.follow(app.config["WIZARD_QA"])

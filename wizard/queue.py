@@ -12,9 +12,10 @@ other's jobs, and `purge-account-1-g1` of one is not that of the other.
 import logging
 
 from redis import Redis, RedisError
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.job import Job
 
+from wizard import logs
 from wizard.store.models import OutboxMessage, PurgeSchedule
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,32 @@ def purge_job_id(purge):
     return prefixed_id(f"purge-account-{purge.account_id}-g{purge.generation}")
 
 
+def _meta(job_id):
+    """What a job carries besides its ids: the request id it was enqueued
+    under (wizard/logs.py). A job enqueued again under the same id (the sweep
+    making sure of a purge) keeps the request id it was first enqueued with."""
+    try:
+        earlier = Job.fetch(job_id, connection=connection()).meta.get("request_id")
+    except Exception:  # NoSuchJobError, an unreadable job: nothing to keep
+        earlier = None
+    return {"request_id": earlier or logs.current_id()}
+
+
+def current_request_id():
+    """The request id the running job was enqueued under (in a worker), or None."""
+    job = get_current_job()
+    return job.meta.get("request_id") if job is not None else None
+
+
 def enqueue_purge(schedule, now=False):
     """Enqueue the purge of `schedule` at its due time (or now, for the sweep)."""
     args = ("jobs.purge.run_purge", schedule.id, schedule.generation)
+    job_id = purge_job_id(schedule)
     try:
         if now:
-            return _queue().enqueue(*args, job_id=purge_job_id(schedule), job_timeout=3600)
-        return _queue().enqueue_at(schedule.due_at, *args, job_id=purge_job_id(schedule),
-                                   job_timeout=3600)
+            return _queue().enqueue(*args, job_id=job_id, job_timeout=3600, meta=_meta(job_id))
+        return _queue().enqueue_at(schedule.due_at, *args, job_id=job_id,
+                                   job_timeout=3600, meta=_meta(job_id))
     except RedisError:
         log.warning("Could not enqueue %s; the sweep will", purge_job_id(schedule), exc_info=True)
         return None
@@ -115,7 +134,9 @@ def cancel_purge(superseded):
 
 def enqueue_mail(message_id):
     try:
-        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=prefixed_id(f"mail-{message_id}"))
+        job_id = prefixed_id(f"mail-{message_id}")
+        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=job_id,
+                                meta=_meta(job_id))
     except RedisError:
         log.warning("Could not enqueue mail %s; the sweep will", message_id, exc_info=True)
         return None

@@ -176,3 +176,63 @@ def test_under_gunicorn_the_probes_answer_and_metrics_sum_both_workers(served):
                              status="200"))
     assert set(counts) == {40.0}, counts
     assert sample(body, "wizard_purges", state="needs_attention") == 0
+
+
+# -- logs ---------------------------------------------------------------------------------
+
+def test_a_request_id_goes_from_the_post_to_the_job_it_enqueues(app, owner, redis_url):
+    import io
+    import logging
+
+    from tests.support.jobs import rq_queue, run_worker
+    from wizard import logs
+
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(logs.JsonLines())
+    logging.getLogger("jobs").addHandler(handler)
+    logging.getLogger("jobs").setLevel(logging.INFO)
+    try:
+        owner.client.environ_base["HTTP_X_REQUEST_ID"] = "cancel-acme-1"  # every request of the walk
+        cancel_smrtphone(owner)
+        jobs = [rq_queue(redis_url).fetch_job(i) for i in rq_queue(redis_url).job_ids]
+        assert jobs and {j.meta.get("request_id") for j in jobs} == {"cancel-acme-1"}
+        run_worker(redis_url)
+    finally:
+        logging.getLogger("jobs").removeHandler(handler)
+    sent = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert sent and all(entry["request_id"] == "cancel-acme-1" for entry in sent), sent
+    assert any(entry["message"].startswith("Sent message") and entry["job"] == "mail" for entry in sent)
+
+
+@pytest.mark.parametrize("given, kept", [("trace-123", True), ("a b", False), ("x" * 101, False),
+                                         ("évian", False), ("", False)])
+def test_a_request_id_is_taken_only_when_it_looks_like_one(app, browser, given, kept):
+    response = browser.get("/auth/login", headers={"X-Request-ID": given} if given else {})
+    answered = response.headers["X-Request-ID"]
+    assert (answered == given) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{1,100}", answered)
+
+
+def test_under_gunicorn_each_request_is_one_json_line_with_its_id(database_url, redis_url, tmp_path):
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
+               WIZARD_INSTANCE=str(tmp_path / "instance"), PYTHONPATH=ROOT)
+    log_file = open(tmp_path / "stderr.log", "w+")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+                                f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT, env=env,
+                               stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(base), timeout=60, what="gunicorn")
+        request = urllib.request.Request(base + "/auth/login", headers={"X-Request-ID": "walk-7"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["X-Request-ID"] == "walk-7"
+    finally:
+        stop(process, 20)
+    log_file.seek(0)
+    ours = [json.loads(line) for line in log_file if line.startswith("{")]
+    walked = [entry for entry in ours if entry.get("request_id") == "walk-7"]
+    assert [(e["logger"], e["method"], e["path"], e["status"]) for e in walked] == [
+        ("wizard.requests", "GET", "/auth/login", 200)], ours[-5:]
+    assert walked[0]["duration_ms"] > 0 and walked[0]["user_id"] is None

@@ -20,10 +20,12 @@ cancellation banner, and in QA mode the QA clock's banner.
 Flask-Login reads the signed-in user when a hook first asks for it
 (wizard/web/auth/views.py load_user: reads.signed_in, one statement).
 """
+import logging
+
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from wizard import clock
+from wizard import clock, logs
 from wizard.domain import qaclock, reactivation
 from wizard.store.db import database
 from wizard.web import form_input, invalid_forms, signing, templating
@@ -84,6 +86,8 @@ def register(app):
         app.context_processor(qa_clock_banner)
 
 
+REQUEST_LOG = logging.getLogger("wizard.requests")
+
 # Open their own connection (wizard/web/ops/views.py): a probe must be
 # answered, 200 or 503, whatever the database does.
 WITHOUT_DATABASE = {"ops.healthz", "ops.readyz", "ops.metrics_page"}
@@ -95,12 +99,20 @@ def open_database():
 
 
 def start_timing():
+    """Note when the request began, and the id its log lines carry (wizard/logs.py)."""
     g.request_started = metrics.started()
+    logs.use_id(logs.accepted_id(request.headers.get("X-Request-ID")))
 
 
 def count_request(response):
-    metrics.observe(request.endpoint, request.method, response.status_code,
-                    g.get("request_started", metrics.started()))
+    """Count and time the request (metrics), log it as one line, and hand its id back."""
+    began = g.get("request_started", metrics.started())
+    metrics.observe(request.endpoint, request.method, response.status_code, began)
+    response.headers["X-Request-ID"] = logs.current_id() or ""
+    REQUEST_LOG.info("%s %s %s", request.method, request.path[:300], response.status_code, extra={
+        "method": request.method, "path": request.path[:300], "status": response.status_code,
+        "duration_ms": round(metrics.elapsed_ms(began), 2),
+        "user_id": current_user.id if current_user.is_authenticated else None})
     return response
 
 

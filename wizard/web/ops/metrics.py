@@ -23,6 +23,10 @@ def started():
     return time.perf_counter()
 
 
+def elapsed_ms(began):
+    return (time.perf_counter() - began) * 1000
+
+
 def observe(endpoint, method, status, began):
     """Count and time one answered request (endpoint None: no route matched)."""
     name = endpoint or "unmatched"
