@@ -15,8 +15,9 @@ from email.utils import format_datetime
 
 from peewee import OperationalError
 
-from wizard import clock, files
-from wizard.domain import invitation, outbox
+from wizard import clock, files, queue
+from wizard.domain import invitation, mail, outbox
+from wizard.store.models import OutboxMessage
 
 from . import job_context
 
@@ -28,12 +29,32 @@ def send_message(message_id):
         message = outbox.claim_message(message_id, clock.now())
         if message is None:
             return "not claimed"
-        deliver(as_email(message, settings["MAIL_FROM"]), message, settings)
+        try:
+            deliver(as_email(message, settings["MAIL_FROM"]), message, settings)
+        except (smtplib.SMTPException, OSError) as refused:
+            return _not_sent(message, refused, settings)
         if not _record_sent(message):
             # Our lease ran out mid-send and another sender took the message.
             log.warning("Message %s was taken over while it was being sent", message_id)
         log.info("Sent message %s (%s)", message_id, message.kind, extra={"job": "mail"})
         return "sent"
+
+
+def _not_sent(message, refused, settings):
+    """The server refused or was out of reach: the message waits for its next
+    try (outbox.send_failed); at MAIL_MAX_ATTEMPTS, the operators hear of it once."""
+    now = clock.now()
+    outbox.send_failed(message, now)
+    log.warning("Message %s not sent (try %s): %s; trying again in %s", message.id,
+                message.attempts, refused, outbox.retry_delay(message.attempts), extra={"job": "mail"})
+    if (message.attempts >= settings["MAIL_MAX_ATTEMPTS"] and settings["OPS_EMAIL"]
+            and message.kind != OutboxMessage.OPS_ALERT):
+        alert = mail.mail_failing(message, message.attempts, settings["OPS_EMAIL"], now)
+        if alert.is_new:
+            log.error("Message %s failed %s times; the operators are told", message.id,
+                      message.attempts)
+            queue.enqueue_mail(alert.id)
+    return "not sent"
 
 
 def _record_sent(message, attempts=5):

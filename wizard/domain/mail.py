@@ -272,3 +272,11 @@ def call_reminder(call, now, links=None):
     return compose(kind, f"call-reminder:{call.id}:{call.start.astimezone(timezone.utc):{_KEY_TIME}}",
                    owner.email, "Reminder: your call with smrtPhone Customer Success", context, now,
                    account_id=call.account_id, call_id=call.id, call_start=call.start)
+
+
+def mail_failing(message, attempts, ops_email, now):
+    """Tell the operators, once per message, that it keeps failing."""
+    return compose(OutboxMessage.OPS_ALERT, f"ops-alert:mail:{message.id}:{message.dedupe_key}",
+                   ops_email, f"Email {message.id} keeps failing",
+                   {"message": message, "attempts": attempts}, now)
+

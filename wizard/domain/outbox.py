@@ -12,6 +12,10 @@ from wizard.store.db import transaction
 from wizard.store.models import Call, OutboxMessage, PurgeSchedule
 
 SEND_LEASE = timedelta(minutes=5)
+# After a failed send, the next try waits FIRST_RETRY, doubled each failure,
+# at most LAST_RETRY apart: a mail server down for an hour is tried some
+# eight times, not 1,200, and a message is never given up.
+FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
 
 def compose(dedupe_key, kind, to_address, subject, body, now, account_id=None,
@@ -129,6 +133,24 @@ def mark_sent(message, now):
             # The key too: ids can be reused once a purge deleted messages.
             .where((OutboxMessage.id == message.id) & (OutboxMessage.dedupe_key == message.dedupe_key)
                    & (OutboxMessage.status == OutboxMessage.SENDING)
+                   & (OutboxMessage.attempts == message.attempts))
+            .execute()
+        )
+
+
+def retry_delay(attempts):
+    """How long after its `attempts`-th failed send a message waits."""
+    return min(FIRST_RETRY * 2 ** max(0, attempts - 1), LAST_RETRY)
+
+
+def send_failed(message, now):
+    """The server refused or could not be reached: not sent. Hold the message
+    (as being sent, its lease the retry's time) so that no sweep hands it
+    out again before retry_delay; return whether this sender still held it."""
+    with transaction():
+        return bool(
+            OutboxMessage.update(lease_expires_at=now + retry_delay(message.attempts))
+            .where((OutboxMessage.id == message.id) & (OutboxMessage.status == OutboxMessage.SENDING)
                    & (OutboxMessage.attempts == message.attempts))
             .execute()
         )
