@@ -51,12 +51,20 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when it writes (a test runner swaps it)."""
+
+    def emit(self, record):
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure(level=logging.INFO, stream=None):
     """Send this process's logs to stderr as JSON lines (once per process)."""
     root = logging.getLogger()
     if any(getattr(h, "wizard_json", False) for h in root.handlers):
         return
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.setFormatter(JsonLines())
     handler.wizard_json = True
     root.addHandler(handler)

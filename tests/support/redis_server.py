@@ -20,8 +20,9 @@ def redis_binary():
 
 
 class PrivateRedis:
-    def __init__(self, folder):
-        self.port = free_port()
+    def __init__(self, folder, port=None):
+        """`port`: the port of a private Redis stopped before (a restart)."""
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

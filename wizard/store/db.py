@@ -5,6 +5,7 @@ PostgreSQL. Both run the same migrations, so both run the same schema.
 """
 import inspect
 import os
+import select
 from urllib.parse import urlparse
 
 from peewee import (
@@ -30,6 +31,27 @@ POOL = dict(max_connections=32, stale_timeout=300)
 # planned once per pooled connection instead of on every request. None turns
 # that off, as PgBouncer in transaction mode needs (DATABASE_PREPARE_THRESHOLD=off).
 PREPARE_THRESHOLD = 5
+
+
+class PooledPostgres(PooledPsycopg3Database):
+    """The web's pool, which never hands a request a connection the server has
+    dropped (PostgreSQL restarted, an operator ended the backends).
+
+    Nothing tells an idle connection its server went away until it is used,
+    and then the request using it fails. But an idle connection has nothing
+    to read: if its socket is readable, the server has closed it or sent its
+    "terminating connection" notice. One select(2) with no wait, no round
+    trip, at checkout; such a connection is thrown away and a new one made.
+    """
+
+    def _is_closed(self, conn):
+        if super()._is_closed(conn):
+            return True
+        try:
+            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):  # no socket any more
+            return True
+        return bool(readable)
 
 
 def open_database(url, pooled=False, prepare_threshold=PREPARE_THRESHOLD):
@@ -62,7 +84,7 @@ def open_database(url, pooled=False, prepare_threshold=PREPARE_THRESHOLD):
             **(dict(POOL, check_same_thread=False) if pooled else {}),
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        return (PooledPsycopg3Database if pooled else Psycopg3Database)(
+        return (PooledPostgres if pooled else Psycopg3Database)(
             parsed.path.lstrip("/"),
             user=parsed.username,
             password=parsed.password,

@@ -3,12 +3,14 @@ refused authorizations written to the audit log."""
 from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
 
 from wizard import clock
 from wizard.refusals import NotAllowed, Refusal, StaleForm
 from wizard.store.models import AuditEvent
 from wizard.web import htmx, ratelimits
 from wizard.web.auth import access
+from wizard.web.extensions import login_manager
 
 ERROR_TITLES = {
     400: "Bad request",
@@ -36,6 +38,9 @@ def register(app):
     app.register_error_handler(413, too_large)
     app.register_error_handler(429, too_many)
     app.register_error_handler(500, server_error)
+    # The database went away mid-request (a restart): this request fails, cleanly.
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
 
 def render_error(code, message, title=None):
@@ -90,6 +95,17 @@ def too_many(exc):
                                  f"{ratelimits.wait_in_words(wait)}. Nothing was changed.")
     response.headers["Retry-After"] = str(wait)
     return response
+
+
+def database_unavailable(exc):
+    current_app.logger.error("The database failed during %s %s: %s", request.method,
+                             request.path[:300], exc)
+    # The hooks after this ask who is signed in; with the database gone,
+    # asking would fail again. For the rest of this request nobody is (the
+    # session is left as it is: the owner stays signed in for the next one).
+    login_manager._update_request_context_with_user(None)
+    message = "The service is unavailable for a moment. Please try again shortly. Nothing was changed."
+    return render_template("unavailable.html", message=message), 503, {"Retry-After": "5"}
 
 
 def server_error(exc):

@@ -98,6 +98,12 @@ def open_database():
         database.connect(reuse_if_open=True)
 
 
+def is_signed_in():
+    """Is someone signed in? Never asked for the operators' probes, which a
+    session must not steer and whose answer must not need the database."""
+    return request.endpoint not in WITHOUT_DATABASE and current_user.is_authenticated
+
+
 def start_timing():
     """Note when the request began, and the id its log lines carry (wizard/logs.py)."""
     g.request_started = metrics.started()
@@ -112,7 +118,7 @@ def count_request(response):
     REQUEST_LOG.info("%s %s %s", request.method, request.path[:300], response.status_code, extra={
         "method": request.method, "path": request.path[:300], "status": response.status_code,
         "duration_ms": round(metrics.elapsed_ms(began), 2),
-        "user_id": current_user.id if current_user.is_authenticated else None})
+        "user_id": current_user.id if is_signed_in() else None})
     return response
 
 
@@ -123,7 +129,7 @@ def close_database(exc):
 
 def end_idle_sessions():
     """Sign out a session left unused for longer than IDLE_SESSION_HOURS."""
-    if not current_user.is_authenticated:
+    if not is_signed_in():
         return None
     now = clock.session_now()
     seen = session.get("seen_at")
@@ -144,7 +150,7 @@ def end_idle_sessions():
 def close_ended_accounts():
     """Once smrtPhone's paid period is over, the account reaches only Products,
     reactivation and the closed-account page."""
-    phone = access.smrtphone_of(current_user)
+    phone = access.smrtphone_of(current_user) if is_signed_in() else None
     if phone is not None and phone.has_ended and request.endpoint not in OPEN_WHEN_CLOSED \
             and request.endpoint is not None:
         return redirect(url_for("billing.closed"), code=303)
@@ -159,7 +165,7 @@ def security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     if current_app.config["SESSION_COOKIE_SECURE"]:
         response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-    if current_user.is_authenticated and request.endpoint != "static":
+    if request.endpoint != "static" and is_signed_in():
         # An account's pages must not outlive the session in a shared cache or the
         # browser's history: Back after signing out shows nothing of them. Form
         # errors are shown after a redirect (invalid_forms), so Back never lands
