@@ -3,56 +3,31 @@ while gunicorn serves, the database out of reach, and Redis stopping during a
 confirmation. Each test prints what it did and what it saw."""
 import json
 import os
-import subprocess
-import sys
-import urllib.error
-import urllib.request
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
 
 from tests.support.helpers import cancel_smrtphone
 from tests.support.jobs import run_worker
-from tests.support.processes import free_port, stop, wait_for
+from tests.support.processes import free_port, gunicorn, http_get
 from tests.support.redis_server import PrivateRedis
 from jobs.sweep import sweep
-from wizard import ROOT, clock, create_app, queue
+from wizard import clock, create_app, queue
 from wizard.store.models import ErasureRecord, OutboxMessage, PurgeSchedule
 
 
 def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    return http_get(url)[:2]
 
 
 @pytest.fixture
 def gunicorn_on(redis_url, tmp_path):
-    processes = []
-
-    def start(database_url):
-        port = free_port()
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
-                   WIZARD_INSTANCE=str(tmp_path / "instance"), PYTHONPATH=ROOT)
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "wizard:create_app()"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL))
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _up(base), timeout=60, what="gunicorn")
-        return base
-
-    yield start
-    for process in processes:
-        stop(process, 20)
-
-
-def _up(base):
-    try:
-        return get(base + "/healthz")[0] == 200
-    except OSError:
-        return False
+    """Start the app under gunicorn on a database; stopped after the test."""
+    with ExitStack() as running:
+        yield lambda database_url: running.enter_context(gunicorn(dict(
+            os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
+            WIZARD_INSTANCE=str(tmp_path / "instance"))))
 
 
 def test_postgresql_dropping_every_connection_fails_no_request_after(gunicorn_on, postgres_url):

@@ -3,6 +3,7 @@ waiting for a condition, and stopping a process that may not stop."""
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 
 
 def free_port():
@@ -31,3 +32,45 @@ def stop(process, timeout):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def http_get(url, headers=None):
+    """GET `url` for real; return (status, body text, response headers)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), error.headers
+
+
+@contextmanager
+def gunicorn(env, stderr=subprocess.DEVNULL):
+    """The app under gunicorn as the Procfile serves it (2 sync workers, the
+    root's gunicorn.conf.py) with `env`; yield its base URL once /healthz answers."""
+    import sys
+
+    from wizard import ROOT
+
+    port = free_port()
+    env = dict(env, PYTHONPATH=ROOT)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+                                f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT, env=env,
+                               stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers():
+        try:
+            return http_get(base + "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(answers, timeout=60, what="gunicorn")
+        yield base
+    finally:
+        stop(process, 20)

@@ -4,17 +4,13 @@ import json
 import os
 import re
 import secrets
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 import pytest
 
 from tests.support.helpers import cancel_smrtphone, text
-from tests.support.processes import free_port, stop, wait_for
-from wizard import ROOT, clock
+from tests.support.processes import free_port, gunicorn, http_get
+from wizard import clock
 from wizard.store.models import Call, OutboxMessage, PurgeSchedule
 
 TOKEN = "metrics-token-" + "x7Qp2" * 4
@@ -128,36 +124,16 @@ def test_production_refuses_to_start_without_a_metrics_token():
 # -- under gunicorn, two workers ------------------------------------------------------------
 
 def get(url, token=None):
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    status, body, _ = http_get(url, {"Authorization": f"Bearer {token}"} if token else None)
+    return status, body
 
 
 @pytest.fixture
 def served(database_url, redis_url, tmp_path):
     """The app under gunicorn (2 sync workers, gunicorn.conf.py), migrated."""
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
-               WIZARD_INSTANCE=str(tmp_path / "instance"), METRICS_TOKEN=TOKEN, PYTHONPATH=ROOT)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-                                f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(base), timeout=60, what="gunicorn")
+    with gunicorn(dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
+                       WIZARD_INSTANCE=str(tmp_path / "instance"), METRICS_TOKEN=TOKEN)) as base:
         yield base
-    finally:
-        stop(process, 20)
-
-
-def _answers(base):
-    try:
-        return get(base + "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 def test_under_gunicorn_the_probes_answer_and_metrics_sum_both_workers(served):
@@ -215,21 +191,11 @@ def test_a_request_id_is_taken_only_when_it_looks_like_one(app, browser, given, 
 
 
 def test_under_gunicorn_each_request_is_one_json_line_with_its_id(database_url, redis_url, tmp_path):
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
-               WIZARD_INSTANCE=str(tmp_path / "instance"), PYTHONPATH=ROOT)
     log_file = open(tmp_path / "stderr.log", "w+")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-                                f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT, env=env,
-                               stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(base), timeout=60, what="gunicorn")
-        request = urllib.request.Request(base + "/auth/login", headers={"X-Request-ID": "walk-7"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.headers["X-Request-ID"] == "walk-7"
-    finally:
-        stop(process, 20)
+    with gunicorn(dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
+                       WIZARD_INSTANCE=str(tmp_path / "instance")), stderr=log_file) as base:
+        status, _, headers = http_get(base + "/auth/login", {"X-Request-ID": "walk-7"})
+        assert status == 200 and headers["X-Request-ID"] == "walk-7"
     log_file.seek(0)
     ours = [json.loads(line) for line in log_file if line.startswith("{")]
     walked = [entry for entry in ours if entry.get("request_id") == "walk-7"]
