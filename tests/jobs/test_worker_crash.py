@@ -1,5 +1,5 @@
-"""A worker killed (SIGKILL) in the middle of a purge: the rerun finishes it,
-with exact counts and no errors. The killed worker is a real `rq worker`
+"""A worker killed (SIGKILL) in the middle of a purge, or of sending an email:
+another finishes it, with exact counts (the purge) and the email sent once. The killed worker is a real `rq worker`
 process on the private Redis and the same database as the test."""
 import json
 import os
@@ -101,3 +101,77 @@ def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, d
     assert record.verified
     assert PurgeSchedule.get_by_id(schedule.id).attempts == 2
     assert counts_of(birch, recordings) == birch_before
+
+
+class SlowInbox:
+    """An SMTP server that holds each message until the test releases it (or
+    10 s), and takes it only if its sender is still connected then: a server
+    that cannot say 250 has not taken the message."""
+
+    def __init__(self):
+        self.messages, self.receiving = [], 0
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        self.receiving += 1
+        for _ in range(100):  # up to 10 s
+            await asyncio.sleep(0.1)
+            if server.transport is None or server.transport.is_closing():
+                return "421 Sender gone"
+            if _released:
+                break
+        self.messages.append(envelope.rcpt_tos)
+        return "250 Message accepted"
+
+
+_released = []
+
+
+def test_a_worker_killed_mid_send_leaves_the_email_to_another_sent_once(app, owner, redis_url,
+                                                                         database_url, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from tests.support.processes import free_port
+    from wizard.store.models import OutboxMessage
+
+    inbox, port = SlowInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("MAIL_PORT", str(port))
+    try:
+        cancel_smrtphone(owner)
+        (message,) = OutboxMessage.select()
+        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=ROOT,
+                   WIZARD_CLOCK_AT=clock.now().isoformat(), WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
+        worker = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
+             "--url", redis_url, queue.current_queue_name()],
+            cwd=ROOT, env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: inbox.receiving == 1, what="the worker to be mid-send", every=0.02)
+            kill_session(worker.pid)
+            worker.wait(10)
+        finally:
+            kill_session(worker.pid)
+        wait_for(lambda: OutboxMessage.get_by_id(message.id).status == OutboxMessage.SENDING
+                 and inbox.receiving == 1, what="the killed send to settle")
+        print(f"killed mid-send: message {message.id} is "
+              f"{OutboxMessage.get_by_id(message.id).status}, the server took {len(inbox.messages)}")
+        assert inbox.messages == [], "the server never took it: its sender was gone"
+
+        assert sweep()["messages"] == 0, "the dead sender's lease still runs"
+        clock.FROZEN = clock.now() + timedelta(minutes=6)
+        assert sweep()["messages"] == 1
+        _released.append(True)
+        run_worker(redis_url)
+        sent = OutboxMessage.get_by_id(message.id)
+        print(f"after the lease: {sent.status} after {sent.attempts} tries; the server took "
+              f"{len(inbox.messages)}")
+        assert (sent.status, sent.attempts) == (OutboxMessage.SENT, 2)
+        assert inbox.messages == [["owner@acme.test"]], "sent once, by the second worker"
+    finally:
+        _released.clear()
+        controller.stop()
