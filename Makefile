@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages wrk lock clean
+.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages soak wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -49,6 +49,11 @@ wrk:
 # tests/bench/pages.py; `python -m tests.bench pages --profile PATH` profiles one).
 bench-pages: install
 	$(BIN)/python -m tests.bench pages
+
+# Ten minutes of owners, staff, bookings and a moving QA clock against
+# gunicorn, the worker and rq cron (tests/soak.py; SOAK_SECONDS to change).
+soak: install
+	$(BIN)/python -m tests.soak
 
 # The free-slots benchmark alone (seconds, not minutes).
 bench-slots: install

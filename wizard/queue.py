@@ -13,7 +13,7 @@ import logging
 
 from redis import Redis, RedisError
 from rq import Queue, get_current_job
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from wizard import logs
 from wizard.store.models import OutboxMessage, PurgeSchedule
@@ -87,6 +87,16 @@ def purge_job_id(purge):
     return prefixed_id(f"purge-account-{purge.account_id}-g{purge.generation}")
 
 
+def _queued(job_id):
+    """Is the job waiting in the queue already? Then enqueueing it again would
+    only add a second copy of its id to the queue: the sweep, every few
+    minutes, would pile copies of each waiting email onto a busy queue."""
+    try:
+        return Job.fetch(job_id, connection=connection()).get_status() == JobStatus.QUEUED
+    except Exception:  # NoSuchJobError, RedisError: not waiting, as far as we know
+        return False
+
+
 def _meta(job_id):
     """What a job carries besides its ids: the request id it was enqueued
     under (wizard/logs.py). A job enqueued again under the same id (the sweep
@@ -109,6 +119,8 @@ def enqueue_purge(schedule, now=False):
     args = ("jobs.purge.run_purge", schedule.id, schedule.generation)
     job_id = purge_job_id(schedule)
     try:
+        if _queued(job_id):
+            return None
         if now:
             return _queue().enqueue(*args, job_id=job_id, job_timeout=3600, meta=_meta(job_id))
         return _queue().enqueue_at(schedule.due_at, *args, job_id=job_id,
@@ -135,6 +147,8 @@ def cancel_purge(superseded):
 def enqueue_mail(message_id):
     try:
         job_id = prefixed_id(f"mail-{message_id}")
+        if _queued(job_id):
+            return None
         return _queue().enqueue("jobs.mail.send_message", message_id, job_id=job_id,
                                 meta=_meta(job_id))
     except RedisError:

@@ -300,3 +300,16 @@ def test_the_erasure_notice_waits_for_the_verified_erasure(owner, redis_url, rec
     assert (sent.status, sent.to_address) == ("sent", None)
     assert sent.sent_at >= record.finished_at
     assert len([f for f in os.listdir(app.config["OUTBOX_DIR"]) if f.endswith(f"{OutboxMessage.ERASURE_COMPLETE}.eml")]) == 1
+
+
+def test_sweeps_do_not_pile_copies_of_a_waiting_job_onto_the_queue(owner, redis_url):
+    """Found by `make soak`: each sweep enqueued every unsent email again, the
+    queue held thousands of copies, and new emails waited behind them."""
+    cancel_smrtphone(owner)
+    waiting = rq_queue(redis_url).count
+    for _ in range(5):
+        sweep()
+    assert rq_queue(redis_url).count == waiting, "nothing added: each job waits once"
+    run_worker(redis_url)
+    assert rq_queue(redis_url).count == 0
+    assert {m.status for m in OutboxMessage.select()} == {"sent"}

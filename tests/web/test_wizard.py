@@ -379,3 +379,27 @@ def test_a_new_request_can_start_after_keeping_the_account(owner):
     second = open_request(sub)
     assert second.id != first.id
     assert CancellationRequest.get_by_id(first.id).status == "kept"
+
+
+def test_two_tabs_answering_the_survey_at_once_both_get_an_answer_and_one_is_kept(app, sign_in):
+    """Found by `make soak`: on PostgreSQL both posts found no answer, both
+    inserted one, and the second met the unique key as a 500."""
+    from tests.support.jobs import race
+    from wizard.store.models import SurveyResponse
+
+    sub = subscription()
+    tabs = [sign_in("owner"), sign_in("owner")]
+    complete_steps(tabs[0], sub, "survey")
+    req = open_request(sub)
+
+    def answer(tab, reason):
+        return lambda: tab.post(step_url(sub, "survey"), {"request_id": str(req.id),
+                                                          "reason": reason}).status_code
+
+    for round_number in range(3):
+        SurveyResponse.delete().execute()
+        raced = race(answer(tabs[0], "too_expensive"), answer(tabs[1], "other"),
+                     first_starts=round_number % 2 == 0)
+        assert raced.results == (303, 303), raced
+        (kept,) = SurveyResponse.select()
+        assert kept.reason in ("too_expensive", "other")

@@ -17,7 +17,7 @@ from peewee import IntegrityError
 
 from . import policy
 from wizard.store import reads
-from wizard.store.db import transaction
+from wizard.store.db import locked, transaction
 from wizard.store.models import (
     AccountDataCounts,
     Acknowledgement,
@@ -153,8 +153,11 @@ def start_or_resume(subscription, user, now, ip=None):
 
 
 def _reload_open(req):
-    """Re-read `req` inside the caller's transaction; refuse if it has closed."""
-    fresh = req.refreshed()
+    """Re-read `req` inside the caller's transaction, its row locked until the
+    transaction ends (so two tabs answering one step at once take turns:
+    the second finds the first's answer and replaces it); refuse if it has
+    closed. On SQLite, transaction() holds the one write lock already."""
+    fresh = locked(CancellationRequest.select().where(CancellationRequest.id == req.id)).get()
     if not fresh.is_open:
         raise RequestClosed()
     return fresh
