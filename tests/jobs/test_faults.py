@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.helpers import cancel_smrtphone
 from tests.support.jobs import run_worker
-from tests.support.processes import free_port, gunicorn, http_get
+from tests.support.processes import free_port, gunicorn, http_get, wait_for
 from tests.support.redis_server import PrivateRedis
 from jobs.sweep import sweep
 from wizard import clock, create_app, queue
@@ -38,9 +38,17 @@ def test_postgresql_dropping_every_connection_fails_no_request_after(gunicorn_on
     warm = [get(base + "/readyz")[0] for _ in range(20)]
     assert set(warm) == {200}, "both workers hold a pooled connection"
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                              "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                              ).fetchone()[0]
+        others = [pid for (pid,) in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()").fetchall()]
+        for pid in others:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        ended = len(others)
+        # pg_terminate_backend only signals: the restart is over once those
+        # backends have exited (a request sent before then is one in flight).
+        wait_for(lambda: not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                                           (others,)).fetchone()[0],
+                 timeout=10, what="the ended backends to exit", every=0.05)
     after = [get(base + "/readyz") for _ in range(20)]
     print(f"ended {ended} server connections; the 20 requests after answered "
           f"{sorted({s for s, _ in after})}")
