@@ -87,25 +87,27 @@ def purge_job_id(purge):
     return prefixed_id(f"purge-account-{purge.account_id}-g{purge.generation}")
 
 
-def _queued(job_id):
-    """Is the job waiting in the queue already? Then enqueueing it again would
+def _earlier(job_id):
+    """The job enqueued under `job_id` before, if Redis still has it (one read)."""
+    try:
+        return Job.fetch(job_id, connection=connection())
+    except Exception:  # NoSuchJobError, RedisError, an unreadable job: none known
+        return None
+
+
+def _waiting(earlier):
+    """Is that job waiting in the queue already? Then enqueueing it again would
     only add a second copy of its id to the queue: the sweep, every few
     minutes, would pile copies of each waiting email onto a busy queue."""
-    try:
-        return Job.fetch(job_id, connection=connection()).get_status() == JobStatus.QUEUED
-    except Exception:  # NoSuchJobError, RedisError: not waiting, as far as we know
-        return False
+    return earlier is not None and earlier.get_status(refresh=False) == JobStatus.QUEUED
 
 
-def _meta(job_id):
+def _meta(earlier):
     """What a job carries besides its ids: the request id it was enqueued
     under (wizard/logs.py). A job enqueued again under the same id (the sweep
     making sure of a purge) keeps the request id it was first enqueued with."""
-    try:
-        earlier = Job.fetch(job_id, connection=connection()).meta.get("request_id")
-    except Exception:  # NoSuchJobError, an unreadable job: nothing to keep
-        earlier = None
-    return {"request_id": earlier or logs.current_id()}
+    kept = earlier.meta.get("request_id") if earlier is not None else None
+    return {"request_id": kept or logs.current_id()}
 
 
 def current_request_id():
@@ -119,12 +121,13 @@ def enqueue_purge(schedule, now=False):
     args = ("jobs.purge.run_purge", schedule.id, schedule.generation)
     job_id = purge_job_id(schedule)
     try:
-        if _queued(job_id):
+        earlier = _earlier(job_id)
+        if _waiting(earlier):
             return None
         if now:
-            return _queue().enqueue(*args, job_id=job_id, job_timeout=3600, meta=_meta(job_id))
+            return _queue().enqueue(*args, job_id=job_id, job_timeout=3600, meta=_meta(earlier))
         return _queue().enqueue_at(schedule.due_at, *args, job_id=job_id,
-                                   job_timeout=3600, meta=_meta(job_id))
+                                   job_timeout=3600, meta=_meta(earlier))
     except RedisError:
         log.warning("Could not enqueue %s; the sweep will", purge_job_id(schedule), exc_info=True)
         return None
@@ -147,10 +150,11 @@ def cancel_purge(superseded):
 def enqueue_mail(message_id):
     try:
         job_id = prefixed_id(f"mail-{message_id}")
-        if _queued(job_id):
+        earlier = _earlier(job_id)
+        if _waiting(earlier):
             return None
         return _queue().enqueue("jobs.mail.send_message", message_id, job_id=job_id,
-                                meta=_meta(job_id))
+                                meta=_meta(earlier))
     except RedisError:
         log.warning("Could not enqueue mail %s; the sweep will", message_id, exc_info=True)
         return None
