@@ -1,4 +1,4 @@
-"""A worker killed (SIGKILL) in the middle of a purge, or of sending an email:
+"""A worker killed (SIGKILL) in the middle of a purge, of sending an email or of a sweep:
 another finishes it, with exact counts (the purge) and the email sent once. The killed worker is a real `rq worker`
 process on the private Redis and the same database as the test."""
 import json
@@ -175,3 +175,63 @@ def test_a_worker_killed_mid_send_leaves_the_email_to_another_sent_once(app, own
     finally:
         _released.clear()
         controller.stop()
+
+
+def test_a_sweep_killed_midway_is_finished_by_the_next_with_each_reminder_once(app, redis_url,
+                                                                                database_url):
+    """The sweep does its work in many short transactions (services, then one
+    reminder at a time). Killed between two of them, it has enqueued nothing;
+    the next sweep, on another worker, composes only what is missing and then
+    every email goes out once."""
+    from tests.support.jobs import confirm_through_domain, new_account
+    from wizard.dev.demo import ensure_plans
+    from wizard.store.models import OutboxMessage, Subscription
+
+    accounts = 120
+    plans, recordings = ensure_plans(), app.config["RECORDINGS_DIR"]
+    confirmed = [new_account(plans, recordings, clock.now()) for _ in range(accounts)]
+    for account in confirmed:
+        confirm_through_domain(account, clock.now())
+    ids = {a.id for a in confirmed}
+    due_at = max(s.due_at for s in PurgeSchedule.select())
+    at = due_at - timedelta(days=20)  # paid periods over, every 30-day reminder due
+    clock.FROZEN = at
+    reminders = OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.REMINDER_30)
+    rq_queue(redis_url).empty()
+    rq_queue(redis_url).enqueue("jobs.sweep.sweep")
+
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=ROOT,
+               WIZARD_CLOCK_AT=at.isoformat(), WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
+    worker = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
+         "--url", redis_url, queue.current_queue_name()],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: reminders.count() >= 5, what="the sweep to be composing reminders",
+                 every=0.005)
+        kill_session(worker.pid)
+        worker.wait(10)
+        wait_for(lambda: not session_members(worker.pid), what="the work horse to die", every=0.02)
+    finally:
+        kill_session(worker.pid)
+
+    composed = reminders.count()
+    ended = Subscription.select().where(Subscription.account.in_(list(ids))
+                                        & (Subscription.status == Subscription.ENDED)).count()
+    print(f"killed mid-sweep: {composed} of {accounts} reminders composed, "
+          f"{ended} subscriptions ended, {len(rq_queue(redis_url))} jobs queued")
+    assert 5 <= composed < accounts, "killed in the middle"
+    assert len(rq_queue(redis_url)) == 0, "the killed sweep enqueued nothing"
+
+    found = sweep()
+    run_worker(redis_url)
+    print(f"the next sweep: {found}")
+    assert found["reminders"] == accounts - composed, "it composed only what was missing"
+    assert sorted(m.account_id for m in reminders) == sorted(ids), "one reminder per account"
+    assert Subscription.select().where(Subscription.account.in_(list(ids))
+                                       & (Subscription.status != Subscription.ENDED)).count() == 0
+    unsent = OutboxMessage.select().where((OutboxMessage.status != OutboxMessage.SENT)
+                                          | (OutboxMessage.attempts != 1))
+    assert [(m.kind, m.status, m.attempts) for m in unsent] == [], "every email sent, each once"
+    assert rq_queue(redis_url).failed_job_registry.get_job_ids() == []
