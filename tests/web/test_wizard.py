@@ -348,6 +348,30 @@ def test_double_confirm_cancels_once(owner):
     assert AuditEvent.select().where(AuditEvent.kind == "cancellation.confirmed").count() == 1
 
 
+def test_a_confirm_that_loses_to_keep_in_another_tab_says_the_request_ended(owner, monkeypatch):
+    """Found by `make soak`: tab one confirms while tab two keeps the account.
+    Keep closed the request between confirm's read and its write, and tab
+    one's answer then looked for a step after Confirm (a 500). It says the
+    cancellation has ended instead, and nothing is cancelled."""
+    from wizard.domain import confirmation, lifecycle
+
+    sub = subscription()
+    complete_steps(owner, sub, "confirm")
+    close = confirmation._close_request
+
+    def kept_first(fresh, *args):
+        lifecycle.keep_account(fresh, fresh.subscription.account.owner(), None, clock.now())
+        return close(fresh, *args)
+
+    monkeypatch.setattr(confirmation, "_close_request", kept_first)
+    response = post_step(owner, sub, "confirm")
+    assert response.status_code == 409
+    assert "This cancellation request has already ended" in text(response)
+    assert open_request(sub) is None
+    assert [r.status for r in CancellationRequest.select()] == [CancellationRequest.KEPT]
+    assert Subscription.get_by_id(sub.id).is_active, "nothing was cancelled"
+
+
 def test_reloading_the_wizard_after_confirming_shows_the_done_page(owner):
     sub = subscription()
     complete_steps(owner, sub, "confirm")

@@ -171,6 +171,10 @@ def save_step(subscription_id, name):
     if req.is_confirmed:
         queue.enqueue_account_work(sub.account_id)
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
+    if current is steps[-1]:
+        # Confirmed, then reactivated from another tab before this answer
+        # was drawn: the cancellation this page was for has ended.
+        raise RequestClosed()
     # The answer just saved may change which steps apply.
     steps = wizard_steps.steps_for(sub.product, req)
     following = steps[steps.index(current) + 1]
