@@ -20,7 +20,8 @@ Then it lets the worker and the sweep finish what is due and prints:
 
 On PostgreSQL when one is found (as the tests find it), else SQLite; a
 private Redis. Not part of `make test`: it takes ten minutes. SOAK_KEEP=1
-keeps its folder (the processes' log, the outbox) for a look afterwards.
+keeps its folder (the processes' log, the outbox) for a look afterwards;
+SOAK_STAFF=0 leaves the Customer Success reader out.
 """
 import http.cookiejar
 import os
@@ -50,6 +51,7 @@ from wizard.store.db import init_database
 from wizard.store.models import OutboxMessage, Product, PurgeSchedule, Subscription
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
+STAFF = os.environ.get("SOAK_STAFF", "1") != "0"  # 0: no Customer Success reader (to see what it costs)
 OWNERS = 12  # accounts the wizard walkers take turns with
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
@@ -279,8 +281,9 @@ def main():
         with gunicorn(env, stderr=log) as base:
             clients = [threading.Thread(target=walk_wizard, args=(base, tally, accounts, stopping))
                        for _ in range(3)]
-            clients += [threading.Thread(target=read_console, args=(base, tally, stopping)),
-                        threading.Thread(target=book_and_move,
+            if STAFF:
+                clients.append(threading.Thread(target=read_console, args=(base, tally, stopping)))
+            clients += [threading.Thread(target=book_and_move,
                                          args=(base, tally, "owner@birch.test", stopping)),
                         threading.Thread(target=move_the_clock, args=(env, stopping))]
             for client in clients:
@@ -288,8 +291,14 @@ def main():
             time.sleep(SECONDS / 5)
             master = _gunicorn_master()
             early = {pid: rss_kb(pid) for pid in worker_pids(master)}
-            time.sleep(SECONDS - SECONDS / 5)
+            samples = [list(early.values())]
+            for _ in range(int(SECONDS - SECONDS / 5) // 60):
+                time.sleep(60)
+                samples.append([rss_kb(pid) for pid in early])
+            time.sleep((SECONDS - SECONDS / 5) % 60)
             late = {pid: rss_kb(pid) for pid in worker_pids(master)}
+            print(f"  workers' RSS (MB) from a fifth in, each minute: "
+                  f"{[[round((kb or 0) / 1024) for kb in minute] for minute in samples]}", flush=True)
             stopping.set()
             for client in clients:
                 client.join(90)
