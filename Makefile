@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages soak wrk lock clean
+.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages bench-console soak wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -35,7 +35,12 @@ e2e: install
 
 bench: install wrk
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench console
 	$(BIN)/python -m tests.bench web
+
+# The console over two years of history against the demo's (tests/bench/console.py).
+bench-console: install
+	$(BIN)/python -m tests.bench console
 
 # The web benchmark alone: gunicorn and wrk, a few minutes (tests/bench/web.py).
 bench-web: install wrk

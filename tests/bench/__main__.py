@@ -137,13 +137,17 @@ def main():
         from tests.bench import web
 
         return web.main()
+    if sys.argv[1:] == ["console"]:
+        from tests.bench import console
+
+        return console.main()
     if sys.argv[1:2] == ["pages"]:
         from tests.bench import pages
 
         return pages.main(sys.argv[2:])
     only_slots = sys.argv[1:] == ["slots"]
     if sys.argv[1:] and not only_slots:
-        raise SystemExit("usage: python -m tests.bench [slots|web|pages [--profile PATH]]")
+        raise SystemExit("usage: python -m tests.bench [slots|web|console|pages [--profile PATH]]")
     sqlite_dir = tempfile.mkdtemp(prefix="wizard-bench-")
     server = postgres.find_or_start()
     if server is None:

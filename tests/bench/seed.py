@@ -74,11 +74,12 @@ def _bulk(db, model, columns, rows, chunk=50_000):
             marks = ", ".join("?" for _ in columns)
             raw.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', batch)
         else:
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(batch)
+            buffer = io.StringIO()  # NULL is \N, so that "" stays an empty string
+            csv.writer(buffer).writerows([r"\N" if v is None else v for v in row] for row in batch)
             buffer.seek(0)
-            with raw.cursor() as cur:
-                cur.copy_expert(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)', buffer)
+            with raw.cursor() as cur, cur.copy(
+                    f"COPY \"{table}\" ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+                copy.write(buffer.getvalue())  # psycopg 3's COPY
         batch.clear()
 
     with db.atomic():

@@ -229,6 +229,31 @@ def test_moving_the_clock_ends_the_service_reminds_and_erases_the_account(app, o
                            ).status_code == 303
 
 
+@qa_mode
+def test_after_acme_is_erased_staff_still_see_its_reason_in_the_insights(app, owner, sign_in, redis_url):
+    """The new user's walk: cancel as Acme's owner (reason: too expensive),
+    move the QA clock 91 days, let the worker erase Acme; Customer Success
+    still sees the request and its reason in the insights for those dates."""
+    from tests.support.helpers import ANSWERS
+
+    started = clock.now().date()
+    assert ANSWERS["survey"]["reason"] == "too_expensive"
+    cancel_smrtphone(owner)
+    rq_queue(redis_url).empty()
+    clock_command(app, "advance", "91d")
+    run_worker(redis_url)
+    assert PurgeSchedule.get().status == PurgeSchedule.DONE
+    assert Account.get_or_none(Account.name == "Acme Realty") is None
+
+    staff = sign_in("success")
+    body = text(staff.get("/success/insights", query_string={
+        "first": started.isoformat(), "last": clock.now().date().isoformat()}))
+    assert "1 cancellation request started" in body
+    assert "<tr><td>Too expensive</td><td>1</td></tr>" in body
+    assert "Requests whose account has been erased since</dt><dd>1 (still counted above)" in body
+    assert "Acme" not in text(staff.get("/success/", query_string={"first": started.isoformat()}))
+
+
 def browser_for(app):
     from tests.conftest import Browser
 

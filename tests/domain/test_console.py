@@ -11,7 +11,8 @@ from tests.conftest import NOW
 from tests.support.helpers import text
 from tests.support.jobs import new_account
 from wizard import clock
-from wizard.domain import confirmation, console, insights, lifecycle, plans, policy, reactivation
+from wizard.domain import (confirmation, console, insights, lifecycle, plans, policy, reactivation,
+                           steps)
 from wizard.dev.demo import ensure_plans
 from wizard.store.models import Account, CancellationRequest, Plan, Product, Subscription
 
@@ -36,14 +37,13 @@ class Scenario:
         sub = account.subscription(product)
         now = clock.now()
         req = lifecycle.start_or_resume(sub, owner, now)
-        order = ["acknowledge", "survey", "options", "confirm"]
-        lifecycle.mark_consequences_seen(req, now)
-        if order.index(upto) > 0:
-            lifecycle.record_acknowledgements(req, owner, ACK[product], None, now)
-        if order.index(upto) > 1:
-            lifecycle.record_survey(req, reason, comment, now)
-        if order.index(upto) > 2 and product == Product.SMRTPHONE:
-            lifecycle.decline_offers(req, owner, now)
+        answers = {"consequences": {}, "acknowledge": {key: True for key in ACK[product]},
+                   "survey": {"reason": reason, "comment": comment}, "options": {"choice": "none"}}
+        # Each step as the wizard saves it (steps.save: the record notes it was reached).
+        for step in steps.steps_for(product, req):
+            if step.name == upto:
+                break
+            steps.save(step, req.refreshed(), answers[step.name], owner, None, now)
         return account, owner, sub, req.refreshed()
 
     def confirmed(self, name, reason, product=Product.SMRTPHONE):
@@ -146,7 +146,7 @@ def test_one_request_in_full(app, sign_in):
     body = text(sign_in("success").get(f"/success/requests/{req.id}"))
     assert "<bdi>Rtl \u202eevil</bdi>" in body
     assert "<bdi>&lt;b&gt;Too&lt;/b&gt; much \u202etxet</bdi>" in body
-    for statement in policy.SMRTPHONE_STATEMENTS:
+    for statement in lifecycle.statements_for(req):  # what applies: no credit, no smrtDialer here
         assert statement.text in body and f"<code>{statement.version}</code>" in body
     assert "Shown: Change your plan, Adjust smrtDialer, Book a call with Customer Success." in body
     assert "No thanks, continue to cancel" in body
@@ -184,13 +184,21 @@ def test_the_insights_figures(scenario, app):
     assert saved_prices == 20000 + 30000 + 20000  # C upgraded to Business
     assert figures.matured == 0
 
-    # Thirty-one days on, B's owner has cancelled after all: 2 of the 3 saves still subscribe.
-    clock.FROZEN = NOW + timedelta(days=31)
+    # Ten days on, B's owner cancels after all; at day 31, 2 of the 3 saves held 30 days,
+    # and B's save no longer counts as revenue.
+    clock.FROZEN = NOW + timedelta(days=10)
     kept = Account.get(Account.name == "B Kept")
-    Subscription.update(status=Subscription.CANCELLATION_PENDING).where(
-        Subscription.account == kept).execute()
+    owner = kept.owner()
+    req = lifecycle.start_or_resume(kept.subscription(Product.SMRTPHONE), owner, clock.now())
+    lifecycle.mark_consequences_seen(req, clock.now())
+    lifecycle.record_acknowledgements(req, owner, ACK[Product.SMRTPHONE], None, clock.now())
+    lifecycle.record_survey(req, "other", "", clock.now())
+    lifecycle.decline_offers(req, owner, clock.now())
+    confirmation.confirm(req.refreshed(), owner, None, clock.now())
+    clock.FROZEN = NOW + timedelta(days=31)
     later = insights.figures(insights.Range.of_days(NOW.date(), clock.now().date()), clock.now())
     assert (later.matured, later.still_subscribed) == (3, 2)
+    assert later.revenue_by_month == [(f"{NOW:%Y-%m}", 30000 + 20000)]
 
 
 def test_the_insights_page_shows_each_chart_with_its_table(scenario, sign_in):

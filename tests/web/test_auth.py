@@ -46,7 +46,7 @@ def test_unsafe_next_targets_are_ignored(target):
 
 def test_staff_land_on_their_own_page(browser):
     response = browser.post("/auth/login", {"email": "success@smrtphone.test", "password": "success-pass"})
-    assert response.location == "/success/"
+    assert response.location == "/success/calls"  # the calls of the day, then the requests
 
 
 def test_sign_out_needs_a_post_with_a_token(owner):

@@ -75,6 +75,24 @@ def test_a_call_booked_from_the_wizards_offers_saves_the_request(owner):
     assert owner.get(f"/cancel/{sub.id}/").location.endswith(step_url(sub, "consequences"))
 
 
+def test_a_smrtdialer_request_cannot_be_saved_by_a_call_it_was_never_offered(owner):
+    """smrtDialer's wizard shows no offers; posting its request's id to the
+    booking form was marked "saved by book_call". Now it is refused, and
+    nothing is booked or changed."""
+    from tests.support.helpers import DIALER_STEP_NAMES
+    from wizard.store.models import Product
+
+    dialer = subscription(Product.SMRTDIALER)
+    complete_steps(owner, dialer, DIALER_STEP_NAMES[-1])
+    req = open_request(dialer)
+    before = all_rows()
+    response = owner.post("/calls/book", {"start": free_starts()[0].isoformat(), "topic": "",
+                                          "request_id": str(req.id)})
+    assert response.status_code == 409
+    assert "That option is not available." in text(response)
+    assert all_rows() == before, "no call, no email, the request still open"
+
+
 def test_a_call_booked_from_products(sign_in):
     birch = sign_in("other_owner")
     assert 'href="/calls/book">Speak with our Success Team</a>' in text(birch.get("/billing/products"))

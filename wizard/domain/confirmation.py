@@ -3,7 +3,7 @@
 It lives apart from wizard/lifecycle.py because it re-checks the step list
 (wizard/steps.py), which is itself built from lifecycle's functions.
 """
-from . import mail, purge, steps
+from . import history, mail, purge, steps
 from wizard.store.db import transaction
 from .lifecycle import key_dates
 from wizard.store.models import AuditEvent, CancellationRequest, Product, Subscription
@@ -33,7 +33,10 @@ def confirm(req, user, ip, now, links=None):
         products = _products_cancelled(fresh, subscription, held)
         if not _close_request(fresh, products, deadline, purge_due, now):
             return fresh.refreshed()  # another confirm won between our read and write
+        history.cancelled(fresh.account_id, products, now)  # before: this request is no save
         _cancel_subscriptions(fresh, subscription, products, user, now)
+        history.closed(fresh, CancellationRequest.CONFIRMED, now)
+        history.reached(fresh, steps.steps_for(fresh.product, fresh)[-1].name, now)
         if subscription.is_smrtphone:
             purge.arm(fresh.account_id, fresh.id, purge_due, now)
         AuditEvent.record(
@@ -107,10 +110,14 @@ def _cancel_subscriptions(fresh, subscription, products, user, now):
     )
     if not cancelled:  # cancelled elsewhere since we read it: roll back
         raise AlreadyCancelled(subscription)
-    (CancellationRequest
-     .update(status=CancellationRequest.SUPERSEDED, open_for=None, closed_at=now,
-             updated_at=now)
-     .where((CancellationRequest.account == fresh.account_id)
-            & (CancellationRequest.product.in_(products))
-            & (CancellationRequest.status == CancellationRequest.OPEN))
-     .execute())
+    left_open = list(CancellationRequest.select().where(
+        (CancellationRequest.account == fresh.account_id)
+        & (CancellationRequest.product.in_(products))
+        & (CancellationRequest.status == CancellationRequest.OPEN)))
+    if left_open:
+        (CancellationRequest
+         .update(status=CancellationRequest.SUPERSEDED, open_for=None, closed_at=now,
+                 updated_at=now)
+         .where(CancellationRequest.id.in_([r.id for r in left_open])).execute())
+    for left in left_open:
+        history.closed(left, CancellationRequest.SUPERSEDED, now)

@@ -1,29 +1,25 @@
-"""What the Customer Success console reads: the requests of a date range and
-where each stands, one request in full, the calls board, and the CSV exports
-(the figures of the insights page: wizard/domain/insights.py).
+"""What the Customer Success console reads: where each request stands (its
+Row), one request in full, the calls board, and the CSV exports (the list's
+pages and search: wizard/domain/listing.py; the insights' figures:
+wizard/domain/insights.py).
 
-A range's rows are read with a fixed number of queries (the range's
-requests, then their answers, offers and subscriptions, each in one query).
+Rows are read with a fixed number of queries (their answers, offers and
+records, each in one query), however many requests they are.
 
-States a request can be in, as Customer Success reads them:
-- in progress: the wizard is open (not finished, not abandoned for good);
-- kept: the owner chose Keep my account;
-- saved by an offer: an offer was accepted (a plan changed, smrtDialer alone);
-- call booked: the owner chose to talk with Customer Success first;
-- confirmed: the cancellation was confirmed and stands;
-- reactivated: confirmed, and the subscription is active again.
-Erased accounts leave no request behind (the purge erases them); only their
-count is known, from the erasure records.
+A request's state is its anonymous record's outcome (history.outcome_of:
+in progress, kept, saved by an offer, call booked, confirmed, reactivated).
+Erased accounts leave no request behind (the purge erases them); their
+records still count in the insights.
 """
 import csv
 import io
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from . import formatting, policy, steps
+from . import formatting, history, policy, steps
 from wizard.store.models import (
-    Account,
     Acknowledgement,
     AuditEvent,
     Call,
@@ -33,20 +29,12 @@ from wizard.store.models import (
     OfferDecision,
     OfferShown,
     Plan,
+    RequestRecord,
     Subscription,
     SurveyResponse,
 )
 
-IN_PROGRESS, KEPT, SAVED, CALL_BOOKED, CONFIRMED, REACTIVATED = (
-    "in_progress", "kept", "saved", "call_booked", "confirmed", "reactivated")
-STATES = {
-    IN_PROGRESS: "In progress",
-    KEPT: "Kept the account",
-    SAVED: "Saved by an offer",
-    CALL_BOOKED: "Call booked",
-    CONFIRMED: "Confirmed",
-    REACTIVATED: "Reactivated",
-}
+STATES = history.OUTCOMES  # a request's state is its record's outcome (history.outcome_of)
 REASON_LABELS = dict(policy.SURVEY_REASONS)
 
 
@@ -54,18 +42,6 @@ def offer_title(key):
     """An offer's title as owners saw it ("" for none)."""
     offer = policy.OFFERS.get(key)
     return offer.title if offer else key
-
-
-def state_of(req, accepted_offer, subscription_active):
-    """The request's state (one of STATES) from its row and what followed it."""
-    if req.status == CancellationRequest.OPEN:
-        return IN_PROGRESS
-    if req.status == CancellationRequest.KEPT:
-        return KEPT
-    if req.status == CancellationRequest.SAVED_BY_OFFER:
-        return CALL_BOOKED if accepted_offer == "book_call" else SAVED
-    # Confirmed, or superseded by smrtPhone's cancellation, which took its product too.
-    return REACTIVATED if subscription_active else CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -97,8 +73,9 @@ class Row:
     shown: list  # offer keys, in their order
     accepted: str  # the accepted offer's key, "" if none
     where: str  # the step an open request waits at
-    subscription_active: bool
-    price_cents: int
+    owner: object = None  # the User who started it (the list reads it: listing.page)
+    record: object = None  # its RequestRecord (the list reads it: listing.page)
+    plan_name: str = ""  # the plan when it started (the list reads it: listing.page)
 
     @property
     def state_label(self):
@@ -118,27 +95,11 @@ class Row:
         return (req.closed_at or req.updated_at) - req.started_at
 
 
-def rows(within, state=None, product=None, reason=None, limit=None):
-    """The requests started `within` the range, newest first, filtered; each a Row."""
-    query = (CancellationRequest.select(CancellationRequest, Account).join(Account)
-             .where(CancellationRequest.started_at.between(within.first, within.last))
-             .order_by(CancellationRequest.started_at.desc(), CancellationRequest.id.desc()))
-    if product:
-        query = query.where(CancellationRequest.product == product)
-    if reason:
-        query = query.where(CancellationRequest.id.in_(
-            SurveyResponse.select(SurveyResponse.request).where(SurveyResponse.reason == reason)))
-    listed = rows_of(list(query))
-    if state is not None:
-        listed = [r for r in listed if r.state == state]
-    return listed[:limit] if limit else listed
-
-
 def rows_of(requests):
-    """Each request as a Row, with its answers, offers and subscription loaded
+    """Each request as a Row, with its answers, offers and record loaded
     in one query each."""
     ids = [r.id for r in requests]
-    surveys, shown, accepted, subscriptions = {}, defaultdict(list), {}, {}
+    surveys, shown, accepted, outcomes = {}, defaultdict(list), {}, {}
     if ids:
         surveys = {s.request_id: s for s in SurveyResponse.select().where(SurveyResponse.request.in_(ids))}
         for offer in (OfferShown.select().where(OfferShown.request.in_(ids))
@@ -146,18 +107,16 @@ def rows_of(requests):
             shown[offer.request_id].append(offer.offer)
         accepted = {d.request_id: d.offer for d in OfferDecision.select().where(
             OfferDecision.request.in_(ids) & OfferDecision.accepted)}
-        subscriptions = {s.id: s for s in Subscription.select().where(
-            Subscription.id.in_(list({r.subscription_id for r in requests})))}
+        outcomes = dict(RequestRecord.select(RequestRecord.id, RequestRecord.outcome).where(
+            RequestRecord.id.in_([r.record_id for r in requests if r.record_id])).tuples())
         CancellationRequest.prefetch_answers(requests)
     listed = []
     for req in requests:
-        sub = subscriptions.get(req.subscription_id)
-        active = sub is not None and sub.is_active
         survey = surveys.get(req.id)
-        listed.append(Row(req, state_of(req, accepted.get(req.id), active),
+        listed.append(Row(req, outcomes.get(req.record_id, history.IN_PROGRESS),
                           survey.reason if survey else "", survey.comment if survey else "",
                           shown[req.id], accepted.get(req.id, ""),
-                          steps.where_stopped(req) or "", active, sub.price_cents if sub else 0))
+                          steps.where_stopped(req) or ""))
     return listed
 
 
@@ -173,6 +132,7 @@ class Detail:
     decisions: list  # OfferDecision rows
     audit: list  # AuditEvent rows
     other_answers: list  # (step title, answer) of steps that keep their own (steps.answers_for_staff)
+    calls: list = None  # the calls booked from it, with their outcomes and notes
 
 
 def detail(request_id):
@@ -190,29 +150,55 @@ def detail(request_id):
                                  ack.accepted_at))
     decisions = list(OfferDecision.select().where(OfferDecision.request == req).order_by(OfferDecision.id))
     until = req.closed_at or req.updated_at
-    audit = list(AuditEvent.select().where(
-        (AuditEvent.account == req.account_id) & AuditEvent.at.between(req.started_at, until))
-        .order_by(AuditEvent.at, AuditEvent.id))
-    return Detail(row, acknowledgements, decisions, audit, steps.answers_for_staff(req))
+    # The request's own span, and what named it later (its plan change undone).
+    audit = [event for event in AuditEvent.select().where(
+        (AuditEvent.account == req.account_id)
+        & (AuditEvent.at.between(req.started_at, until)
+           | AuditEvent.detail.contains(f'"request": {req.id}')))
+        .order_by(AuditEvent.at, AuditEvent.id)
+        if event.at <= until or json.loads(event.detail).get("request") == req.id]
+    calls = list(Call.with_people().where(Call.request == req.id).order_by(Call.start))
+    return Detail(row, acknowledgements, decisions, audit, steps.answers_for_staff(req), calls)
 
 
-CSV_COLUMNS = ("request", "account", "product", "state", "started_at", "closed_at", "reason",
-               "comment", "offers_shown", "offer_accepted", "stopped_at")
+CSV_COLUMNS = ("request", "account", "owner", "product", "plan", "monthly_price", "state",
+               "started_at", "closed_at", "reason", "comment", "offers_shown", "offer_accepted",
+               "stopped_at", "call_notes")
 
 
-def as_csv(listed):
-    """The rows as CSV text. A cell a spreadsheet would read as a formula is
-    prefixed with an apostrophe: owners write the comments."""
+def csv_lines(batches):
+    """The rows of each batch (a list of Rows) as CSV text, a batch at a time,
+    the header first. A cell a spreadsheet would read as a formula is
+    prefixed with an apostrophe: owners write the comments, staff the notes."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for r in listed:
-        req = r.request
-        writer.writerow([formatting.spreadsheet_cell(v) for v in (
-            req.id, req.account.name, req.product_name, r.state_label, req.started_at.isoformat(),
-            req.closed_at.isoformat() if req.closed_at else "", r.reason_label, r.comment,
-            " ".join(r.shown), r.accepted, r.where)])
-    return out.getvalue()
+    yield out.getvalue()
+    for batch in batches:
+        out.seek(0)
+        out.truncate()
+        notes = call_notes_of([r.request.id for r in batch])
+        for r in batch:
+            req, record = r.request, r.record
+            writer.writerow([formatting.spreadsheet_cell(v) for v in (
+                req.id, req.account.name, r.owner.name if r.owner else "", req.product_name,
+                r.plan_name,
+                formatting.money(record.monthly_cents) if record else "", r.state_label,
+                req.started_at.isoformat(), req.closed_at.isoformat() if req.closed_at else "",
+                r.reason_label, r.comment, " ".join(r.shown), r.accepted, r.where,
+                " | ".join(notes.get(req.id, [])))])
+        yield out.getvalue()
+
+
+def call_notes_of(request_ids):
+    """{request id: the notes staff wrote after the calls booked from it}, in one query."""
+    notes = defaultdict(list)
+    if request_ids:
+        for request_id, text in (Call.select(Call.request, Call.outcome_notes)
+                                 .where(Call.request.in_(request_ids) & (Call.outcome_notes != ""))
+                                 .order_by(Call.start).tuples()):
+            notes[request_id].append(text)
+    return notes
 
 
 # -- calls with Customer Success ------------------------------------------------------------
@@ -224,7 +210,7 @@ class CallRow:
     call: Call
     monthly_cents: int  # the account's active subscriptions, a month
     plans: str  # "smrtPhone Pro, smrtDialer Single-line dialer"
-    request: Row  # the request the call was booked from (else the account's latest), or None
+    request: Row  # the request the call was booked from, or None (booked from Products)
 
 
 def calls_board(since):
@@ -233,27 +219,19 @@ def calls_board(since):
     calls = Call.starting_from(since)
     accounts = list({c.account_id for c in calls})
     subscriptions = defaultdict(list)
-    latest = {}
     if accounts:
         for sub in (Subscription.select(Subscription, Plan).join(Plan)
                     .where(Subscription.account.in_(accounts)).order_by(Subscription.product.desc())):
             subscriptions[sub.account_id].append(sub)
-        for req in (CancellationRequest.select().where(CancellationRequest.account.in_(accounts))
-                    .order_by(CancellationRequest.started_at)):
-            latest[req.account_id] = req
-    linked = {c.request_id for c in calls if c.request_id}
-    wanted = {r.id: r for r in latest.values()}
-    if linked - set(wanted):
-        wanted.update({r.id: r for r in CancellationRequest.select().where(
-            CancellationRequest.id.in_(list(linked - set(wanted))))})
-    request_rows = {row.request.id: row for row in rows_of(list(wanted.values()))}
+    linked = list({c.request_id for c in calls if c.request_id})
+    request_rows = {row.request.id: row for row in rows_of(list(
+        CancellationRequest.select().where(CancellationRequest.id.in_(linked))))} if linked else {}
     board = []
     for call in calls:
         active = [s for s in subscriptions[call.account_id] if s.is_active]
-        req_id = call.request_id or (latest[call.account_id].id if call.account_id in latest else None)
         board.append(CallRow(call, sum(s.price_cents for s in active),
                              ", ".join(f"{s.product_name} {s.plan.name}" for s in active),
-                             request_rows.get(req_id)))
+                             request_rows.get(call.request_id)))
     return board
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from peewee import IntegrityError
 
-from . import policy
+from . import history, policy
 from wizard.store import reads
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
@@ -145,6 +145,7 @@ def start_or_resume(subscription, user, now, ip=None):
                 started_at=now,
                 updated_at=now,
             )
+            history.start(req, subscription, now)
             AuditEvent.record("cancellation.started", subscription.account_id, user, ip, now,
                               request=req.id, product=subscription.product)
             return req
@@ -247,15 +248,19 @@ def record_survey(req, reason, comment, now):
             SurveyResponse.create(request=fresh, reason=reason, comment=comment, answered_at=now)
         # A new reason may mean new offers: they must be seen again.
         _touch(fresh, now, offers_declined_at=None)
+        shown = []
         if fresh.product == Product.SMRTPHONE:  # smrtDialer's wizard has no offers step
-            _record_offers_shown(fresh)
+            shown = _record_offers_shown(fresh)
+        history.answered(fresh, reason, shown)
 
 
 def _record_offers_shown(req):
-    """Store the offers the options step will show for the answer just given."""
+    """Store the offers the options step will show for the answer just given; return their keys."""
+    keys = [offer.key for offer in offers_for_request(req)]
     OfferShown.delete().where(OfferShown.request == req).execute()
-    OfferShown.insert_many([dict(request=req.id, offer=offer.key, position=position)
-                            for position, offer in enumerate(offers_for_request(req))]).execute()
+    OfferShown.insert_many([dict(request=req.id, offer=key, position=position)
+                            for position, key in enumerate(keys)]).execute()
+    return keys
 
 
 def offers_for_request(req):
@@ -263,6 +268,13 @@ def offers_for_request(req):
     survey = req.survey()
     _, dialer_active = req.account_facts()
     return policy.offers_for(survey.reason if survey else "other", dialer_active)
+
+
+def offers_shown(req):
+    """The keys of the offers the request's options step showed (none for a
+    smrtDialer request, whose wizard has no offers)."""
+    return [o for (o,) in OfferShown.select(OfferShown.offer).where(OfferShown.request == req.id)
+            .order_by(OfferShown.position).tuples()]
 
 
 def offers_declined(req):
@@ -282,14 +294,18 @@ def decline_offers(req, user, now):
         _touch(fresh, now, offers_declined_at=now)
 
 
-def _close(req, status, now):
-    """Close an open request; return False if another request got there first."""
-    return bool(
+def _close(req, status, now, accepted_offer=""):
+    """Close an open request (and its anonymous record); return False if
+    another request got there first."""
+    closed = bool(
         CancellationRequest.update(status=status, open_for=None, closed_at=now, updated_at=now)
         .where((CancellationRequest.id == req.id)
                & (CancellationRequest.status == CancellationRequest.OPEN))
         .execute()
     )
+    if closed:
+        history.closed(req, status, now, accepted_offer)
+    return closed
 
 
 def accept_offer(req, user, offer_key, ip, now):
@@ -300,13 +316,14 @@ def accept_offer(req, user, offer_key, ip, now):
     """
     if not survey_answered(req):
         raise Incomplete("Please answer the survey first.", "survey")
-    if offer_key not in {o.key for o in offers_for_request(req)}:
+    if offer_key not in offers_shown(req) or offer_key not in {o.key for o in offers_for_request(req)}:
         raise Incomplete("That option is not available.", "options")
     with transaction():
         fresh = _reload_open(req)
         OfferDecision.create(request=fresh, offer=offer_key, accepted=True, user=user, decided_at=now)
-        if not _close(fresh, CancellationRequest.SAVED_BY_OFFER, now):
+        if not _close(fresh, CancellationRequest.SAVED_BY_OFFER, now, offer_key):
             raise RequestClosed()
+        history.reached(fresh, policy.OFFERS_STEP, now)
         AuditEvent.record("cancellation.offer_accepted", fresh.account_id, user, ip, now,
                           request=fresh.id, offer=offer_key)
 

@@ -17,7 +17,7 @@ Plain functions, no Flask, no RQ; each write is one transaction.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import formatting, lifecycle, mail, policy
+from . import formatting, history, lifecycle, mail, policy
 from wizard.store.db import transaction
 from wizard.store.models import AuditEvent, Plan, PlanChange, Product, Subscription
 from wizard.refusals import (
@@ -231,7 +231,11 @@ def undo(subscription, user, ip, now, links=None):
         if pending is None or not _undo(pending, now):
             raise NothingToUndo()
         AuditEvent.record("plan.change_undone", subscription.account_id, user, ip, now,
-                          change=pending.id, product=subscription.product)
+                          change=pending.id, product=subscription.product,
+                          request=pending.request_id)
+        if pending.request_id is not None:
+            # The offer's save is undone: the owner kept the account (history.outcome_of).
+            history.offer_undone(pending.request_id, now)
         mail.plan_change_undone(pending, subscription, user, now, links)
         return pending
 

@@ -143,6 +143,10 @@ class Offer:
     books_call: bool = False
 
 
+# The wizard step that shows the offers (wizard/domain/steps.py names it so):
+# accepting an offer on its own page completes that step too.
+OFFERS_STEP = "options"
+
 OFFERS = {
     o.key: o
     for o in (

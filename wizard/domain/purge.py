@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import mail, outbox, steps
+from . import history, mail, outbox, steps
 from wizard.store.db import transaction
 from wizard.store.models import (
     Account,
@@ -274,6 +274,9 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
                     _capture_owner_notice(schedule, now)
                 if model is Subscription:
                     Subscription.lock_for_account(account_id)
+                if model is CancellationRequest:
+                    # The requests' anonymous records stay; nothing after today is known.
+                    history.freeze_account(account_id, now)
                 if model is Recording:
                     batch = list(Recording.select(Recording.id, Recording.path)
                                  .where(condition(account_id)).limit(batch_size).tuples())

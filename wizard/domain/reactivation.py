@@ -9,7 +9,7 @@ reactivated whenever smrtPhone is active.
 from dataclasses import dataclass
 from typing import Optional
 
-from . import formatting, mail, outbox, policy, purge
+from . import formatting, history, mail, outbox, policy, purge
 from wizard.store.db import transaction
 from wizard.store.models import (
     AuditEvent,
@@ -103,6 +103,7 @@ def reactivate(subscription, user, ip, now, links=None):
             raise AlreadyActive(fresh)
         event = AuditEvent.record("subscription.reactivated", fresh.account_id, user, ip, now,
                                   product=fresh.product, subscription=fresh.id)
+        history.reactivated(fresh.id, now)
         reactivated = Subscription.get_by_id(fresh.id)
         mail.reactivation_confirmed(reactivated.account, reactivated, user, now, links, event.id)
         return Reactivated(reactivated, superseded)

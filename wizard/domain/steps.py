@@ -20,7 +20,8 @@ needs as arguments.
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
-from . import lifecycle, policy
+from . import history, lifecycle, policy
+from wizard.store.db import transaction
 from wizard.store.models import Product, Subscription
 from wizard.refusals import Incomplete
 
@@ -131,7 +132,7 @@ SMRTPHONE_STEPS = (
     ACKNOWLEDGE,
     SURVEY,
     Step(
-        "options", "Before you go", "cancel/_options.html", "OptionsForm",
+        policy.OFFERS_STEP, "Before you go", "cancel/_options.html", "OptionsForm",
         _done_if(lifecycle.offers_answered), _save_options,
         unfinished="Please look at the options before you go.",
         context=_options_context,
@@ -157,6 +158,14 @@ def steps_for(product, req=None):
     `req` is None before the owner's first Continue.
     """
     return [s for s in STEPS_BY_PRODUCT[product] if s.condition(req)]
+
+
+def save(step, req, answers, user, ip, now):
+    """Save `step`'s answers for `req` and note, in the same transaction, that
+    the request's record reached the step (wizard/domain/history.py)."""
+    with transaction():
+        step.save(req, answers, user, ip, now)
+        history.reached(req, step.name, now)
 
 
 def answer_models():

@@ -9,8 +9,8 @@ import select
 from urllib.parse import urlparse
 
 from peewee import (
-    AutoField, BigIntegerField, CharField, DatabaseProxy, ForeignKeyField, IntegerField,
-    SqliteDatabase, TextField,
+    SQL, AutoField, BigIntegerField, CharField, DatabaseProxy, ForeignKeyField, IntegerField,
+    NodeList, SqliteDatabase, TextField, fn,
 )
 from playhouse.pool import PooledPsycopg3Database, PooledSqliteDatabase
 from playhouse.psycopg3_ext import Psycopg3Database
@@ -255,3 +255,11 @@ def _instance(model, fields, values):
     instance.__data__.update({name: value if convert is None or value is None else convert(value)
                               for (name, convert), value in zip(fields, values)})
     return instance
+
+
+def contains_text(field, text):
+    """`field` contains `text`, as typed: case aside, % _ and \\ are plain
+    characters, not wildcards (LIKE with an escape character, spelled the
+    same on SQLite and PostgreSQL)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return NodeList((fn.LOWER(field), SQL("LIKE"), f"%{escaped}%", SQL("ESCAPE '\\'")))

@@ -146,6 +146,26 @@ def _purges_that_need_attention(db, migrator):
         run(migrator.add_column("purgeschedule", "attention_reason", PurgeSchedule.attention_reason))
 
 
+
+def _anonymous_history(db, migrator):
+    """The anonymous records of requests (models/history.py). Existing
+    requests get theirs from `flask --app wizard migrate`, which runs
+    history.backfill after the migrations (the store knows no domain)."""
+    from playhouse.migrate import migrate as run
+
+    from .models import CancellationRequest, RecordStep, RequestRecord, Subscription
+
+    db.create_tables([RequestRecord, RecordStep], safe=True)
+    if not any(c.name == "history_tag" for c in db.get_columns("subscription")):
+        run(migrator.add_column("subscription", "history_tag", Subscription.history_tag))
+    if not any(c.name == "record_id" for c in db.get_columns("cancellationrequest")):
+        run(migrator.add_column("cancellationrequest", "record_id", CancellationRequest.record))
+        db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "cancellationrequest_record_id" '
+                       'ON "cancellationrequest" ("record_id")')
+    # The console's list: a page of the newest requests, by keyset.
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "cancellationrequest_started_at" '
+                   'ON "cancellationrequest" ("started_at")')
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -160,6 +180,7 @@ MIGRATIONS = [
      _emails_as_templates),
     (10, "one standing call per account at a time", _one_call_per_account_at_a_time),
     (11, "purges that need an operator's attention, and why", _purges_that_need_attention),
+    (12, "the anonymous history of requests, kept after the purge", _anonymous_history),
 ]
 
 

@@ -2,6 +2,7 @@
 
   base       the base model, the UTC datetime field, posted ids
   accounts   the account, its users, plans, subscriptions and the data cancelling erases
+  history    the anonymous record of each request, kept after the purge
   requests   a cancellation request, its answers, offers and plan changes
   calls      calls with Customer Success and staff hours
   erasure    the purge's schedule and its proof
@@ -18,6 +19,7 @@ from wizard.store.models.accounts import (
     Account, AccountDataCounts, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Plan,
     Product, Recording, Subscription, User,
 )
+from wizard.store.models.history import RecordStep, RequestRecord
 from wizard.store.models.requests import (
     Acknowledgement, CancellationRequest, OfferDecision, OfferShown, PlanChange, SurveyResponse,
 )
@@ -39,6 +41,8 @@ MODELS = [
     CallLog,
     Recording,
     BillingRecord,
+    RequestRecord,
+    RecordStep,
     CancellationRequest,
     Acknowledgement,
     SurveyResponse,

@@ -136,6 +136,9 @@ class Subscription(BaseModel):
     cancellation_requested_at = UTCDateTimeField(null=True)
     cancellation_requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     ended_at = UTCDateTimeField(null=True)
+    # Random, given with the subscription's first request record: what the
+    # anonymous history knows it by (models/history.py). Erased with the row.
+    history_tag = CharField(null=True)
 
     @classmethod
     def by_id(cls, subscription_id):

@@ -5,6 +5,7 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextF
 from wizard.store.db import ReusedSelect
 from wizard.store.models.accounts import Account, Plan, Product, Subscription, User
 from wizard.store.models.base import BaseModel, UTCDateTimeField
+from wizard.store.models.history import RequestRecord
 
 
 class CancellationRequest(BaseModel):
@@ -30,7 +31,7 @@ class CancellationRequest(BaseModel):
     )
     product = CharField()
     started_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    started_at = UTCDateTimeField()
+    started_at = UTCDateTimeField(index=True)  # the console lists by it, newest first
     updated_at = UTCDateTimeField()
     status = CharField(default=OPEN)
     consequences_seen_at = UTCDateTimeField(null=True)
@@ -45,6 +46,9 @@ class CancellationRequest(BaseModel):
     # A smrtDialer request started from smrtPhone's "Cancel only smrtDialer"
     # offer: the request whose survey answer it carries (not asked twice).
     survey_carried_from = IntegerField(null=True)
+    # Its anonymous record (models/history.py): the link goes this way only,
+    # so erasing the request leaves a record that points to no one.
+    record = ForeignKeyField(RequestRecord, null=True, unique=True, on_delete="SET NULL")
 
     @classmethod
     def open_of(cls, subscription_id):

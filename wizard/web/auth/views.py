@@ -66,7 +66,7 @@ def safe_next(target):
 
 def home_for(user):
     if user.is_success_staff:
-        return url_for("success.index")
+        return url_for("success.calls")  # the day's work: calls to hold and to record
     return url_for("billing.products")
 
 

@@ -12,7 +12,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from wizard import clock, queue
-from wizard.domain import confirmation, lifecycle, steps as wizard_steps
+from wizard.domain import confirmation, history, lifecycle, steps as wizard_steps
 from wizard.web import htmx, invalid_forms, links, ratelimits
 from wizard.web.auth import access
 from wizard.store.models import CancellationRequest, Product, Subscription
@@ -150,7 +150,10 @@ def save_step(subscription_id, name):
                      "Please complete this step first.")
 
     form = forms.for_step(current, req, request_id=req.id if req else "")
-    if not form.validate():
+    valid = form.validate()
+    if req is not None:  # how many posts a step takes, refused ones included
+        history.count_post(req, current.name)
+    if not valid:
         return (invalid_forms.remember(step_url(sub, current), form)
                 or render_step(sub, steps, current, req, form, status=422))
 
@@ -158,11 +161,12 @@ def save_step(subscription_id, name):
     try:
         if req is None:
             req = lifecycle.start_or_resume(sub, current_user, now, client_ip())
+            history.count_post(req, current.name)
         if current is steps[-1]:
             confirmation.confirm(req, current_user, client_ip(), now,
                                  links=links.for_app())
         else:
-            current.save(req, form.data, current_user, client_ip(), now)
+            wizard_steps.save(current, req, form.data, current_user, client_ip(), now)
     except Incomplete as exc:
         back = wizard_steps.find(steps, exc.step_name) or wizard_steps.first_incomplete(steps, req)
         return go_to(sub, back, str(exc))

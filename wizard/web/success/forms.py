@@ -5,7 +5,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from wizard.domain import console, policy
+from wizard.domain import console, listing, policy
 from wizard.domain.availability import WEEKDAYS
 from wizard.web.form_input import BoundedTextAreaField
 from wizard.store.models import CallOutcome, Product
@@ -26,6 +26,12 @@ class FilterForm(FlaskForm):
                           default="")
     reason = SelectField("Reason", choices=_choices(list(policy.SURVEY_REASONS), "Any reason"),
                          default="")
+    q = StringField("Search", validators=[Length(max=listing.SEARCH_MAX_LENGTH, message=(
+        f"Please keep the search to {listing.SEARCH_MAX_LENGTH} characters or fewer."))],
+        description="An account, an owner's name or email, or a request number",
+        render_kw={"autocomplete": "off", "spellcheck": "false"})
+    sort = SelectField("Sort", choices=[SelectChoice(key, label) for key, label in listing.SORTS.items()],
+                       default="started")
     first = DateField("Started from", validators=[Optional()],
                       render_kw={"autocomplete": "off"})
     last = DateField("Started until", validators=[Optional()],
@@ -44,8 +50,17 @@ class FilterForm(FlaskForm):
 
     def query_args(self):
         """The filters as they were given, for links that keep them."""
-        return {name: self[name].raw_data[0] for name in ("state", "product", "reason", "first", "last")
+        return {name: self[name].raw_data[0] for name in FILTERS
                 if self[name].raw_data and self[name].raw_data[0]}
+
+    def listing_filters(self, within):
+        """What the list and its CSV are asked for (listing.Filters)."""
+        return listing.Filters(within, state=self.state.data or None, product=self.product.data or None,
+                               reason=self.reason.data or None, search=(self.q.data or "").strip(),
+                               sort=self.sort.data or "started")
+
+
+FILTERS = ("q", "state", "product", "reason", "first", "last", "sort")
 
 
 class OutcomeForm(FlaskForm):

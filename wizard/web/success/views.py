@@ -7,22 +7,21 @@ anyone but the Account Owner).
 from datetime import date, timedelta
 
 from flask import (
-    Blueprint, abort, flash, make_response, redirect, render_template, request, url_for,
+    Blueprint, Response, abort, flash, make_response, redirect, render_template, request,
+    stream_with_context, url_for,
 )
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, console, insights
+from wizard.domain import availability, console, insights, listing
 from wizard.domain import calls as call_rules  # the view calls() is the board
 from wizard import clock
 from wizard.web import invalid_forms
 from wizard.store.models import Call, CallOutcome, StaffHours, StaffOverride
 from wizard.refusals import BadHours, NotesTooLong, UnknownOutcome
+from . import cursors
 from .forms import FilterForm, OutcomeForm, OverrideForm, WeeklyHoursForm
 
 bp = Blueprint("success", __name__, url_prefix="/success")
-
-LISTED = 200  # requests on one page of the list
-
 
 @bp.before_request
 @login_required
@@ -52,27 +51,33 @@ def valid_filters():
     return form, within
 
 
-def filtered_rows(form, within):
-    return console.rows(within, state=form.state.data or None, product=form.product.data or None,
-                         reason=form.reason.data or None)
-
-
 @bp.get("/")
 def index():
-    """The cancellation requests, newest first, filtered by state, product, reason and date."""
+    """The cancellation requests, 50 a page: searched, filtered by state,
+    product, reason and date, and sorted."""
     form, within = filters()
     if within is None:
-        return render_template("success/index.html", form=form, rows=[], erased=0, shown=LISTED), 422
-    listed = filtered_rows(form, within)
-    return render_template("success/index.html", form=form, rows=listed[:LISTED], total=len(listed),
-                           erased=console.erased_count(within), shown=LISTED, within=within)
+        return render_template("success/index.html", form=form, page=None), 422
+    chosen = form.listing_filters(within)
+    after = cursors.read(request.args.get("after"), chosen.sort)
+    if after is cursors.TAMPERED:
+        return render_template("success/index.html", form=form, page=None,
+                               cursor_error=cursors.TAMPERED_MESSAGE), 422
+    found = listing.page(chosen, after)
+    return render_template(
+        "success/index.html", form=form, page=found, total=listing.count(chosen), within=within,
+        erased=console.erased_count(within), paged=after is not None,
+        sort_names=listing.SORTS, page_size=listing.PAGE_SIZE,
+        next_url=url_for("success.index", **form.query_args(),
+                         after=cursors.write(chosen.sort, found.after)) if found.after else None)
 
 
 @bp.get("/requests.csv")
 def requests_csv():
-    """The filtered requests as a CSV file."""
+    """The filtered requests as a CSV file, written as it is read."""
     form, within = valid_filters()
-    return csv_file(console.as_csv(filtered_rows(form, within)), "cancellation-requests", within)
+    rows = console.csv_lines(listing.batches(form.listing_filters(within)))
+    return csv_file(stream_with_context(rows), "cancellation-requests", within)
 
 
 @bp.get("/calls.csv")
@@ -83,7 +88,8 @@ def calls_csv():
 
 
 def csv_file(body, name, within):
-    response = make_response(body)
+    """`body` (text, or lines as they are written) as a download."""
+    response = make_response(body) if isinstance(body, str) else Response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{within.first:%Y%m%d}-{within.last:%Y%m%d}.csv"')
@@ -96,7 +102,8 @@ def request_detail(request_id):
     found = console.detail(request_id)
     if found is None:
         abort(404)
-    return render_template("success/request.html", found=found, row=found.row)
+    return render_template("success/request.html", found=found, row=found.row,
+                           outcome_names=CallOutcome.NAMES, call_statuses=Call.STATUS_NAMES)
 
 
 @bp.get("/insights")
@@ -107,7 +114,7 @@ def insights_page():
         return render_template("success/insights.html", form=form, figures=None), 422
     return render_template("success/insights.html", form=form,
                            figures=insights.figures(within, clock.now()),
-                           outcome_names=CallOutcome.NAMES)
+                           outcome_names=CallOutcome.NAMES, reason_labels=console.REASON_LABELS)
 
 
 # -- calls ------------------------------------------------------------------------------------
