@@ -192,6 +192,19 @@ class NotesTooLong(Refusal):
         super().__init__(f"Please keep the notes to {limit} characters or fewer.")
 
 
+class FollowUpDate(Refusal):
+    """A follow-up day in the past, more than a year ahead, or none."""
+
+    status = 422
+    title = "Choose another day"
+
+
+class FollowUpDone(Refusal):
+    """The follow-up is done already (or its note is missing)."""
+
+    title = "Follow-up already done"
+
+
 class CallCancelled(Refusal):
     """The call was cancelled: there is nothing to change."""
 

@@ -134,14 +134,22 @@ def test_the_console_passes_axe(js_page, live_server, axe_source):
     page.get_by_label("Email").fill("success@smrtphone.test")
     page.get_by_label("Password").fill("success-pass")
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Calls with owners")).to_be_visible()  # staff land on Calls
+    page.get_by_role("link", name="Cancellation requests").click()
     expect(page.get_by_role("heading", name="Cancellation requests")).to_be_visible()
     check(page, axe_source, "requests")
+    page.goto(live_server + "/success/?q=%25_nobody&sort=revenue")
+    check(page, axe_source, "requests, searched")
+    page.goto(live_server + "/success/?after=changed")
+    check(page, axe_source, "requests, with a changed page link")
     page.goto(live_server + "/success/?first=2026-13-01")
     check(page, axe_source, "requests, with a bad filter")
     page.goto(live_server + "/success/requests/1")
     check(page, axe_source, "one request")
     page.goto(live_server + "/success/insights")
     check(page, axe_source, "insights")
+    page.goto(live_server + "/success/follow-ups")
+    check(page, axe_source, "my follow-ups")
 
 
 def test_the_call_pages_pass_axe(js_page, live_server, axe_source):

@@ -89,6 +89,8 @@ def test_the_whole_wizard_on_a_phone(page, journey, base_url):
 def test_the_success_console_on_a_phone(page, journey, base_url):
     journey.on_phone()
     sign_in(page, base_url, "success@smrtphone.test", "success-pass")
+    expect(page.get_by_role("heading", name="Calls with owners")).to_be_visible()  # staff land on Calls
+    page.get_by_role("link", name="Cancellation requests").click()
     expect(page.get_by_role("heading", name="Cancellation requests")).to_be_visible()
     journey.saw("requests")
     requests = page.locator("table.requests tbody th a")
@@ -98,7 +100,7 @@ def test_the_success_console_on_a_phone(page, journey, base_url):
         journey.saw("one-request")
     page.goto(base_url + "/success/?first=2026-13-01")
     journey.saw("requests-bad-filter")
-    for tab, heading in (("Calls", "Calls"), ("Insights", "Insights")):
+    for tab, heading in (("Calls", "Calls"), ("My follow-ups", "My follow-ups"), ("Insights", "Insights")):
         page.get_by_role("link", name=tab, exact=True).click()
         expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         journey.saw(tab.lower())

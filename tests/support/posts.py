@@ -124,6 +124,17 @@ def _record_outcome(browser):
         prefix + "held": "held", prefix + "outcome": "saved", prefix + "notes": "Stays on Pro."}
 
 
+def _complete_follow_up(browser):
+    from wizard.store.models import FollowUp
+
+    call = _a_call()
+    clock.FROZEN = call.end + timedelta(minutes=5)
+    staff = User.get(User.email == "success@smrtphone.test")
+    task = FollowUp.create(call=call.id, account=call.account_id, staff=staff.id,
+                           due_on=clock.now().date(), created_at=clock.now())
+    return f"/success/follow-ups/{task.id}/done", {f"done{task.id}-note": "Called back."}
+
+
 def _save_hours(browser):
     return "/success/hours", {"timezone": "America/Chicago", "d0_1_from": "10:00", "d0_1_to": "12:00"}
 
@@ -193,6 +204,7 @@ POSTS = [
     Post("calls.reschedule", _reschedule_call),
     Post("calls.cancel", _cancel_call),
     Post("success.record_outcome", _record_outcome, role="success"),
+    Post("success.complete_follow_up", _complete_follow_up, role="success"),
     Post("success.save_hours", _save_hours, role="success"),
     Post("success.add_override", _add_override, role="success"),
     Post("success.remove_override", _remove_override, role="success"),

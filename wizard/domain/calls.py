@@ -21,11 +21,11 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
-from . import lifecycle, mail, outbox
+from . import followups, lifecycle, mail, outbox
 from .availability import Availability, as_utc
 from wizard.store.db import database, locked, transaction
 from wizard.store.models import AuditEvent, Call, CallOutcome, User
-from .policy import CALL_RULES
+from .policy import CALL_RULES, clean_text
 from wizard.refusals import (
     CallCancelled,
     CallChanged,
@@ -49,14 +49,6 @@ def require_manager(user, call):
     owner, or any Customer Success staff. Anyone else: NotYourCall (403)."""
     if not call.manageable_by(user):
         raise NotYourCall()
-
-
-def clean_text(text, limit, refusal):
-    """Strip `text`; refuse it (refusal(limit)) when longer than `limit`."""
-    text = (text or "").strip()
-    if len(text) > limit:
-        raise refusal(limit)
-    return text
 
 
 def _round_robin(staff_ids, prefer=None):
@@ -214,10 +206,12 @@ def cancel_call(call, actor, now, links=None):
         return fresh
 
 
-def record_outcome(call, staff, held, outcome, notes, now, rules=CALL_RULES):
+def record_outcome(call, staff, held, outcome, notes, now, rules=CALL_RULES, follow_up_on=None):
     """Record, as Customer Success, whether the call was held and what came of it.
 
     `outcome` is a CallOutcome (required when held; optional for a no-show).
+    "Needs a follow-up" asks for the day (`follow_up_on`) and makes the task
+    for the staff member who held the call (wizard/domain/followups.py).
     It can be recorded again, to correct it. Return the Call.
     """
     if not staff.is_success_staff:
@@ -226,6 +220,8 @@ def record_outcome(call, staff, held, outcome, notes, now, rules=CALL_RULES):
     if (outcome is None and held) or (outcome is not None and outcome not in CallOutcome.ALL):
         raise UnknownOutcome()
     notes = clean_text(notes, rules.notes_max_length, NotesTooLong)
+    if outcome == CallOutcome.FOLLOW_UP:
+        followups.check_day(follow_up_on, staff, now)
     with transaction():
         recorded = Call.update(
             status=Call.HELD if held else Call.NO_SHOW, outcome=outcome, outcome_notes=notes,
@@ -237,6 +233,8 @@ def record_outcome(call, staff, held, outcome, notes, now, rules=CALL_RULES):
                 raise CallCancelled()
             raise CallNotYet()
         fresh = call.refreshed()
+        followups.settle_for_call(fresh, outcome, follow_up_on, now)
         AuditEvent.record("call.outcome", fresh.account_id, staff, None, now, call=fresh.id,
-                          held=held, outcome=outcome)
+                          held=held, outcome=outcome,
+                          follow_up_on=follow_up_on.isoformat() if follow_up_on else None)
         return fresh

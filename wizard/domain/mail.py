@@ -34,7 +34,7 @@ from datetime import timedelta, timezone
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import formatting, invitation, outbox, policy
-from wizard.store.models import OutboxMessage, Product
+from wizard.store.models import Call, OutboxMessage, Product
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "templates", "email")
@@ -272,6 +272,19 @@ def call_reminder(call, now, links=None):
     return compose(kind, f"call-reminder:{call.id}:{call.start.astimezone(timezone.utc):{_KEY_TIME}}",
                    owner.email, "Reminder: your call with smrtPhone Customer Success", context, now,
                    account_id=call.account_id, call_id=call.id, call_start=call.start)
+
+
+def follow_up_due(follow_up, staff, key, now, links=None):
+    """Tell the staff member, on its morning, that a follow-up is due: once per `key`
+    (followups.reminder_key: the task and its day)."""
+    call = Call.with_people().where(Call.id == follow_up.call_id).get()
+    day = follow_up.due_on
+    context = {"follow_up": follow_up, "staff": staff, "call": call, "account": call.account,
+               "owner": call.owner, "due_day": f"{day:%A, %B} {day.day}, {day.year}",
+               "follow_ups_url": _link(links, "success.follow_ups")}
+    return compose(OutboxMessage.FOLLOW_UP_DUE, key, staff.email,
+                   f"Follow-up due today: {call.account.name}", context, now,
+                   account_id=call.account_id)
 
 
 def mail_failing(message, attempts, ops_email, now):

@@ -61,6 +61,12 @@ def void_call_reminders(call_id):
         & (OutboxMessage.call_id == call_id) & _unsent()).execute()
 
 
+def void_by_key(dedupe_key):
+    """The email of `dedupe_key`, if not yet sent, is no longer wanted."""
+    OutboxMessage.update(status=OutboxMessage.VOID).where(
+        (OutboxMessage.dedupe_key == dedupe_key) & _unsent()).execute()
+
+
 def _still_true(message):
     """A reminder is true only while its purge is scheduled, in its generation.
 

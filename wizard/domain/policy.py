@@ -228,3 +228,11 @@ class CallRules:
 
 
 CALL_RULES = CallRules()
+
+
+def clean_text(text, limit, refusal):
+    """Strip `text`; refuse it (refusal(limit)) when longer than `limit`."""
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise refusal(limit)
+    return text

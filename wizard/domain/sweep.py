@@ -1,6 +1,6 @@
 """The periodic sweep's work, done in the database (the truth): end services
 whose paid period is over, make scheduled plan changes, compose the erasure
-reminders and the call reminders, and find the purges and emails a job must
+reminders, the call reminders and the follow-ups' emails, and find the purges and emails a job must
 do (`run`).
 
 The sweep job (jobs/sweep.py), the QA clock's page and its command call `run`
@@ -11,7 +11,7 @@ RQ; the sweep, run every few minutes, puts that right.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import mail, outbox, plans
+from . import followups, mail, outbox, plans
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
     Account,
@@ -137,9 +137,10 @@ def run(now, links):
     plan_changes = apply_plan_changes(now)
     reminders = compose_reminders(now, links)
     call_reminders = compose_call_reminders(now, links)
+    follow_ups = followups.compose_reminders(now, links)
     purges = list(due_purges(now)) + list(abandoned_purges(now))
     message_ids = [m.id for m in outbox.unsent(now)]
     summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,
-               "call_reminders": call_reminders, "purges": len(purges),
+               "call_reminders": call_reminders, "follow_ups": follow_ups, "purges": len(purges),
                "messages": len(message_ids)}
     return Due(purges, message_ids, summary)

@@ -166,6 +166,13 @@ def _anonymous_history(db, migrator):
     db.execute_sql('CREATE INDEX IF NOT EXISTS "cancellationrequest_started_at" '
                    'ON "cancellationrequest" ("started_at")')
 
+
+def _follow_ups(db, migrator):
+    from .models import FollowUp
+
+    db.create_tables([FollowUp], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -181,6 +188,7 @@ MIGRATIONS = [
     (10, "one standing call per account at a time", _one_call_per_account_at_a_time),
     (11, "purges that need an operator's attention, and why", _purges_that_need_attention),
     (12, "the anonymous history of requests, kept after the purge", _anonymous_history),
+    (13, "follow-ups: what a call's follow-up outcome leaves to do", _follow_ups),
 ]
 
 

@@ -37,10 +37,11 @@ from itsdangerous import BadSignature, TimestampSigner
 
 # Cookies (and CSRF tokens) per process, forgotten all at once past this.
 # `make soak` showed what more costs: at 10,000 each worker grew some 3 MB a
-# minute for an hour's worth of sessions (about 1.5 KB each); at 1,000 it
-# stays flat, and 1,000 sessions active on one worker at once is far beyond
-# this wizard's traffic.
-MAX_REMEMBERED = 1_000
+# minute, at 1,000 it still grew 9 MB over the three minutes the caches took
+# to fill (then stayed flat). 256 sessions active on one worker at once is
+# far beyond this wizard's traffic, and a session forgotten costs only the
+# ~30 µs of verifying its cookie again.
+MAX_REMEMBERED = 256
 _SCALARS = (str, int, float, bool, type(None))
 
 

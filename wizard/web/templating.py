@@ -73,7 +73,7 @@ def csrf_input(form=None):
     return hidden_input(form.csrf_token.name, form.csrf_token._value())
 
 
-MAX_REMEMBERED_URLS = 1_000
+MAX_REMEMBERED_URLS = 256
 
 
 # The fields the `field` macro writes as a text area itself (_macros.html).

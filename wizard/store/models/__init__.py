@@ -26,7 +26,7 @@ from wizard.store.models.requests import (
 from wizard.store.models.audit import AuditEvent
 from wizard.store.models.erasure import ErasureRecord, PurgeSchedule
 from wizard.store.models.mail import OutboxMessage
-from wizard.store.models.calls import Call, CallOutcome, StaffHours, StaffOverride
+from wizard.store.models.calls import Call, CallOutcome, FollowUp, StaffHours, StaffOverride
 from wizard.store.models.system import QaClockOffset, SchemaVersion
 
 # Every table, in the order migration 1 creates them.
@@ -56,6 +56,7 @@ MODELS = [
     StaffHours,
     StaffOverride,
     Call,
+    FollowUp,
     AccountDataCounts,
     QaClockOffset,
 ]

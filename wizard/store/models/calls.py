@@ -237,3 +237,19 @@ _UPCOMING_CALLS = ReusedSelect(
     .where((Call.account == account_id) & (Call.start >= since))
     .order_by(Call.start, Call.id),
     adapt=(int, Call.start.db_value))
+
+
+class FollowUp(BaseModel):
+    """What a call's "Needs a follow-up" outcome leaves to do: one task, for
+    the staff member who held the call, due on a day (wizard/domain/followups.py)."""
+
+    call = ForeignKeyField(Call, unique=True, backref="follow_ups", on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    staff = ForeignKeyField(User, on_delete="CASCADE")
+    due_on = DateField(index=True)  # the staff member's own day
+    created_at = UTCDateTimeField()
+    done_at = UTCDateTimeField(null=True)
+    done_note = TextField(default="")
+
+    class Meta:
+        table_name = "follow_up"

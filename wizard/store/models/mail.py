@@ -26,11 +26,13 @@ class OutboxMessage(BaseModel):
     ERASURE_COMPLETE = "erasure_complete"
     CALL_BOOKED, CALL_RESCHEDULED = "call_booked", "call_rescheduled"
     CALL_CANCELLED, CALL_REMINDER = "call_cancelled", "call_reminder"
+    # To a Customer Success staff member, on the morning a follow-up is due.
+    FOLLOW_UP_DUE = "follow_up_due"
     # To the operators (OPS_EMAIL), never about a person: ids and reasons only.
     OPS_ALERT = "ops_alert"
     KINDS = (CANCELLATION_CONFIRMED, PLAN_CHANGED, PLAN_CHANGE_UNDONE, *ERASURE_REMINDERS,
              REACTIVATION_CONFIRMED, ERASURE_COMPLETE, CALL_BOOKED, CALL_RESCHEDULED,
-             CALL_CANCELLED, CALL_REMINDER, OPS_ALERT)
+             CALL_CANCELLED, CALL_REMINDER, FOLLOW_UP_DUE, OPS_ALERT)
 
     dedupe_key = CharField(unique=True)
     kind = CharField()

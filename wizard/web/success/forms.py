@@ -72,6 +72,16 @@ class OutcomeForm(FlaskForm):
         list(CallOutcome.NAMES.items()), "No outcome (a no-show)"))
     notes = BoundedTextAreaField("Notes", max_length=CALL_RULES.notes_max_length, message=(
         f"Please keep the notes to {CALL_RULES.notes_max_length:,} characters or fewer."))
+    follow_up_on = DateField("Follow up on (for \u201cNeeds a follow-up\u201d)", validators=[Optional()],
+                             render_kw={"autocomplete": "off"})
+
+
+class FollowUpDoneForm(FlaskForm):
+    """A follow-up done, and what came of it."""
+
+    note = BoundedTextAreaField("What came of it", validators=[InputRequired(
+        "Please say what came of the follow-up.")], max_length=CALL_RULES.notes_max_length,
+        message=f"Please keep the note to {CALL_RULES.notes_max_length:,} characters or fewer.")
 
 
 TIME_FORMAT = "Please write times as HH:MM, for example 09:30."

@@ -12,14 +12,14 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, console, insights, listing
+from wizard.domain import availability, console, followups, insights, listing
 from wizard.domain import calls as call_rules  # the view calls() is the board
 from wizard import clock
 from wizard.web import invalid_forms
 from wizard.store.models import Call, CallOutcome, StaffHours, StaffOverride
-from wizard.refusals import BadHours, NotesTooLong, UnknownOutcome
+from wizard.refusals import BadHours, FollowUpDate, NotesTooLong, UnknownOutcome
 from . import cursors
-from .forms import FilterForm, OutcomeForm, OverrideForm, WeeklyHoursForm
+from .forms import FilterForm, FollowUpDoneForm, OutcomeForm, OverrideForm, WeeklyHoursForm
 
 bp = Blueprint("success", __name__, url_prefix="/success")
 
@@ -158,9 +158,12 @@ def record_outcome(call_id):
     if form.validate():
         try:
             call_rules.record_outcome(call, current_user, form.held.data == "held",
-                                      form.outcome.data, form.notes.data, clock.now())
+                                      form.outcome.data, form.notes.data, clock.now(),
+                                      follow_up_on=form.follow_up_on.data)
         except UnknownOutcome as exc:
             form.outcome.errors = [str(exc)]
+        except FollowUpDate as exc:
+            form.follow_up_on.errors = [str(exc)]
         except NotesTooLong as exc:
             form.notes.errors = [str(exc)]
         else:
@@ -169,6 +172,51 @@ def record_outcome(call_id):
     return (invalid_forms.remember(url_for("success.calls") + f"#call-{call.id}", form,
                                    which=f"outcome-{call.id}")
             or calls_page({call.id: form}, status=422))
+
+
+# -- follow-ups -------------------------------------------------------------------------------
+
+def follow_ups_page(forms=None, status=200):
+    now = clock.now()
+    tasks = followups.open_for(current_user)
+    forms = forms or {}
+    for task in tasks:
+        forms.setdefault(task.id, FollowUpDoneForm(formdata=None, prefix=f"done{task.id}"))
+    return render_template("success/follow_ups.html", follow_ups=tasks, forms=forms,
+                           today=followups.staff_today(current_user, now),
+                           days={t.id: f"{t.due_on:%A, %B} {t.due_on.day}" for t in tasks}), status
+
+
+@bp.get("/follow-ups")
+def follow_ups():
+    """The signed-in staff member's open follow-ups, due first."""
+    refused = invalid_forms.which()
+    if refused and refused.startswith("done-"):
+        task_id = int(refused.split("-")[1])
+        form = invalid_forms.rebuild(
+            lambda formdata: FollowUpDoneForm(formdata=formdata, prefix=f"done{task_id}"), refused)
+        return follow_ups_page({task_id: form}, status=invalid_forms.status())
+    return follow_ups_page()
+
+
+@bp.post("/follow-ups/<id:follow_up_id>/done")
+def complete_follow_up(follow_up_id):
+    """Mark one's own follow-up done, with a note (another's is not found)."""
+    task = followups.own(follow_up_id, current_user)
+    if task is None:
+        abort(404)
+    form = FollowUpDoneForm(prefix=f"done{task.id}")
+    if form.validate():
+        try:
+            followups.complete(task, current_user, form.note.data, clock.now())
+        except NotesTooLong as exc:
+            form.note.errors = [str(exc)]
+        else:
+            flash("The follow-up is done.", "success")
+            return redirect(url_for("success.follow_ups"), code=303)
+    return (invalid_forms.remember(url_for("success.follow_ups") + f"#follow-up-{task.id}", form,
+                                   which=f"done-{task.id}")
+            or follow_ups_page({task.id: form}, status=422))
 
 
 # -- hours ------------------------------------------------------------------------------------
