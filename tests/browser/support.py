@@ -139,3 +139,19 @@ def answer_survey(page, reason):
 def confirm(page):
     page.get_by_test_id("confirm-cancellation").click()
     expect(page.get_by_test_id("cancellation-confirmed")).to_be_visible()
+
+
+def walk_to_offers(page, base, reason):
+    """Sign Acme's owner in and walk smrtPhone's wizard to *Before you go*,
+    answering the survey with `reason` (its label)."""
+    sign_in_to_products(page, base)
+    page.get_by_test_id("cancel-smrtphone").click()
+    page.get_by_test_id("continue").click()
+    expect_step(page, "acknowledge")
+    for box in page.get_by_role("checkbox").all():
+        box.check()
+    page.get_by_role("button", name="Continue").click()
+    expect_step(page, "survey")
+    page.get_by_label(reason).check()
+    page.get_by_role("button", name="Continue").click()
+    expect_step(page, "options")

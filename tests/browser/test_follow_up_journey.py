@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import expect_step
-from tests.browser.support import sign_in_to_products as sign_in
+from tests.browser.support import walk_to_offers
 from wizard import clock
 from wizard.store.db import database
 from wizard.store.models import Call, FollowUp, OutboxMessage, User
@@ -27,17 +26,7 @@ def advance_clock(page, base, amount):
 
 
 def test_a_call_from_the_wizard_becomes_a_follow_up_and_its_reminder(page, journey, live_server):
-    sign_in(page, live_server)
-    page.get_by_test_id("cancel-smrtphone").click()
-    page.get_by_test_id("continue").click()
-    expect_step(page, "acknowledge")
-    for box in page.get_by_role("checkbox").all():
-        box.check()
-    page.get_by_role("button", name="Continue").click()
-    expect_step(page, "survey")
-    page.get_by_label("My support experience").check()
-    page.get_by_role("button", name="Continue").click()
-    expect_step(page, "options")
+    walk_to_offers(page, live_server, "My support experience")
     page.get_by_test_id("offer-book_call").get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
     page.get_by_role("radio").first.check()

@@ -5,8 +5,7 @@ needs_db: it reads the request and the plan change from the database."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import expect_step
-from tests.browser.support import sign_in_to_products as sign_in
+from tests.browser.support import walk_to_offers
 from wizard.store.db import database
 from wizard.store.models import CancellationRequest, PlanChange
 
@@ -14,17 +13,7 @@ pytestmark = pytest.mark.needs_db
 
 
 def test_a_downgrade_from_the_wizard_shows_on_products(page, journey, live_server):
-    sign_in(page, live_server)
-    page.get_by_test_id("cancel-smrtphone").click()
-    page.get_by_test_id("continue").click()
-    expect_step(page, "acknowledge")
-    for box in page.get_by_role("checkbox").all():
-        box.check()
-    page.get_by_role("button", name="Continue").click()
-    expect_step(page, "survey")
-    page.get_by_label("Too expensive").check()
-    page.get_by_role("button", name="Continue").click()
-    expect_step(page, "options")
+    walk_to_offers(page, live_server, "Too expensive")
 
     page.get_by_test_id("offer-change_plan").get_by_role("link", name="Change your plan").click()
     expect(page.get_by_role("heading", name="Change your smrtPhone plan")).to_be_visible()

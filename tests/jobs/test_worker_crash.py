@@ -40,6 +40,18 @@ def kill_session(sid):
             pass
 
 
+def start_worker(redis_url, database_url, app, **env):
+    """A real `rq worker --burst` on the private Redis and the test's database,
+    in a session of its own (so kill_session reaches its work horse too)."""
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=ROOT,
+               WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"], **env)
+    return subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
+         "--url", redis_url, queue.current_queue_name()],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, database_url):
     recordings = app.config["RECORDINGS_DIR"]
     acme = Account.get(Account.name == "Acme Realty")
@@ -56,15 +68,8 @@ def test_a_killed_purge_is_resumed_and_counts_are_exact(app, owner, redis_url, d
     rq_queue(redis_url).empty()
     assert sweep()["purges"] == 1
 
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url,
-               WIZARD_CLOCK_AT=at.isoformat(), PURGE_BATCH_SIZE="1", PYTHONPATH=ROOT,
-               WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
-    worker = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
-         "--url", redis_url, queue.current_queue_name()],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(redis_url, database_url, app, WIZARD_CLOCK_AT=at.isoformat(),
+                          PURGE_BATCH_SIZE="1")
     try:
         def halfway():
             row = PurgeSchedule.get_by_id(schedule.id)
@@ -143,13 +148,7 @@ def test_a_worker_killed_mid_send_leaves_the_email_to_another_sent_once(app, own
     try:
         cancel_smrtphone(owner)
         (message,) = OutboxMessage.select()
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=ROOT,
-                   WIZARD_CLOCK_AT=clock.now().isoformat(), WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
-        worker = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
-             "--url", redis_url, queue.current_queue_name()],
-            cwd=ROOT, env=env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = start_worker(redis_url, database_url, app, WIZARD_CLOCK_AT=clock.now().isoformat())
         try:
             wait_for(lambda: inbox.receiving == 1, what="the worker to be mid-send", every=0.02)
             kill_session(worker.pid)
@@ -200,13 +199,7 @@ def test_a_sweep_killed_midway_is_finished_by_the_next_with_each_reminder_once(a
     rq_queue(redis_url).empty()
     rq_queue(redis_url).enqueue("jobs.sweep.sweep")
 
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=ROOT,
-               WIZARD_CLOCK_AT=at.isoformat(), WIZARD_DEPLOYMENT=app.config["DEPLOYMENT"])
-    worker = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--burst",
-         "--url", redis_url, queue.current_queue_name()],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_worker(redis_url, database_url, app, WIZARD_CLOCK_AT=at.isoformat())
     try:
         wait_for(lambda: reminders.count() >= 5, what="the sweep to be composing reminders",
                  every=0.005)

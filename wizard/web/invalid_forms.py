@@ -93,6 +93,17 @@ def rebuild(build, which=None):
     return form
 
 
+def rebuild_one(kind, build):
+    """On a page of several forms named "<kind>-<id>" (remember's `which`):
+    ({id: the refused form, rebuilt by build(id, formdata)}) for the one
+    refused, or None when none of them was."""
+    refused = which()
+    if not refused or not refused.startswith(kind + "-"):
+        return None
+    form_id = int(refused.split("-")[1])
+    return {form_id: rebuild(lambda formdata: build(form_id, formdata), refused)}
+
+
 def status():
     """The status the page shows its kept errors with (422, or 409 for a taken
     time), or 200 when there are none."""

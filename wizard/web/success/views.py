@@ -139,13 +139,9 @@ def calls_page(forms=None, status=200):
 @bp.get("/calls")
 def calls():
     """Upcoming calls (and the past week's), with what staff need to prepare."""
-    refused = invalid_forms.which()
-    if refused and refused.startswith("outcome-"):  # an outcome refused, redirected here
-        call_id = int(refused.split("-")[1])
-        form = invalid_forms.rebuild(
-            lambda formdata: OutcomeForm(formdata=formdata, prefix=f"call{call_id}"), refused)
-        return calls_page({call_id: form}, status=invalid_forms.status())
-    return calls_page()
+    refused = invalid_forms.rebuild_one(  # an outcome refused, redirected here
+        "outcome", lambda call_id, formdata: OutcomeForm(formdata=formdata, prefix=f"call{call_id}"))
+    return calls_page(refused, status=invalid_forms.status()) if refused else calls_page()
 
 
 @bp.post("/calls/<id:call_id>/outcome")
@@ -190,13 +186,9 @@ def follow_ups_page(forms=None, status=200):
 @bp.get("/follow-ups")
 def follow_ups():
     """The signed-in staff member's open follow-ups, due first."""
-    refused = invalid_forms.which()
-    if refused and refused.startswith("done-"):
-        task_id = int(refused.split("-")[1])
-        form = invalid_forms.rebuild(
-            lambda formdata: FollowUpDoneForm(formdata=formdata, prefix=f"done{task_id}"), refused)
-        return follow_ups_page({task_id: form}, status=invalid_forms.status())
-    return follow_ups_page()
+    refused = invalid_forms.rebuild_one(
+        "done", lambda task_id, formdata: FollowUpDoneForm(formdata=formdata, prefix=f"done{task_id}"))
+    return follow_ups_page(refused, status=invalid_forms.status()) if refused else follow_ups_page()
 
 
 @bp.post("/follow-ups/<id:follow_up_id>/done")
