@@ -283,9 +283,9 @@ def test_an_offer_the_request_was_not_shown_is_refused(app):
 
 
 def test_after_erasure_nothing_personal_is_left_in_any_table(app, sign_in):
-    """A request whose comment, call topic and call notes hold the owner's
-    email and name; once the account is erased, no table holds either, nor
-    the account's name, and the record of the request is still there."""
+    """A request whose comment, call topic, call notes and follow-up note hold
+    the owner's email and name; once the account is erased, no table holds
+    either, nor the account's name, and the record of the request is still there."""
     from wizard.domain import calls
     from wizard.store.models import Call, User
 
@@ -302,8 +302,13 @@ def test_after_erasure_nothing_personal_is_left_in_any_table(app, sign_in):
                        topic=f"{owner.name} ({owner.email})", uid="call-secret@smrtphone.test",
                        sequence=0, status=Call.BOOKED, assigned_at=clock.now(), created_at=clock.now(),
                        updated_at=clock.now(), request=req)
-    calls.record_outcome(call, User.by_email("success@smrtphone.test"), True, "follow_up",
-                         f"Call {owner.name} back at {owner.email}", clock.now())
+    staff = User.by_email("success@smrtphone.test")
+    calls.record_outcome(call, staff, True, "follow_up", f"Call {owner.name} back at {owner.email}",
+                         clock.now(), follow_up_on=clock.now().date() + timedelta(days=2))
+    from wizard.domain import followups
+    from wizard.store.models import FollowUp
+
+    followups.complete(FollowUp.get(), staff, f"Wrote to {owner.email}", clock.now())
     lifecycle.keep_account(req.refreshed(), owner, None, clock.now())
     ledger.confirm(account)
     purge_due(account.id, ledger)

@@ -81,9 +81,13 @@ def months_between(earlier, later):
 def start(req, subscription, now):
     """Make the record of a request just created, in its transaction."""
     tag = subscription.history_tag
-    if tag is None:
+    if tag is None:  # its first request; a tag another request gave it meanwhile stays
         tag = uuid.uuid4().hex
-        Subscription.update(history_tag=tag).where(Subscription.id == subscription.id).execute()
+        if not (Subscription.update(history_tag=tag)
+                .where((Subscription.id == subscription.id) & Subscription.history_tag.is_null())
+                .execute()):
+            tag = Subscription.select(Subscription.history_tag).where(
+                Subscription.id == subscription.id).scalar()
     account = Account.get_by_id(subscription.account_id)
     today = now.date()
     record = RequestRecord.create(
