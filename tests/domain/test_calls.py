@@ -472,7 +472,10 @@ def test_staff_record_how_a_call_went(app):
     assert held.active_start == CASEY_ONLY  # its time stays taken
     corrected = calls.record_outcome(held, casey, False, None, "", now())
     assert (corrected.status, corrected.outcome) == (Call.NO_SHOW, None)
-    follow = calls.record_outcome(held, casey, False, CallOutcome.FOLLOW_UP, "Call back Monday", now())
+    _refused(refusals.FollowUpDate, calls.record_outcome, held, casey, False, CallOutcome.FOLLOW_UP,
+             "Call back Monday", now())  # a follow-up needs its day
+    follow = calls.record_outcome(held, casey, False, CallOutcome.FOLLOW_UP, "Call back Monday", now(),
+                                  follow_up_on=now().date() + timedelta(days=4))
     assert follow.outcome == CallOutcome.FOLLOW_UP and CallOutcome.NAMES[follow.outcome] == "Needs a follow-up"
     _refused(refusals.CallTookPlace, calls.cancel_call, follow, owner(), now())
 

@@ -136,7 +136,7 @@ def test_the_csv_streams_every_row_with_the_call_notes(app, sign_in):
                        active_start=None, topic="", uid="call-notes@smrtphone.test", sequence=0,
                        status=Call.BOOKED, assigned_at=clock.now(), created_at=clock.now(),
                        updated_at=clock.now(), request=req_id)
-    calls.record_outcome(call, staff_user, True, "follow_up", "=Wants a cheaper plan", clock.now())
+    calls.record_outcome(call, staff_user, True, "saved", "=Wants a cheaper plan", clock.now())
     staff = sign_in("success")
     response = staff.get("/success/requests.csv")
     assert response.is_streamed
