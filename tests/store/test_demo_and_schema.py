@@ -157,17 +157,19 @@ def test_a_database_from_before_migration_5_gains_call_bookings(app):
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
     from peewee import SqliteDatabase
 
-    from wizard.store.models import Call, StaffHours, StaffOverride
+    from wizard.store.models import Call, FollowUp, StaffHours, StaffOverride
 
     db = database.obj
     with database.connection_context():
         migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
-        db.drop_tables([Call, StaffOverride, StaffHours])
+        # Follow-ups (migration 13) point at bookings: a database before 5 had neither.
+        db.drop_tables([FollowUp, Call, StaffOverride, StaffHours])
         run(migrator.drop_column("user", "timezone"), migrator.drop_column("outboxmessage", "attachment_ics"))
-        SchemaVersion.delete().where(SchemaVersion.version == 5).execute()
-        assert [m[0] for m in migrations.pending()] == [5]
+        SchemaVersion.delete().where(SchemaVersion.version.in_([5, 13])).execute()
+        assert [m[0] for m in migrations.pending()] == [5, 13]
         assert migrations.migrate() == [
-            "calls with Customer Success: staff hours, date overrides, bookings, invitations"]
+            "calls with Customer Success: staff hours, date overrides, bookings, invitations",
+            "follow-ups: what a call's follow-up outcome leaves to do"]
         assert "timezone" in [c.name for c in db.get_columns("user")]
         assert "attachment_ics" in [c.name for c in db.get_columns("outboxmessage")]
         assert {"booking", "staffhours", "staffoverride"} <= set(db.get_tables())
