@@ -203,7 +203,8 @@ def test_the_insights_figures(scenario, app):
 
 def test_the_insights_page_shows_each_chart_with_its_table(scenario, sign_in):
     body = text(sign_in("success").get("/success/insights"))
-    assert body.count('<svg class="chart" role="img"') == 3
+    assert body.count('<svg class="chart" role="img"') == 4  # reasons, funnel, revenue, trend
+    assert '<title id="save-trend-title">Save rate in per cent, week by week</title>' in body
     for table in ("reasons-table", "funnel-table", "offers-table", "revenue-table"):
         assert f'id="{table}"' in body
     assert "42.9% (3 of 7)" in body

@@ -91,6 +91,11 @@ class Figures:
     trends: list = field(default_factory=list)  # Trend, oldest first
 
     @property
+    def save_rate_bars(self):
+        """(week or month, save rate in whole per cent), oldest first: the trend's chart."""
+        return [(t.bucket, round(t.save_rate * 100)) for t in self.trends]
+
+    @property
     def funnel_bars(self):
         return [(title, reached) for title, reached, _ in self.funnel]
 
