@@ -31,7 +31,6 @@ from wizard.store.models import (
     Plan,
     RequestRecord,
     Subscription,
-    SurveyResponse,
 )
 
 STATES = history.OUTCOMES  # a request's state is its record's outcome (history.outcome_of)
@@ -73,8 +72,8 @@ class Row:
     shown: list  # offer keys, in their order
     accepted: str  # the accepted offer's key, "" if none
     where: str  # the step an open request waits at
+    record: object = None  # its RequestRecord (None for a request that has none)
     owner: object = None  # the User who started it (the list reads it: listing.page)
-    record: object = None  # its RequestRecord (the list reads it: listing.page)
     plan_name: str = ""  # the plan when it started (the list reads it: listing.page)
 
     @property
@@ -96,27 +95,26 @@ class Row:
 
 
 def rows_of(requests):
-    """Each request as a Row, with its answers, offers and record loaded
-    in one query each."""
+    """Each request as a Row, with its answers (CancellationRequest.prefetch_answers),
+    offers and record loaded in one query each."""
     ids = [r.id for r in requests]
-    surveys, shown, accepted, outcomes = {}, defaultdict(list), {}, {}
+    shown, accepted, records = defaultdict(list), {}, {}
     if ids:
-        surveys = {s.request_id: s for s in SurveyResponse.select().where(SurveyResponse.request.in_(ids))}
+        CancellationRequest.prefetch_answers(requests)
         for offer in (OfferShown.select().where(OfferShown.request.in_(ids))
                       .order_by(OfferShown.request, OfferShown.position)):
             shown[offer.request_id].append(offer.offer)
         accepted = {d.request_id: d.offer for d in OfferDecision.select().where(
             OfferDecision.request.in_(ids) & OfferDecision.accepted)}
-        outcomes = dict(RequestRecord.select(RequestRecord.id, RequestRecord.outcome).where(
-            RequestRecord.id.in_([r.record_id for r in requests if r.record_id])).tuples())
-        CancellationRequest.prefetch_answers(requests)
+        records = {r.id: r for r in RequestRecord.select().where(
+            RequestRecord.id.in_([r.record_id for r in requests if r.record_id]))}
     listed = []
     for req in requests:
-        survey = surveys.get(req.id)
-        listed.append(Row(req, outcomes.get(req.record_id, history.IN_PROGRESS),
+        survey, record = req.survey(), records.get(req.record_id)
+        listed.append(Row(req, record.outcome if record else history.IN_PROGRESS,
                           survey.reason if survey else "", survey.comment if survey else "",
                           shown[req.id], accepted.get(req.id, ""),
-                          steps.where_stopped(req) or ""))
+                          steps.where_stopped(req) or "", record))
     return listed
 
 

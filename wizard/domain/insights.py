@@ -19,19 +19,13 @@ from . import policy, steps
 from .console import REASON_LABELS, Range, erased_count
 from .history import CONFIRMED, IN_PROGRESS, REACTIVATED, SAVES
 
-# A save is judged again this long after it was made.
+# A call's save is judged again this long after it was made (call_figures).
 STILL_SUBSCRIBED_AFTER = timedelta(days=30)
 HELD_DAYS = (30, 60, 90)  # "still subscribed N days after the save"
 # Revenue saved counts a save only once it is no longer undone and the
 # subscription was not cancelled within this many days of it.
 REVENUE_HOLDS_DAYS = 30
 WEEKLY_UP_TO = timedelta(days=7 * 16)  # a longer range trends by month
-
-
-def judged(saved_at, now):
-    """Whether a save made at `saved_at` is old enough to ask if it held
-    ("still subscribed": the subscription is active STILL_SUBSCRIBED_AFTER later)."""
-    return saved_at <= now - STILL_SUBSCRIBED_AFTER
 
 
 @dataclass

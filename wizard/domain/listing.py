@@ -2,8 +2,8 @@
 pages of PAGE_SIZE by keyset, and every row of the filters for the CSV,
 read a batch at a time (`batches`).
 
-A page is one statement for the requests (with account, owner and record
-joined) plus console.rows_of's few for their answers, whatever the range
+A page is one statement for the requests (with account and owner joined,
+and the record to sort by) plus console.rows_of's few for their answers, whatever the range
 holds: a page never reads more than its own rows. The next page starts
 after the last row's sort key and id (`Page.after`), not at an offset, so
 a page costs the same on the first page as on the thousandth.
@@ -38,7 +38,7 @@ class Filters:
 
 @dataclass
 class Page:
-    rows: list  # console.Row, each with .owner and .record
+    rows: list  # console.Row, each with its .record, .owner and .plan_name
     after: Optional[tuple]  # the sort key and id to start the next page after; None on the last
 
 
@@ -70,15 +70,16 @@ def _where(filters):
     return where
 
 
-def _query(filters):
+def _query(filters, key):
+    """The requests with their account and owner, and the sort key (`sort_key`);
+    the record is joined only to sort by (console.rows_of reads it)."""
     Owner = User.alias("owner")
-    return (CancellationRequest.select(CancellationRequest, Account, Owner, RequestRecord)
+    return (CancellationRequest.select(CancellationRequest, Account, Owner, key.alias("sort_key"))
             .join(Account).switch(CancellationRequest)
             .join(Owner, JOIN.LEFT_OUTER, on=(CancellationRequest.started_by == Owner.id),
                   attr="owner")
             .switch(CancellationRequest)
-            .join(RequestRecord, JOIN.LEFT_OUTER, on=(CancellationRequest.record == RequestRecord.id),
-                  attr="record_row")
+            .join(RequestRecord, JOIN.LEFT_OUTER, on=(CancellationRequest.record == RequestRecord.id))
             .where(_where(filters)))
 
 
@@ -113,7 +114,7 @@ def count(filters):
 def page(filters, after=None, size=PAGE_SIZE):
     """The page of requests after `after` (a Page.after of the same filters), or the first."""
     key, descending = _sort_key(filters.sort)
-    query = _query(filters)
+    query = _query(filters, key)
     if after is not None:
         value, last_id = after
         if filters.sort == "started":
@@ -128,23 +129,17 @@ def page(filters, after=None, size=PAGE_SIZE):
     plan_names = dict(Plan.select(Plan.code, Plan.name).tuples()) if listed else {}
     for row in listed:
         row.owner = getattr(row.request, "owner", None)
-        record = getattr(row.request, "record_row", None)
-        row.record = record if record is not None and record.id else None
         row.plan_name = plan_names.get(row.record.plan, row.record.plan) if row.record else ""
     after = _key_of(found[-1], filters.sort) if more and found else None
     return Page(listed, after)
 
 
 def _key_of(req, sort):
-    record = getattr(req, "record_row", None)
+    """Where the next page starts: the last row's sort key (as the database
+    computed it; a time as text, for the signed link) and id."""
     if sort == "started":
         return req.started_at.isoformat(), req.id
-    if sort == "state":
-        outcome = record.outcome if record and record.id else None
-        rank = list(history.OUTCOMES).index(outcome) if outcome in history.OUTCOMES \
-            else len(history.OUTCOMES)
-        return rank, req.id
-    return (record.monthly_cents if record and record.id else 0), req.id
+    return req.sort_key, req.id
 
 
 def batches(filters, size=500):
