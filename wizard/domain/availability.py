@@ -342,7 +342,7 @@ def set_date_override(staff, day, blocks=()):
         raise BadHours("An override needs a date.")
     rows = [dict(staff=staff.id, day=day, start_minute=first, end_minute=last)
             for first, last in (_span(s, e) for s, e in blocks)]
-    _no_overlap([(r["start_minute"], r["end_minute"]) for r in rows], f"{day:%A, %B} {day.day}")
+    _no_overlap([(r["start_minute"], r["end_minute"]) for r in rows], formatting.spoken_day(day, with_year=False))
     with transaction():
         StaffOverride.delete().where((StaffOverride.staff == staff) & (StaffOverride.day == day)).execute()
         StaffOverride.insert_many(rows or [dict(staff=staff.id, day=day)]).execute()

@@ -28,13 +28,18 @@ def is_known_time_zone(name):
     return isinstance(name, str) and name in _known_time_zones()
 
 
+def spoken_day(day, with_year=True):
+    """A calendar day as people say it: "Tuesday, December 15, 2026" (or "Tuesday, December 15")."""
+    said = f"{day:%A, %B} {day.day}"
+    return f"{said}, {day.year}" if with_year else said
+
+
 @lru_cache(maxsize=4096)  # a page shows the same few dates, each several times
 def local_date(moment, timezone_name="UTC"):
     """A UTC datetime as the account's calendar date: "Tuesday, December 15, 2026"."""
     if moment is None:
         return ""
-    local = moment.astimezone(ZoneInfo(timezone_name))
-    return f"{local:%A, %B} {local.day}, {local.year}"
+    return spoken_day(moment.astimezone(ZoneInfo(timezone_name)))
 
 
 def duration(span):

@@ -278,9 +278,8 @@ def follow_up_due(follow_up, staff, key, now, links=None):
     """Tell the staff member, on its morning, that a follow-up is due: once per `key`
     (followups.reminder_key: the task and its day)."""
     call = Call.with_people().where(Call.id == follow_up.call_id).get()
-    day = follow_up.due_on
     context = {"follow_up": follow_up, "staff": staff, "call": call, "account": call.account,
-               "owner": call.owner, "due_day": f"{day:%A, %B} {day.day}, {day.year}",
+               "owner": call.owner, "due_day": formatting.spoken_day(follow_up.due_on),
                "follow_ups_url": _link(links, "success.follow_ups")}
     return compose(OutboxMessage.FOLLOW_UP_DUE, key, staff.email,
                    f"Follow-up due today: {call.account.name}", context, now,

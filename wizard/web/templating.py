@@ -93,5 +93,6 @@ def init_app(app):
     app.add_template_global(aria_attrs)
     app.add_template_global(csrf_input)
     app.add_template_global(hidden_input)
+    app.add_template_global(formatting.spoken_day)
     app.jinja_env.globals["TEXT_AREAS"] = TEXT_AREAS
     app.add_template_global(console.offer_title)  # the console's pages name offers

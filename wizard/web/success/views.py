@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, console, followups, insights, listing
+from wizard.domain import availability, console, followups, formatting, insights, listing
 from wizard.domain import calls as call_rules  # the view calls() is the board
 from wizard import clock
 from wizard.web import invalid_forms
@@ -179,8 +179,7 @@ def follow_ups_page(forms=None, status=200):
     for task in tasks:
         forms.setdefault(task.id, FollowUpDoneForm(formdata=None, prefix=f"done{task.id}"))
     return render_template("success/follow_ups.html", follow_ups=tasks, forms=forms,
-                           today=followups.staff_today(current_user, now),
-                           days={t.id: f"{t.due_on:%A, %B} {t.due_on.day}" for t in tasks}), status
+                           today=followups.staff_today(current_user, now)), status
 
 
 @bp.get("/follow-ups")
@@ -291,7 +290,7 @@ def add_override():
         except BadHours as exc:
             form.ends.errors = [str(exc)]
         else:
-            flash(f"{form.day.data:%A, %B} {form.day.data.day}: saved.", "success")
+            flash(f"{formatting.spoken_day(form.day.data, with_year=False)}: saved.", "success")
             return redirect(url_for("success.hours"), code=303)
     return (invalid_forms.remember(url_for("success.hours"), form, which="override")
             or hours_page(override=form, status=422))
