@@ -140,3 +140,15 @@ def test_a_follow_up_done_before_its_morning_sends_nothing(sign_in):
     clock.FROZEN = clock.now() + timedelta(days=3)
     sweep_work.run(clock.now(), None)
     assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.FOLLOW_UP_DUE).count() == 0
+
+
+def test_a_morning_missed_by_more_than_two_days_sends_nothing_late(sign_in):
+    """The sweep looks at the days around today only (followups.REMINDER_WINDOW),
+    as the other reminders have their windows."""
+    call = held_call()
+    staff = sign_in("success")
+    record(staff, call, day=(staff_today() + timedelta(days=1)).isoformat())
+    clock.FROZEN = clock.now() + timedelta(days=5)  # the sweep was down all that time
+    sweep_work.run(clock.now(), None)
+    assert OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.FOLLOW_UP_DUE).count() == 0
+    assert FollowUp.get().done_at is None, "the task itself still waits on My follow-ups"

@@ -18,6 +18,7 @@ from .policy import CALL_RULES, clean_text
 
 FOLLOW_UP_WITHIN = timedelta(days=365)
 FOLLOW_UP_REMINDER_AT = time(8, 0)
+REMINDER_WINDOW = timedelta(days=2)  # how late a missed morning's email may still go
 
 
 def staff_today(staff, now):
@@ -90,10 +91,17 @@ def reminder_key(follow_up):
 
 def compose_reminders(now, links=None):
     """The emails of the follow-ups whose due morning has come in their staff
-    member's time zone; return how many are new (each goes once)."""
+    member's time zone; return how many are new (each goes once).
+
+    Only the days around today (in any zone) are looked at, as the erasure
+    and call reminders have their windows: a task left open for weeks is not
+    composed again on every sweep, and a sweep down for longer than
+    REMINDER_WINDOW sends nothing late."""
     composed = 0
+    today = now.date()
     due = (FollowUp.select(FollowUp, User).join(User, on=(FollowUp.staff == User.id))
-           .where(FollowUp.done_at.is_null() & (FollowUp.due_on <= (now + timedelta(days=1)).date())))
+           .where(FollowUp.done_at.is_null()
+                  & FollowUp.due_on.between(today - REMINDER_WINDOW, today + timedelta(days=1))))
     for follow_up in due:
         staff = follow_up.staff
         local = now.astimezone(ZoneInfo(staff.timezone or "UTC"))

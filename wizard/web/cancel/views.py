@@ -176,8 +176,8 @@ def save_step(subscription_id, name):
         queue.enqueue_account_work(sub.account_id)
         return htmx.leave_to(url_for("cancel.done", subscription_id=sub.id))
     if current is steps[-1]:
-        # Confirmed, then reactivated from another tab before this answer
-        # was drawn: the cancellation this page was for has ended.
+        # Confirm found the request closed by another tab (Keep, say) between
+        # its read and its write: the cancellation this page was for has ended.
         raise RequestClosed()
     # The answer just saved may change which steps apply.
     steps = wizard_steps.steps_for(sub.product, req)

@@ -7,7 +7,7 @@ anyone but the Account Owner).
 from datetime import date, timedelta
 
 from flask import (
-    Blueprint, Response, abort, flash, make_response, redirect, render_template, request,
+    Blueprint, abort, flash, make_response, redirect, render_template, request,
     stream_with_context, url_for,
 )
 from flask_login import current_user, login_required
@@ -88,8 +88,8 @@ def calls_csv():
 
 
 def csv_file(body, name, within):
-    """`body` (text, or lines as they are written) as a download."""
-    response = make_response(body) if isinstance(body, str) else Response(body)
+    """`body` (text, or lines as they are written: Flask streams a generator) as a download."""
+    response = make_response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}-{within.first:%Y%m%d}-{within.last:%Y%m%d}.csv"')
