@@ -44,7 +44,7 @@ from werkzeug.security import generate_password_hash
 
 from tests.support import postgres
 from tests.bench.seed import fresh_schema, log, seed_big_account
-from tests.support.processes import free_port, stop
+from tests.support.processes import GUNICORN_CONF, free_port, stop
 from tests.support.redis_server import PrivateRedis
 from wizard import ROOT, clock, create_app
 from wizard.domain import policy
@@ -134,7 +134,7 @@ class Server:
         for name in ("WIZARD_CLOCK_AT", "WIZARD_CLOCK_OFFSET_DAYS"):
             env.pop(name, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
+            [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF, "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "tests.bench.webapp:application"], cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while True:

@@ -1,5 +1,6 @@
 """What the tests and benchmarks need to run other processes: a free port,
 waiting for a condition, and stopping a process that may not stop."""
+import os
 import socket
 import subprocess
 import time
@@ -47,10 +48,14 @@ def http_get(url, headers=None):
         return error.code, error.read().decode(), error.headers
 
 
+# gunicorn's settings, as the Procfile gives them (a path from the project's root).
+GUNICORN_CONF = os.path.join("wizard", "web", "ops", "gunicorn_conf.py")
+
+
 @contextmanager
 def gunicorn(env, stderr=subprocess.DEVNULL):
     """The app under gunicorn as the Procfile serves it (2 sync workers, the
-    root's gunicorn.conf.py) with `env`; yield its base URL once /healthz answers."""
+    settings, GUNICORN_CONF) with `env`; yield its base URL once /healthz answers."""
     import sys
 
     from wizard import ROOT
@@ -58,9 +63,9 @@ def gunicorn(env, stderr=subprocess.DEVNULL):
     port = free_port()
     env = dict(env, PYTHONPATH=ROOT)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-                                f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT, env=env,
-                               stderr=stderr)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF, "--workers", "2",
+                                "--bind", f"127.0.0.1:{port}", "wizard:create_app()"], cwd=ROOT,
+                               env=env, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
 
     def answers():

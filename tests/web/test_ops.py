@@ -131,7 +131,7 @@ def get(url, token=None):
 
 @pytest.fixture
 def served(database_url, redis_url, tmp_path):
-    """The app under gunicorn (2 sync workers, gunicorn.conf.py), migrated."""
+    """The app under gunicorn (2 sync workers, wizard/web/ops/gunicorn_conf.py), migrated."""
     with gunicorn(dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, WIZARD_QA="0",
                        WIZARD_INSTANCE=str(tmp_path / "instance"), METRICS_TOKEN=TOKEN)) as base:
         yield base

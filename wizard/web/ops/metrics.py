@@ -1,7 +1,7 @@
 """Prometheus metrics: each request counted and timed, by endpoint and status,
 and, at each scrape, what the database and the queue hold.
 
-Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) puts
+Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by wizard/web/ops/gunicorn_conf.py) puts
 prometheus_client in multiprocess mode: each worker writes its counts to
 files there, and a scrape, whichever worker answers it, sums them all. Without
 it (tests, `flask run`), the counts live in this process.

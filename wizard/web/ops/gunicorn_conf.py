@@ -1,6 +1,11 @@
-"""gunicorn's settings, read from the working folder (the Procfile's web
-process, `make run`, the web benchmark): prometheus_client's multiprocess
-mode, so /metrics sums every worker's counts whichever worker answers.
+"""gunicorn's settings, given as `-c wizard/web/ops/gunicorn_conf.py` (the
+Procfile's web process, `make run`, the web benchmark, the tests' servers):
+prometheus_client's multiprocess mode, so /metrics sums every worker's
+counts whichever worker answers.
+
+A file path, not `python:wizard.web.ops.gunicorn_conf`: importing it as a
+module would import the app's packages, and prometheus_client with them, in
+the master before the setting below; the library picks its mode on import.
 
 PROMETHEUS_MULTIPROC_DIR is set here, in the master, before any worker
 imports prometheus_client (it picks its mode on import): an operator's own
