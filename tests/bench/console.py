@@ -32,7 +32,7 @@ from tests.bench.seed import _bulk, _ts, fresh_schema, log, statements
 from tests.support import postgres
 from wizard import clock, create_app
 from wizard.dev.demo import ensure_plans, seed_demo
-from wizard.domain import history, policy
+from wizard.domain import outcomes, policy, tallies
 from wizard.store.db import close_pool, init_database
 from wizard.store.models import (
     Account, Call, CancellationRequest, OfferDecision, OfferShown, RecordStep,
@@ -87,20 +87,20 @@ def seed_history(db, accounts, requests, calls):
             account = OFFSET + j % accounts
             status, accepted, outcome = FATES[j % 10]
             on = started(j).date()
-            saved = on if outcome in history.SAVES else None
+            saved = on if outcome in outcomes.SAVES else None
             seats = 1 + account % 5
             yield (f"r{j}", f"tag{account}", "smrtphone", "phone-pro", seats,
-                   plan.price_cents_per_seat * seats, 12, on.isoformat(), history.week_of(on),
+                   plan.price_cents_per_seat * seats, 12, on.isoformat(), tallies.week_of(on),
                    f"{on:%Y-%m}", REASONS[j % len(REASONS)], "change_plan adjust_dialer book_call",
                    " ".join(STEPS[:1 + j % 4]), accepted, outcome,
                    on.isoformat() if status != "open" else None, 540 if status != "open" else None,
                    saved.isoformat() if saved else None, f"{saved:%Y-%m}" if saved else None,
-                   plan.price_cents_per_seat * seats if saved else None)
+                   plan.price_cents_per_seat * seats if saved else None, False)
 
     _bulk(db, RequestRecord, ["id", "subscription_tag", "product", "plan", "seats", "monthly_cents",
                               "tenure_months", "started_on", "started_week", "started_month", "reason",
                               "offers_shown", "steps_reached", "offer_accepted", "outcome", "outcome_on", "decided_seconds", "saved_on",
-                              "saved_month", "saved_cents"], record_rows())
+                              "saved_month", "saved_cents", "counts_revenue"], record_rows())
     _bulk(db, CancellationRequest, ["id", "account_id", "subscription_id", "open_for_id", "product",
                                     "started_by_id", "started_at", "updated_at", "status", "closed_at",
                                     "confirmed_at", "cancelled_products", "record_id"], request_rows())
@@ -132,6 +132,7 @@ def seed_history(db, accounts, requests, calls):
             db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                            f"(SELECT MAX(id) FROM \"{table}\"))")
         db.execute_sql("ANALYZE")  # as autovacuum would after a load this size
+    tallies.rebuild_tallies()  # as `flask migrate` does for records the tallies have not counted
 
 
 def staff_client(url, folder, volumes):

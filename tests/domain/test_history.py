@@ -4,6 +4,7 @@ undos, cancellations after a save, reactivations and erased accounts.
 
 The ledger knows only what the test did, never what the app stored; the
 expected figures are computed from it in plain Python."""
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,10 +15,11 @@ from tests.conftest import NOW
 from tests.support.jobs import new_account
 from wizard import clock
 from wizard.dev.demo import ensure_plans
-from wizard.domain import (confirmation, history, insights, lifecycle, plans, policy, reactivation,
-                           steps)
+from wizard.domain import (confirmation, insights, lifecycle, outcomes, plans, policy, reactivation,
+                           steps, tallies)
 from wizard.store.models import (
-    MODELS, Account, CancellationRequest, PlanChange, Plan, Product, PurgeSchedule, RequestRecord,
+    MODELS, Account, CancellationRequest, PlanChange, Plan, Product, PurgeSchedule, RecordTally,
+    RequestRecord,
 )
 from jobs.purge import run_purge
 
@@ -41,6 +43,7 @@ class Entry:
     cancelled_on: object = None  # the subscription's next cancellation after the save
     erased_on: object = None
     account: int = None
+    decided_minutes: int = None  # confirmed: how long after its start
 
 
 class Ledger:
@@ -94,10 +97,10 @@ class Ledger:
         self.saved(entry, "call_booked", sub.price_cents, "book_call")
         return entry
 
-    def confirm(self, account, reason="switching_provider"):
+    def confirm(self, account, reason="switching_provider", after_minutes=0):
         req, owner, sub, entry = self.walk(account, "confirm", reason)
-        confirmation.confirm(req, owner, None, clock.now())
-        entry.outcome = "confirmed"
+        confirmation.confirm(req, owner, None, clock.now() + timedelta(minutes=after_minutes))
+        entry.outcome, entry.decided_minutes = "confirmed", after_minutes
         entry.reached.add("confirm")
         for earlier in self.entries:  # a save of this subscription not yet followed by one
             if earlier.sub == sub.id and earlier.saved_on and earlier.cancelled_on is None:
@@ -109,14 +112,24 @@ class Ledger:
 
     # -- what the figures should be, from the ledger alone ---------------------------------
 
-    def expected(self, today, by="month"):
-        e = self.entries
-        revenue = defaultdict(dict)
-        for x in e:
+    def expected(self, today, by="month", first=None, last=None):
+        """The figures for the requests started from day `first` to day `last` (all, by default)."""
+        e = [x for x in self.entries if (first is None or first <= x.started_on <= last)]
+        # Each subscription's month counts once, with its lowest-priced save of
+        # the month (the earliest of equals), if that save's request is in the range.
+        counted = {}
+        for x in self.entries:
             if x.outcome in SAVES and not x.undone and (
                     x.cancelled_on is None or (x.cancelled_on - x.saved_on).days >= 30):
-                month = f"{x.saved_on:%Y-%m}"
-                revenue[month][x.sub] = min(revenue[month].get(x.sub, x.saved_cents), x.saved_cents)
+                key = (x.sub, f"{x.saved_on:%Y-%m}")
+                if key not in counted or (x.saved_cents, x.started_on, x.saved_on) < (
+                        counted[key].saved_cents, counted[key].started_on, counted[key].saved_on):
+                    counted[key] = x
+        revenue = defaultdict(dict)
+        in_range = {id(x) for x in e}
+        for (sub, month), x in counted.items():
+            if id(x) in in_range:
+                revenue[month][sub] = x.saved_cents
         held = []
         for days in (30, 60, 90):
             matured = [x for x in e if x.outcome in SAVES and x.saved_on <= today - timedelta(days=days)
@@ -130,12 +143,18 @@ class Ledger:
             funnel.append((insights.FUNNEL_LABELS[step.name], count, before - count))
             before = count
         shown, taken = Counter(o for x in e for o in x.shown), Counter(x.accepted for x in e if x.accepted)
-        by_bucket = defaultdict(lambda: [0, 0])
+        by_bucket = defaultdict(lambda: dict(started=0, saved=0, reasons=Counter(), shown=0,
+                                             accepted=0, minutes=[]))
         for x in e:
             monday = x.started_on - timedelta(days=x.started_on.weekday())
-            bucket = monday.isoformat() if by == "week" else f"{x.started_on:%Y-%m}"
-            by_bucket[bucket][0] += 1
-            by_bucket[bucket][1] += x.outcome in SAVES
+            t = by_bucket[monday.isoformat() if by == "week" else f"{x.started_on:%Y-%m}"]
+            t["started"] += 1
+            t["saved"] += x.outcome in SAVES
+            t["reasons"].update([x.reason] if x.reason else [])
+            t["shown"] += len(x.shown)
+            t["accepted"] += bool(x.accepted)
+            if x.decided_minutes is not None and x.outcome in ("confirmed", "reactivated"):
+                t["minutes"].append(x.decided_minutes)
         return dict(
             started=len(e), saved=sum(x.outcome in SAVES for x in e),
             abandoned=sum(x.outcome == "in_progress" for x in e),
@@ -146,7 +165,9 @@ class Ledger:
             offers={o.title: (shown[k], taken[k]) for k, o in policy.OFFERS.items()},
             revenue=sorted((month, sum(subs.values())) for month, subs in revenue.items()),
             erased_requests=sum(x.erased_on is not None for x in e),
-            trends=sorted((bucket, n, s) for bucket, (n, s) in by_bucket.items()))
+            trends=sorted((bucket, t["started"], t["saved"], dict(t["reasons"]), t["shown"], t["accepted"],
+                           timedelta(minutes=statistics.median(t["minutes"])) if t["minutes"] else None)
+                          for bucket, t in by_bucket.items()))
 
 
 def actual(within, today_at):
@@ -156,7 +177,8 @@ def actual(within, today_at):
         reasons=dict(f.reasons), funnel=f.funnel, held=[(h.days, h.matured, h.held) for h in f.held],
         offers={title: (shown, accepted) for title, shown, accepted in f.offers},
         revenue=f.revenue_by_month, erased_requests=f.erased_requests,
-        trends=[(t.bucket, t.started, t.saved) for t in f.trends])
+        trends=[(t.bucket, t.started, t.saved, dict(t.reasons), t.shown, t.accepted, t.median_to_cancel)
+                for t in f.trends])
 
 
 def at_day(days):
@@ -175,8 +197,8 @@ def purge_due(account_id, ledger):
 def test_every_figure_matches_the_ledger_through_saves_undos_cancellations_and_erasure(app):
     ledger = Ledger(app)
     at_day(0)
-    ledger.confirm(ledger.account())
-    ledger.confirm(ledger.account(), "too_expensive")
+    ledger.confirm(ledger.account(), after_minutes=12)
+    ledger.confirm(ledger.account(), "too_expensive", after_minutes=3)
     ledger.keep(ledger.account(), "missing_features")
     ledger.downgrade(ledger.account())
     undone_account = ledger.account()
@@ -184,7 +206,7 @@ def test_every_figure_matches_the_ledger_through_saves_undos_cancellations_and_e
     ledger.call(ledger.account())
     ledger.abandon(ledger.account(), "technical_problems")
     back = ledger.account()
-    ledger.confirm(back, "other")
+    ledger.confirm(back, "other", after_minutes=30 * 60)
     twice = ledger.account()  # kept twice and saved by an offer, all in one month
     ledger.keep(twice)
     short, long_ = ledger.account(), ledger.account()
@@ -210,7 +232,7 @@ def test_every_figure_matches_the_ledger_through_saves_undos_cancellations_and_e
     ledger.confirm(short)  # 10 days after its save: no revenue, not held at 30 days
     at_day(40)  # a second month's requests
     ledger.keep(ledger.account(), "too_expensive")
-    ledger.confirm(ledger.account(), "too_expensive")
+    ledger.confirm(ledger.account(), "too_expensive", after_minutes=7)
     ledger.call(ledger.account(), "business_closing")
     at_day(45)
     ledger.confirm(long_)  # held at 30 days, not at 60
@@ -232,6 +254,38 @@ def test_every_figure_matches_the_ledger_through_saves_undos_cancellations_and_e
     assert after == ledger.expected(today_at.date())
     assert after == before | {"erased_requests": 3}, "the same figures, the erased counted as erased"
     assert insights.figures(within, today_at).erased == 2
+    assert_every_range_matches(ledger, today_at)
+    assert_tallies_as_rebuilt()
+
+
+def assert_every_range_matches(ledger, today_at):
+    """Ranges that start and end on every kind of day (a month's first, a
+    Monday, mid-week, mid-month), by week and by month: each one's figures
+    are the ledger's for the requests started within it."""
+    checked = 0
+    for start in (-40, -9, -1, 0, 1, 2, 3, 5, 6, 40, 41):
+        for end in (0, 1, 2, 4, 5, 9, 10, 40, 45, 60, 130, 400):
+            first, last = NOW.date() + timedelta(days=start), NOW.date() + timedelta(days=end)
+            if first > last:
+                continue
+            within = insights.Range.of_days(first, last)
+            by = insights.figures(within, today_at).trend_by
+            assert actual(within, today_at) == ledger.expected(today_at.date(), by, first, last), \
+                f"the figures from {first} to {last}, by {by}"
+            checked += 1
+    print(f"{checked} ranges match the ledger")
+
+
+def assert_tallies_as_rebuilt():
+    """The tallies the writes kept are those a count afresh makes."""
+    def tallies_now():
+        return sorted((t.span, str(t.period), t.figure, t.a, t.b, t.c, t.n)
+                      for t in RecordTally.select().where(RecordTally.n != 0))
+
+    kept = tallies_now()
+    tallies.rebuild_tallies()
+    assert tallies_now() == kept
+    assert kept, "something was counted"
 
 
 def test_revenue_saved_counts_a_subscription_kept_three_times_once(app):
@@ -256,7 +310,7 @@ def test_an_undone_downgrade_reads_as_kept_and_its_undo_is_in_the_trail(app, sig
     req = CancellationRequest.get()
     at_day(2)  # after the request ended: the trail follows it there
     plans.undo(account.subscription(Product.SMRTPHONE), account.owner(), None, clock.now())
-    assert RequestRecord.get().outcome == history.KEPT
+    assert RequestRecord.get().outcome == outcomes.KEPT
     staff = sign_in("success")
     body = staff.get(f"/success/requests/{req.id}").get_data(as_text=True)
     assert "Kept the account" in body and "plan.change_undone" in body
@@ -279,7 +333,7 @@ def test_an_offer_the_request_was_not_shown_is_refused(app):
     with pytest.raises(lifecycle.Incomplete, match="not available"):
         lifecycle.accept_offer(req.refreshed(), owner, "book_call", None, clock.now())
     assert req.refreshed().is_open
-    assert RequestRecord.get().outcome == history.IN_PROGRESS
+    assert RequestRecord.get().outcome == outcomes.IN_PROGRESS
 
 
 def test_after_erasure_nothing_personal_is_left_in_any_table(app, sign_in):
@@ -327,4 +381,4 @@ def test_after_erasure_nothing_personal_is_left_in_any_table(app, sign_in):
                         found.append(f"{model._meta.table_name}.{f.column_name}: {secret}")
     assert found == []
     assert RequestRecord.select().count() == 2, "the records of both requests stay"
-    assert {r.outcome for r in RequestRecord.select()} == {history.KEPT, history.CONFIRMED}
+    assert {r.outcome for r in RequestRecord.select()} == {outcomes.KEPT, outcomes.CONFIRMED}

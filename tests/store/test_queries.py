@@ -33,7 +33,9 @@ from wizard.store.models import (
 )
 
 # Showing a step reads; submitting one also writes (confirm writes the most:
-# the request, both subscriptions, the purge schedule, an audit event, an email).
+# the request, both subscriptions, the purge schedule, an audit event, an email,
+# and three writes to the request's anonymous record, each of which reads the
+# subscription's records before and after and adds to the tallies: tallies.tallied).
 # One statement reads the user, their account and its subscriptions, each with
 # its open request and that request's survey answer and acknowledgements (the
 # banner, the page, which statements apply: credit, smrtDialer still active);
@@ -41,7 +43,7 @@ from wizard.store.models import (
 # phone numbers).
 STATEMENTS_PER_STEP = {"consequences": 2, "acknowledge": 1, "survey": 1, "options": 1,
                        "confirm": 2}
-MAX_QUERIES_PER_SUBMIT = 24
+MAX_QUERIES_PER_SUBMIT = 32
 # Step 1 counts the account's data when its kept counts are older than a few
 # minutes (lifecycle.data_counts): seven counts and one write, at most once
 # per account in five minutes.

@@ -5,7 +5,7 @@ from flask.cli import with_appcontext
 
 from wizard import clock, queue
 from wizard.store import migrations
-from wizard.domain import history, purge, qaclock, sweep
+from wizard.domain import history, purge, qaclock, sweep, tallies
 from wizard.web import links
 from wizard.store.db import database
 
@@ -20,10 +20,14 @@ def init_app(app):
 @click.command("migrate")
 @with_appcontext
 def migrate_command():
-    """Create or migrate the database schema, then give each request made
-    before the anonymous history existed its record (history.backfill)."""
+    """Create or migrate the database schema, count the records made before
+    the tallies existed into them (tallies.rebuild_tallies), and give each
+    request made before the anonymous history existed its record
+    (history.backfill)."""
     with database.connection_context():
         applied = migrations.migrate()
+        if migrations.RECORD_TALLIES in applied:
+            tallies.rebuild_tallies()
         recorded = history.backfill(clock.now())
     click.echo("Applied: " + ", ".join(applied) if applied else "Schema is up to date.")
     if recorded:

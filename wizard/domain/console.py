@@ -6,7 +6,7 @@ wizard/domain/insights.py).
 Rows are read with a fixed number of queries (their answers, offers and
 records, each in one query), however many requests they are.
 
-A request's state is its anonymous record's outcome (history.outcome_of:
+A request's state is its anonymous record's outcome (outcomes.outcome_of:
 in progress, kept, saved by an offer, call booked, confirmed, reactivated).
 Erased accounts leave no request behind (the purge erases them); their
 records still count in the insights.
@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from . import formatting, history, policy, steps
+from . import formatting, outcomes, policy, steps
 from wizard.store.models import (
     Acknowledgement,
     AuditEvent,
@@ -33,7 +33,7 @@ from wizard.store.models import (
     Subscription,
 )
 
-STATES = history.OUTCOMES  # a request's state is its record's outcome (history.outcome_of)
+STATES = outcomes.OUTCOMES  # a request's state is its record's outcome (outcomes.outcome_of)
 REASON_LABELS = dict(policy.SURVEY_REASONS)
 
 
@@ -111,7 +111,7 @@ def rows_of(requests):
     listed = []
     for req in requests:
         survey, record = req.survey(), records.get(req.record_id)
-        listed.append(Row(req, record.outcome if record else history.IN_PROGRESS,
+        listed.append(Row(req, record.outcome if record else outcomes.IN_PROGRESS,
                           survey.reason if survey else "", survey.comment if survey else "",
                           shown[req.id], accepted.get(req.id, ""),
                           steps.where_stopped(req) or "", record))

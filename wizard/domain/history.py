@@ -14,10 +14,12 @@ Who writes what:
   subscription reactivated (`reactivated`) or cancelled after a save
   (`cancelled`), the account erased (`freeze_account`).
 
-The outcome is decided here, once (`outcome_of`): the console's states.
+The outcome is decided by outcomes.outcome_of, once: the console's states.
+
+Each of those writes also keeps the tallies (models/history.RecordTally)
+right, in its transaction (tallies.tallied).
 """
 import uuid
-from datetime import date
 
 from wizard.store.db import transaction
 from wizard.store.models import (
@@ -34,43 +36,8 @@ from wizard.store.models import (
 )
 from peewee import EXCLUDED, Value, fn
 
-IN_PROGRESS, KEPT, SAVED, CALL_BOOKED, CONFIRMED, REACTIVATED = (
-    "in_progress", "kept", "saved", "call_booked", "confirmed", "reactivated")
-OUTCOMES = {
-    IN_PROGRESS: "In progress",
-    KEPT: "Kept the account",
-    SAVED: "Saved by an offer",
-    CALL_BOOKED: "Call booked",
-    CONFIRMED: "Confirmed",
-    REACTIVATED: "Reactivated",
-}
-SAVES = (KEPT, SAVED, CALL_BOOKED)  # the account stayed
-
-
-def outcome_of(status, accepted_offer, undone, reactivated):
-    """Where a request ended, as Customer Success reads it (one of OUTCOMES).
-
-    A plan change accepted as an offer and then undone is no save by the
-    offer: the owner kept the account. A confirmed request whose
-    subscription was reactivated afterwards is "reactivated"; a request
-    superseded by smrtPhone's cancellation (which took its product too)
-    reads as confirmed.
-    """
-    if status == CancellationRequest.OPEN:
-        return IN_PROGRESS
-    if status == CancellationRequest.KEPT:
-        return KEPT
-    if status == CancellationRequest.SAVED_BY_OFFER:
-        if undone:
-            return KEPT
-        return CALL_BOOKED if accepted_offer == "book_call" else SAVED
-    return REACTIVATED if reactivated else CONFIRMED
-
-
-def week_of(day):
-    """The Monday of `day`'s week, as text: a trend's weekly bucket."""
-    return date.fromordinal(day.toordinal() - day.weekday()).isoformat()
-
+from .outcomes import SAVES, outcome_of
+from .tallies import tallied, week_of
 
 def months_between(earlier, later):
     """Whole months from `earlier` to `later` (0 within the first month)."""
@@ -90,12 +57,13 @@ def start(req, subscription, now):
                 Subscription.id == subscription.id).scalar()
     account = Account.get_by_id(subscription.account_id)
     today = now.date()
-    record = RequestRecord.create(
-        id=uuid.uuid4().hex, subscription_tag=tag, product=subscription.product,
-        plan=Plan.get_by_id(subscription.plan_id).code, seats=subscription.seats,
-        monthly_cents=subscription.price_cents,
-        tenure_months=months_between(account.created_at, now), started_on=today,
-        started_week=week_of(today), started_month=f"{today:%Y-%m}")
+    with tallied(RequestRecord.subscription_tag == tag):
+        record = RequestRecord.create(
+            id=uuid.uuid4().hex, subscription_tag=tag, product=subscription.product,
+            plan=Plan.get_by_id(subscription.plan_id).code, seats=subscription.seats,
+            monthly_cents=subscription.price_cents,
+            tenure_months=months_between(account.created_at, now), started_on=today,
+            started_week=week_of(today), started_month=f"{today:%Y-%m}")
     CancellationRequest.update(record=record.id).where(CancellationRequest.id == req.id).execute()
     req.record_id = record.id
     return record
@@ -103,8 +71,9 @@ def start(req, subscription, now):
 
 def answered(req, reason, offers):
     """The survey was answered with `reason`, deciding the offers shown (keys, in order)."""
-    (RequestRecord.update(reason=reason, offers_shown=" ".join(offers))
-     .where(RequestRecord.id == req.record_id).execute())
+    with tallied(RequestRecord.id == req.record_id):
+        (RequestRecord.update(reason=reason, offers_shown=" ".join(offers))
+         .where(RequestRecord.id == req.record_id).execute())
 
 
 def closed(req, status, now, accepted_offer=""):
@@ -115,7 +84,8 @@ def closed(req, status, now, accepted_offer=""):
     if outcome in SAVES:
         changes.update(saved_on=now.date(), saved_month=f"{now:%Y-%m}",
                        saved_cents=_price_kept(req))
-    RequestRecord.update(**changes).where(RequestRecord.id == req.record_id).execute()
+    with tallied(RequestRecord.id == req.record_id):
+        RequestRecord.update(**changes).where(RequestRecord.id == req.record_id).execute()
 
 
 def _price_kept(req):
@@ -138,7 +108,8 @@ def count_post(req, step_name):
 
 
 def reached(req, step_name, now):
-    """Note that the step was completed, if it is the first time (two statements)."""
+    """Note that the step was completed, if it is the first time (four
+    statements, five the first time)."""
     if req.record_id is None:
         return
     after = int((now - req.started_at).total_seconds())
@@ -148,9 +119,10 @@ def reached(req, step_name, now):
                       RecordStep.reached_after_seconds, EXCLUDED.reached_after_seconds)})
      .execute())
     padded = Value(" ").concat(RequestRecord.steps_reached).concat(" ")
-    (RequestRecord.update(steps_reached=fn.TRIM(RequestRecord.steps_reached.concat(" " + step_name)))
-     .where((RequestRecord.id == req.record_id) & ~padded.contains(f" {step_name} "))
-     .execute())
+    with tallied(RequestRecord.id == req.record_id):
+        (RequestRecord.update(steps_reached=fn.TRIM(RequestRecord.steps_reached.concat(" " + step_name)))
+         .where((RequestRecord.id == req.record_id) & ~padded.contains(f" {step_name} "))
+         .execute())
 
 
 def offer_undone(request_id, now):
@@ -158,9 +130,10 @@ def offer_undone(request_id, now):
     owner kept the account (outcome_of)."""
     record = _record_of(request_id)
     if record is not None and record.offer_undone_on is None:
-        (RequestRecord.update(offer_undone_on=now.date(), outcome=outcome_of(
-            CancellationRequest.SAVED_BY_OFFER, record.offer_accepted, True, False))
-         .where(RequestRecord.id == record.id).execute())
+        with tallied(RequestRecord.id == record.id):
+            (RequestRecord.update(offer_undone_on=now.date(), outcome=outcome_of(
+                CancellationRequest.SAVED_BY_OFFER, record.offer_accepted, True, False))
+             .where(RequestRecord.id == record.id).execute())
 
 
 def reactivated(subscription_id, now):
@@ -173,10 +146,11 @@ def reactivated(subscription_id, now):
                   & CancellationRequest.record.is_null(False))
            .order_by(CancellationRequest.closed_at.desc(), CancellationRequest.id.desc()).first())
     if req is not None:
-        (RequestRecord.update(reactivated_on=now.date(), outcome_on=now.date(), outcome=outcome_of(
-            req.status, "", False, True))
-         .where((RequestRecord.id == req.record_id) & RequestRecord.reactivated_on.is_null())
-         .execute())
+        with tallied(RequestRecord.id == req.record_id):
+            (RequestRecord.update(reactivated_on=now.date(), outcome_on=now.date(),
+                                  outcome=outcome_of(req.status, "", False, True))
+             .where((RequestRecord.id == req.record_id) & RequestRecord.reactivated_on.is_null())
+             .execute())
 
 
 def _record_of(request_id):
@@ -185,33 +159,36 @@ def _record_of(request_id):
         .where(CancellationRequest.id == request_id).first())
 
 
-def _records_of(where):
-    return RequestRecord.select().where(RequestRecord.id.in_(
-        CancellationRequest.select(CancellationRequest.record).where(
-            where & CancellationRequest.record.is_null(False))))
+def _of_requests(where):
+    """The records of the requests `where` selects (a condition on records)."""
+    return RequestRecord.id.in_(CancellationRequest.select(CancellationRequest.record).where(
+        where & CancellationRequest.record.is_null(False)))
 
 
 def cancelled(account_id, products, now):
     """The account's `products` were cancelled: each earlier save of them
     not yet followed by a cancellation now is, this many days after it."""
-    saves = _records_of((CancellationRequest.account == account_id)
-                        & CancellationRequest.product.in_(products)).where(
-        RequestRecord.saved_on.is_null(False) & RequestRecord.cancelled_after_days.is_null())
-    for record in saves:
-        (RequestRecord.update(cancelled_after_days=(now.date() - record.saved_on).days)
-         .where(RequestRecord.id == record.id).execute())
+    of_them = _of_requests((CancellationRequest.account == account_id)
+                           & CancellationRequest.product.in_(products))
+    with tallied(of_them):
+        for record in RequestRecord.select().where(
+                of_them & RequestRecord.saved_on.is_null(False)
+                & RequestRecord.cancelled_after_days.is_null()):
+            (RequestRecord.update(cancelled_after_days=(now.date() - record.saved_on).days)
+             .where(RequestRecord.id == record.id).execute())
 
 
 def freeze_account(account_id, now):
     """The account is being erased: from today nothing more is known of its
     requests' records, which stay, pointing to no one once the requests go."""
     today = now.date()
-    for record in _records_of(CancellationRequest.account == account_id).where(
-            RequestRecord.frozen_on.is_null()):
-        (RequestRecord.update(
-            frozen_on=today,
-            frozen_after_days=(today - record.saved_on).days if record.saved_on else None)
-         .where(RequestRecord.id == record.id).execute())
+    of_them = _of_requests(CancellationRequest.account == account_id)
+    with tallied(of_them):
+        for record in RequestRecord.select().where(of_them & RequestRecord.frozen_on.is_null()):
+            (RequestRecord.update(
+                frozen_on=today,
+                frozen_after_days=(today - record.saved_on).days if record.saved_on else None)
+             .where(RequestRecord.id == record.id).execute())
 
 
 def backfill(now):
@@ -233,3 +210,4 @@ def backfill(now):
                 closed(req, req.status, req.closed_at, accepted or "")
             made += 1
     return made
+

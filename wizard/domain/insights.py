@@ -2,29 +2,31 @@
 against accepted, the save rate, how long saves held, revenue saved, trends
 by week or month, and calls per staff member.
 
-Every figure but the calls' is counted by the database (GROUP BY, a fixed
-number of statements for any range) from the anonymous request records
+Every figure but the calls' is counted from the anonymous request records
 (models/history.py), which outlive the purge: an erased account's requests
-still count, in the period they were made.
+still count, in the period they were made. The database adds up their
+running totals for the range (tallies.sums: a GROUP BY over a few rows a
+week, two statements for any range); this module turns the sums into figures.
+
+Revenue saved counts each subscription once a month, with its lowest-priced
+save of that month (tallies.revenue_carriers); a range that starts in the
+middle of a month leaves out a subscription whose counted save was before it.
+The median time to cancel is to the minute (to the hour past a day).
 """
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from peewee import JOIN, Case, fn
 
-from wizard.store.models import Call, CallOutcome, Product, RequestRecord, Subscription, User
-from . import policy, steps
+from wizard.store.models import Call, CallOutcome, Product, Subscription, User
+from . import policy, steps, tallies
 from .console import REASON_LABELS, Range, erased_count
-from .history import CONFIRMED, IN_PROGRESS, REACTIVATED, SAVES
+from .outcomes import DECIDED, IN_PROGRESS, SAVES
+from .tallies import HELD_DAYS
 
 # A call's save is judged again this long after it was made (call_figures).
 STILL_SUBSCRIBED_AFTER = timedelta(days=30)
-HELD_DAYS = (30, 60, 90)  # "still subscribed N days after the save"
-# Revenue saved counts a save only once it is no longer undone and the
-# subscription was not cancelled within this many days of it.
-REVENUE_HOLDS_DAYS = 30
 WEEKLY_UP_TO = timedelta(days=7 * 16)  # a longer range trends by month
 
 
@@ -110,74 +112,37 @@ class Figures:
         return self.held[0].rate if self.held else 0.0
 
 
-def _in(within):
-    return RequestRecord.started_on.between(within.first.date(), within.last.date())
-
-
-@dataclass(frozen=True)
-class Group:
-    """The records of a range that share every key of the one pass (`groups`)."""
-
-    bucket: str  # the week or month they started in
-    product: str
-    outcome: str
-    reason: str
-    accepted: str
-    offers_shown: tuple
-    steps_reached: tuple
-    count: int
-    erased: int
-    held: tuple  # (matured, held) for each of HELD_DAYS
-
-
-def groups(within, now, by):
-    """One pass over the range's records, grouped by everything the figures
-    count by; the figures are sums of these groups (a few hundred rows for
-    any range), so the database reads each record once."""
-    bucket = RequestRecord.started_week if by == "week" else RequestRecord.started_month
-    keys = (bucket, RequestRecord.product, RequestRecord.outcome, RequestRecord.reason,
-            RequestRecord.offer_accepted, RequestRecord.offers_shown, RequestRecord.steps_reached)
-    today = now.date()
-    held = []
-    for days in HELD_DAYS:
-        known = (RequestRecord.outcome.in_(SAVES)
-                 & (RequestRecord.saved_on <= today - timedelta(days=days))
-                 & (RequestRecord.frozen_after_days.is_null()
-                    | (RequestRecord.frozen_after_days >= days)))
-        kept = known & (RequestRecord.cancelled_after_days.is_null()
-                        | (RequestRecord.cancelled_after_days >= days))
-        held += [fn.SUM(Case(None, [(known, 1)], 0)), fn.SUM(Case(None, [(kept, 1)], 0))]
-    query = (RequestRecord.select(*keys, fn.COUNT(RequestRecord.id),
-                                  fn.SUM(Case(None, [(RequestRecord.frozen_on.is_null(False), 1)], 0)),
-                                  *held)
-             .where(_in(within)).group_by(*keys).tuples())
-    return [Group(b, product, outcome, reason, accepted, tuple(shown.split()), tuple(reached.split()),
-                  count, erased or 0, tuple(zip(sums[0::2], sums[1::2])))
-            for b, product, outcome, reason, accepted, shown, reached, count, erased, *sums in query]
-
-
 def figures(within, now):
     """Compute the insights of the requests started within the range."""
     result = Figures(within, erased=erased_count(within), calls=call_figures(within, now))
     result.trend_by = "week" if within.last - within.first <= WEEKLY_UP_TO else "month"
-    found = groups(within, now, result.trend_by)
-    result.started = sum(g.count for g in found)
-    result.saved = sum(g.count for g in found if g.outcome in SAVES)
-    result.abandoned = sum(g.count for g in found if g.outcome == IN_PROGRESS)
-    result.confirmed = sum(g.count for g in found if g.outcome in (CONFIRMED, REACTIVATED))
-    result.erased_requests = sum(g.erased for g in found)
+    found = tallies.sums(within.first.date(), within.last.date(), result.trend_by)
+
+    by_figure = defaultdict(list)  # figure -> [(bucket, a, b, c, n)]
+    for (bucket, figure, a, b, c), n in found.items():
+        by_figure[figure].append((bucket, a, b, c, n))
+    each = by_figure.__getitem__
+
+    outcomes = each("outcome")
+    result.started = sum(n for *_, n in outcomes)
+    result.saved = sum(n for _, _, outcome, _, n in outcomes if outcome in SAVES)
+    result.abandoned = sum(n for _, _, outcome, _, n in outcomes if outcome == IN_PROGRESS)
+    result.confirmed = sum(n for _, _, outcome, _, n in outcomes if outcome in DECIDED)
+    result.erased_requests = sum(n for _, _, _, erased, n in outcomes if erased == "1")
     reasons = Counter()
-    for g in found:
-        if g.reason:
-            reasons[g.reason] += g.count
+    for _, reason, _, _, n in each("reason"):
+        reasons[reason] += n
     result.reasons = [(REASON_LABELS.get(key, key), count)
                       for key, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
-    result.funnel = funnel(found)
-    result.offers, result.offers_by_reason = offer_figures(found)
-    result.held = [Held(days, sum(g.held[i][0] or 0 for g in found), sum(g.held[i][1] or 0 for g in found))
-                   for i, days in enumerate(HELD_DAYS)]
-    result.revenue_by_month = revenue_by_month(within)
-    result.trends = trends(within, found, result.trend_by)
+    result.funnel = funnel(each("reached"), sum(
+        n for _, product, *_, n in outcomes if product == Product.SMRTPHONE))
+    result.offers, result.offers_by_reason = offer_figures(each("shown"), each("accepted"))
+    result.held = held(each("held"), now.date())
+    revenue = Counter()
+    for _, month, _, _, cents in each("revenue"):
+        revenue[month] += cents
+    result.revenue_by_month = sorted((month, cents) for month, cents in revenue.items() if cents)
+    result.trends = trends(each)
     return result
 
 
@@ -188,28 +153,29 @@ FUNNEL_LABELS = {"consequences": "Read what will happen", "acknowledge": "Acknow
                  "confirm": "Confirmed"}
 
 
-def funnel(found):
+def funnel(reached, started):
     """(label, requests that completed the step, lost since the step before)
     for "Started" and each step of smrtPhone's wizard, as the records noted
     them (a step is noted the first time it is completed: steps.save)."""
-    phone = [g for g in found if g.product == Product.SMRTPHONE]
-    started = sum(g.count for g in phone)
+    counts = Counter()
+    for _, product, step, _, n in reached:
+        if product == Product.SMRTPHONE:
+            counts[step] += n
     rows, before = [("Started", started, 0)], started
     for step in steps.STEPS_BY_PRODUCT[Product.SMRTPHONE]:
-        count = sum(g.count for g in phone if step.name in g.steps_reached)
-        rows.append((FUNNEL_LABELS.get(step.name, step.title), count, before - count))
-        before = count
+        rows.append((FUNNEL_LABELS.get(step.name, step.title), counts[step.name],
+                     before - counts[step.name]))
+        before = counts[step.name]
     return rows
 
 
-def offer_figures(found):
+def offer_figures(shown, accepted):
     """(offer title, shown, accepted) per offer, and the same per reason."""
     shown_by, taken_by = Counter(), Counter()
-    for g in found:
-        for offer in g.offers_shown:
-            shown_by[g.reason, offer] += g.count
-        if g.accepted:
-            taken_by[g.reason, g.accepted] += g.count
+    for _, reason, offer, _, n in shown:
+        shown_by[reason, offer] += n
+    for _, reason, offer, _, n in accepted:
+        taken_by[reason, offer] += n
     totals = [(offer.title, sum(n for (_, o), n in shown_by.items() if o == key),
                sum(n for (_, o), n in taken_by.items() if o == key))
               for key, offer in policy.OFFERS.items()]
@@ -219,47 +185,56 @@ def offer_figures(found):
     return totals, by_reason
 
 
-def revenue_by_month(within):
-    """("2026-11", cents) per month of the saves: each subscription once a
-    month, at the monthly price the save kept (the lower, saved twice). A
-    save whose plan change was undone, or whose subscription was cancelled
-    within REVENUE_HOLDS_DAYS of it, counts for nothing."""
-    counted = (RequestRecord
-               .select(RequestRecord.saved_month.alias("month"),
-                       fn.MIN(RequestRecord.saved_cents).alias("cents"))
-               .where(_in(within) & RequestRecord.outcome.in_(SAVES)
-                      & RequestRecord.offer_undone_on.is_null()
-                      & (RequestRecord.cancelled_after_days.is_null()
-                         | (RequestRecord.cancelled_after_days >= REVENUE_HOLDS_DAYS)))
-               .group_by(RequestRecord.subscription_tag, RequestRecord.saved_month)
-               .alias("counted"))
-    month = counted.c.month
-    return list(RequestRecord.select(month, fn.SUM(counted.c.cents)).from_(counted)
-                .group_by(month).order_by(month).tuples())
+def held(saves, today):
+    """Held, for each of HELD_DAYS: the saves at least that old whose
+    account was not erased before (known), and those of them whose
+    subscription was not cancelled within it (tallies.contributions)."""
+    found = []
+    for days in HELD_DAYS:
+        matured = kept = 0
+        for _, saved_on, known, still, n in saves:
+            if date.fromisoformat(saved_on) <= today - timedelta(days=days) and int(known) >= days:
+                matured += n
+                kept += n if int(still) >= days else 0
+        found.append(Held(days, matured, kept))
+    return found
 
 
-def trends(within, found, by):
+def median(histogram):
+    """The median of {value: how many}: the middle value, or halfway between the middle two."""
+    total = sum(histogram.values())
+    middle = {(total - 1) // 2, total // 2}  # positions, from 0, in the sorted values
+    found, seen = [], 0
+    for value in sorted(histogram):
+        found += [value for position in middle if seen <= position < seen + histogram[value]]
+        seen += histogram[value]
+    return sum(found) / len(found)
+
+
+def trends(each):
     """The range week by week (or month by month): started, saved, reasons,
-    offers' take rate and the median time to cancel."""
+    offers' take rate and the median time to cancel (to the minute)."""
     by_bucket = {}
-    for g in found:
-        t = by_bucket.setdefault(g.bucket, Trend(g.bucket))
-        t.started += g.count
-        t.saved += g.count if g.outcome in SAVES else 0
-        t.shown += g.count * len(g.offers_shown)
-        t.accepted += g.count if g.accepted else 0
-        if g.reason:
-            t.reasons[g.reason] += g.count
-    bucket = RequestRecord.started_week if by == "week" else RequestRecord.started_month
-    seconds = defaultdict(list)
-    for key, spent in (RequestRecord.select(bucket, RequestRecord.decided_seconds)
-                       .where(_in(within) & RequestRecord.outcome.in_((CONFIRMED, REACTIVATED))
-                              & RequestRecord.decided_seconds.is_null(False))
-                       .tuples()):
-        seconds[key].append(spent)
-    for key, spent in seconds.items():
-        by_bucket[key].median_to_cancel = timedelta(seconds=statistics.median(spent))
-    return sorted(by_bucket.values(), key=lambda t: t.bucket)
+
+    def of(bucket):
+        return by_bucket.setdefault(bucket, Trend(bucket))
+
+    for bucket, _, outcome, _, n in each("outcome"):
+        of(bucket).started += n
+        of(bucket).saved += n if outcome in SAVES else 0
+    for bucket, reason, _, _, n in each("reason"):
+        of(bucket).reasons[reason] += n
+    for bucket, *_, n in each("shown"):
+        of(bucket).shown += n
+    for bucket, *_, n in each("accepted"):
+        of(bucket).accepted += n
+    minutes = defaultdict(Counter)
+    for bucket, spent, _, _, n in each("decided"):
+        minutes[bucket][int(spent)] += n
+    for bucket, histogram in minutes.items():
+        if sum(histogram.values()):
+            of(bucket).median_to_cancel = timedelta(minutes=median(histogram))
+    return sorted((t for t in by_bucket.values() if t.started), key=lambda t: t.bucket)
 
 
 @dataclass

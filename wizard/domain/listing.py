@@ -18,7 +18,7 @@ from wizard.store.db import contains_text
 from wizard.store.models import (
     Account, CancellationRequest, Plan, RequestRecord, SurveyResponse, User,
 )
-from . import history
+from . import outcomes
 from .console import Range, rows_of
 
 PAGE_SIZE = 50
@@ -42,8 +42,8 @@ class Page:
     after: Optional[tuple]  # the sort key and id to start the next page after; None on the last
 
 
-_STATE_RANK = Case(RequestRecord.outcome, [(key, rank) for rank, key in enumerate(history.OUTCOMES)],
-                   len(history.OUTCOMES))
+_STATE_RANK = Case(RequestRecord.outcome, [(key, rank) for rank, key in enumerate(outcomes.OUTCOMES)],
+                   len(outcomes.OUTCOMES))
 
 
 def _sort_key(sort):

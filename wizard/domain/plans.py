@@ -234,7 +234,7 @@ def undo(subscription, user, ip, now, links=None):
                           change=pending.id, product=subscription.product,
                           request=pending.request_id)
         if pending.request_id is not None:
-            # The offer's save is undone: the owner kept the account (history.outcome_of).
+            # The offer's save is undone: the owner kept the account (outcomes.outcome_of).
             history.offer_undone(pending.request_id, now)
         mail.plan_change_undone(pending, subscription, user, now, links)
         return pending

@@ -130,14 +130,18 @@ def transaction():
     return database.atomic()
 
 
-def locked(query):
+def locked(query, strength="FOR UPDATE"):
     """Lock the rows `query` reads until the transaction ends (PostgreSQL).
 
+    `strength` "FOR NO KEY UPDATE" is for rows whose keys the transaction
+    leaves alone: it lets other transactions insert rows pointing at them
+    meanwhile (a foreign key's check takes a key-share lock, which FOR
+    UPDATE would wait for, or deadlock with).
     SQLite needs no row locks: transaction() already holds its one write lock.
     """
     if isinstance(database.obj, SqliteDatabase):
         return query
-    return query.for_update()
+    return query.for_update(strength)
 
 
 class ReusedSelect:

@@ -173,6 +173,21 @@ def _follow_ups(db, migrator):
     db.create_tables([FollowUp], safe=True)
 
 
+# `flask --app wizard migrate` counts the existing records into the new
+# tallies when it has just applied this one (history.rebuild_tallies).
+RECORD_TALLIES = "running totals of the history, by period, for the insights"
+
+
+def _record_tallies(db, migrator):
+    from playhouse.migrate import migrate as run
+
+    from .models import RecordTally, RequestRecord
+
+    db.create_tables([RecordTally], safe=True)
+    if not any(c.name == "counts_revenue" for c in db.get_columns("request_record")):
+        run(migrator.add_column("request_record", "counts_revenue", RequestRecord.counts_revenue))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -189,6 +204,7 @@ MIGRATIONS = [
     (11, "purges that need an operator's attention, and why", _purges_that_need_attention),
     (12, "the anonymous history of requests, kept after the purge", _anonymous_history),
     (13, "follow-ups: what a call's follow-up outcome leaves to do", _follow_ups),
+    (14, RECORD_TALLIES, _record_tallies),
 ]
 
 

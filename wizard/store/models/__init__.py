@@ -19,7 +19,7 @@ from wizard.store.models.accounts import (
     Account, AccountDataCounts, Agent, BillingRecord, CallFlow, CallLog, PhoneNumber, Plan,
     Product, Recording, Subscription, User,
 )
-from wizard.store.models.history import RecordStep, RequestRecord
+from wizard.store.models.history import RecordStep, RecordTally, RequestRecord
 from wizard.store.models.requests import (
     Acknowledgement, CancellationRequest, OfferDecision, OfferShown, PlanChange, SurveyResponse,
 )
@@ -43,6 +43,7 @@ MODELS = [
     BillingRecord,
     RequestRecord,
     RecordStep,
+    RecordTally,
     CancellationRequest,
     Acknowledgement,
     SurveyResponse,

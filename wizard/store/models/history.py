@@ -8,7 +8,7 @@ deletes the request, and with it the only link, and leaves the record.
 What each field keeps, and why it is no one's personal data, is in the
 README ("What the history keeps").
 """
-from peewee import CharField, DateField, ForeignKeyField, IntegerField
+from peewee import BooleanField, CharField, DateField, ForeignKeyField, IntegerField
 
 from wizard.store.models.base import BaseModel
 
@@ -43,7 +43,7 @@ class RequestRecord(BaseModel):
     steps_reached = CharField(default="")
     offer_accepted = CharField(default="")  # an offer's key
     offer_undone_on = DateField(null=True)  # the plan change it made was undone
-    outcome = CharField(default="in_progress")  # history.OUTCOMES
+    outcome = CharField(default="in_progress")  # outcomes.OUTCOMES
     outcome_on = DateField(null=True)
     decided_seconds = IntegerField(null=True)  # from its start to its end
     reactivated_on = DateField(null=True)  # confirmed, then reactivated
@@ -53,6 +53,9 @@ class RequestRecord(BaseModel):
     saved_on = DateField(null=True)
     saved_month = CharField(null=True)
     saved_cents = IntegerField(null=True)
+    # This save is the one Revenue saved counts for its subscription and month
+    # (history.revenue_carriers): each subscription counts once a month.
+    counts_revenue = BooleanField(default=False)
     cancelled_after_days = IntegerField(null=True)
     frozen_on = DateField(null=True)  # the account was erased
     frozen_after_days = IntegerField(null=True)
@@ -75,3 +78,34 @@ class RecordStep(BaseModel):
     class Meta:
         table_name = "record_step"
         indexes = ((("record", "step"), True),)
+
+
+class RecordTally(BaseModel):
+    """A running total of the records started in one span of days, kept in
+    the transactions that write the records (tallies.tallied), so that the
+    insights for any range add up a few thousand rows, not every record.
+
+    Each record is counted three times: in its month, in its part of a week
+    (a week's days within one month, starting on a Monday or on the 1st, so
+    that weeks and months are both made of whole parts) and on its day. A
+    range reads its whole months, then whole parts, then days (tallies.pieces).
+    `figure` names what is counted and `a`, `b`, `c` its keys
+    (tallies.contributions); `n` is how many records, or for "revenue" the
+    cents. `week` and `month` are the span's as text, so that both databases
+    group by them without date functions (a month's own rows have no week)."""
+
+    MONTH, PART, DAY = "month", "part", "day"
+
+    span = CharField()
+    period = DateField()  # the span's first day
+    week = CharField()  # the Monday of its week, "2026-11-30"
+    month = CharField()  # "2026-11"
+    figure = CharField()
+    a = CharField(default="")
+    b = CharField(default="")
+    c = CharField(default="")
+    n = IntegerField(default=0)
+
+    class Meta:
+        table_name = "record_tally"
+        indexes = ((("span", "period", "figure", "a", "b", "c"), True),)
