@@ -39,6 +39,7 @@ from peewee import EXCLUDED, Value, fn
 from .outcomes import SAVES, outcome_of
 from .tallies import tallied, week_of
 
+
 def months_between(earlier, later):
     """Whole months from `earlier` to `later` (0 within the first month)."""
     months = (later.year - earlier.year) * 12 + later.month - earlier.month
@@ -210,4 +211,3 @@ def backfill(now):
                 closed(req, req.status, req.closed_at, accepted or "")
             made += 1
     return made
-

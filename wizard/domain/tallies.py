@@ -125,17 +125,26 @@ def tallied(where):
     before = records()
     yield
     after = records()
-    carriers = set()
-    for _, of_one in groupby(sorted(after, key=lambda r: r.subscription_tag),
-                             key=lambda r: r.subscription_tag):
-        carriers |= revenue_carriers(list(of_one))
-    for r in after:
-        if r.counts_revenue != (r.id in carriers):
-            r.counts_revenue = r.id in carriers
-            RequestRecord.update(counts_revenue=r.counts_revenue).where(RequestRecord.id == r.id).execute()
+    for r in _choose_revenue(after):
+        RequestRecord.update(counts_revenue=r.counts_revenue).where(RequestRecord.id == r.id).execute()
     change = _totals(after)
     change.subtract(_totals(before))
     _add({key: n for key, n in change.items() if n})
+
+
+def _choose_revenue(records):
+    """Mark which of the records Revenue saved counts (revenue_carriers, for
+    each subscription among them); return those whose mark changed."""
+    changed = []
+    for _, of_one in groupby(sorted(records, key=lambda r: r.subscription_tag),
+                             key=lambda r: r.subscription_tag):
+        of_one = list(of_one)
+        chosen = revenue_carriers(of_one)
+        for r in of_one:
+            if r.counts_revenue != (r.id in chosen):
+                r.counts_revenue = r.id in chosen
+                changed.append(r)
+    return changed
 
 
 def _totals(records):
@@ -175,10 +184,7 @@ def rebuild_tallies(chunk=1000):
         ordered = RequestRecord.select().order_by(RequestRecord.subscription_tag, RequestRecord.id)
         for _, of_one in groupby(ordered.iterator(), key=lambda r: r.subscription_tag):
             of_one = list(of_one)
-            chosen = revenue_carriers(of_one)
-            for r in of_one:
-                r.counts_revenue = r.id in chosen
-            carriers += chosen
+            carriers += [r.id for r in _choose_revenue(of_one)]  # all unmarked before
             totals.update(_totals(of_one))
         for start_at in range(0, len(carriers), chunk):
             (RequestRecord.update(counts_revenue=True)
