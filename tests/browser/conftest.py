@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.layout import LayoutWatch
 from tests.conftest import TEST_PASSWORD_METHOD
 from wizard import ROOT, clock, create_app
 from wizard.store import migrations
@@ -165,10 +166,11 @@ def open_context(chromium, **options):
     return context
 
 
-def close_context(request, context):
-    if failed(request.node):
+def close_context(request, context, also_failed=False):
+    """Keep the pages and the trace of a test that failed (or whose layout
+    did: `also_failed`); forget those of one that passed."""
+    if failed(request.node) or also_failed:
         folder = results_dir(request.node)
-        shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder, exist_ok=True)
         for n, page in enumerate(context.pages, start=1):
             suffix = "" if n == 1 else f"-{n}"
@@ -188,7 +190,11 @@ def close_context(request, context):
 
 @pytest.fixture(params=["javascript", "no-javascript"])
 def page(request, chromium):
+    """A tab, with JavaScript or without, whose every view is held to the
+    layout rules (layout.py): the test fails at its end if one broke."""
     javascript = request.param == "javascript"
+    # What an earlier run left would be mistaken for this run's.
+    shutil.rmtree(results_dir(request.node), ignore_errors=True)
     context = open_context(chromium, java_script_enabled=javascript)
     page = context.new_page()
     page.javascript = javascript
@@ -196,8 +202,13 @@ def page(request, chromium):
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
     page.on("console", lambda msg: page.problems.append(msg.text)
             if msg.type == "error" and "status of 4" not in msg.text else None)
+    page.layout = LayoutWatch(page, results_dir(request.node))
+    page.layout.install(context)
     yield page
-    close_context(request, context)
+    broken = page.layout.report()
+    close_context(request, context, also_failed=bool(broken))
+    if broken:
+        pytest.fail(broken, pytrace=False)
 
 
 class Journey:
@@ -233,9 +244,11 @@ class Journey:
             log.write("\t".join([self.name, self.mode, f"{self.count:02d}", step,
                                  urlsplit(self.page.url).path, str(passed), str(len(found))]) + "\n")
         assert found == [], f"{label}: axe-core found {found}"
-        if self.width:
-            width = self.page.evaluate("document.documentElement.scrollWidth")
-            assert width <= self.width, f"{label}: {width} px wide on a {self.width} px screen"
+        # The page fixture's watch looks at every view; the gallery's pages
+        # are looked at here once more, as they are now, so a failure stops
+        # the journey where it is seen.
+        self.page.layout.check(f"gallery page {step}")
+        assert not self.page.layout.failures, f"{label}:\n{self.page.layout.report()}"
         os.makedirs(GALLERY, exist_ok=True)
         self.page.screenshot(path=os.path.join(
             GALLERY, f"{self.name}-{self.mode}-{self.count:02d}-{step}.png"), full_page=True)
