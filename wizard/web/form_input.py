@@ -8,8 +8,8 @@ bytes (a 413). Anything else was not sent by our pages: it is refused with
 never reach code that expects a string.
 """
 from flask import abort, current_app, request
-from wtforms import BooleanField, TextAreaField
-from wtforms.validators import Length
+from wtforms import BooleanField, IntegerField, TextAreaField
+from wtforms.validators import Length, StopValidation
 
 NOTHING_CHANGED = "Nothing was changed."
 
@@ -70,3 +70,23 @@ class TickBox(BooleanField):
     def _value(self):
         return "y"
 
+
+
+class WholeNumberField(IntegerField):
+    """A whole number, refused with one message of ours: what is not a whole
+    number ("2.5", "many") gets `message` alone, not wtforms' "Not a valid
+    integer value." followed by the validators' own message for the same fault."""
+
+    def __init__(self, label=None, validators=(), *, message, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the parse's message is the only one

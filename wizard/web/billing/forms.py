@@ -1,6 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField
+from wtforms import HiddenField
 from wtforms.validators import InputRequired, NumberRange
+
+from wizard.web.form_input import WholeNumberField
+
+SEATS_MESSAGE = "Please enter a whole number of seats, 1 or more."
 
 
 class ReactivateForm(FlaskForm):
@@ -12,10 +16,9 @@ class UndoPlanChangeForm(FlaskForm):
 
 
 def seats_field():
-    return IntegerField(
-        "Seats",
-        validators=[InputRequired("Please enter a whole number of seats, 1 or more."),
-                    NumberRange(min=1, max=100000, message="Please enter a whole number of seats, 1 or more.")],
+    return WholeNumberField(
+        "Seats", message=SEATS_MESSAGE,
+        validators=[InputRequired(SEATS_MESSAGE), NumberRange(min=1, max=100000, message=SEATS_MESSAGE)],
     )
 
 

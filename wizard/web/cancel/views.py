@@ -15,6 +15,7 @@ from wizard import clock, queue
 from wizard.domain import confirmation, history, lifecycle, steps as wizard_steps
 from wizard.web import htmx, invalid_forms, links, ratelimits
 from wizard.web.auth import access
+from wizard.web.templating import titled
 from wizard.store.models import CancellationRequest, Product, Subscription
 from wizard.refusals import AlreadyCancelled, Incomplete, RequestClosed, StaleForm
 from . import forms
@@ -60,7 +61,7 @@ def not_cancellable(sub):
 def render_step(sub, steps, step, req, form, status=200, push=False):
     context = dict(
         # The page's title, also sent with every htmx swap of the panel.
-        page_title=f"{step.title} · Cancel {sub.product_name}",
+        page_title=titled(f"{step.title} · Cancel {sub.product_name}", form),
         subscription=sub,
         steps=steps,
         step=step,
