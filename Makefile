@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AXE_VERSION := 4.14.1
 
-.PHONY: install run test test-sqlite e2e bench bench-slots bench-web bench-pages bench-console soak wrk lock clean
+.PHONY: install run test test-sqlite e2e e2e-baselines bench bench-slots bench-web bench-pages bench-console soak wrk lock clean
 
 $(STAMP): pyproject.toml requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -32,6 +32,12 @@ test: install
 # runs the journeys that need no database against a server already running.
 e2e: install
 	E2E_BASE_URL="$(BASE_URL)" $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+# Accept the pages that differed from their baselines in the last `make e2e`
+# (test-results/baselines/*.actual.png) as the new baselines: only after
+# looking at each diff beside them (tests/browser/README.md, "Visual baselines").
+e2e-baselines: install
+	$(BIN)/python -m tests.browser.baselines accept
 
 bench: install wrk
 	$(BIN)/python -m tests.bench

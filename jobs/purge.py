@@ -1,4 +1,4 @@
-"""The purge job: erase one cancelled account after its 90 days."""
+"""The purge job: erase one canceled account after its 90 days."""
 import logging
 
 from wizard import clock, queue

@@ -58,6 +58,7 @@ REQUEST_ID = re.compile(r'name="request_id" type="hidden" value="(\d*)"')
 SLOT = re.compile(r'name="start" type="radio" value="([^"]+)"')
 SEQUENCE = re.compile(r'name="drawn_sequence" type="hidden" value="(\d+)"')
 CALL = re.compile(r'/calls/(\d+)/reschedule')
+DAY = re.compile(r'href="[^"]*[?&](?:amp;)?day=([0-9-]+)"[^>]*data-testid="call-day"')
 
 
 class Tally:
@@ -160,16 +161,19 @@ def book_and_move(base, tally, email, stopping):
     browser = Browser(base, tally)
     browser.sign_in(email, "owner-pass")
     while not stopping.is_set():
-        slots = SLOT.findall(browser.get("/calls/book")[1])
+        days = DAY.findall(browser.get("/calls/book")[1])  # the days, then a day's times
+        slots = SLOT.findall(browser.get(f"/calls/book?day={random.choice(days)}")[1]) if days else []
         if not slots:
             time.sleep(1)
             continue
-        browser.post("/calls/book", {"start": random.choice(slots[:20]), "topic": "Soak"})
+        browser.post("/calls/book", {"start": random.choice(slots), "topic": "Soak",
+                                     "number": "(617) 555-0101"})
         booked = CALL.findall(browser.get("/billing/products")[1])
         if not booked:
             continue
         call_id = booked[0]
-        page = browser.get(f"/calls/{call_id}/reschedule")[1]
+        days = DAY.findall(browser.get(f"/calls/{call_id}/reschedule")[1])
+        page = browser.get(f"/calls/{call_id}/reschedule?day={random.choice(days)}")[1] if days else ""
         sequence, starts = SEQUENCE.search(page), SLOT.findall(page)
         if sequence and starts:
             browser.post(f"/calls/{call_id}/reschedule",

@@ -6,8 +6,10 @@ These rules are what keeps a new feature a matter of adding code; a change
 that breaks one should be a decision, not an accident.
 """
 import ast
+import glob
 import os
 import re
+import tokenize
 
 import pytest
 
@@ -193,3 +195,28 @@ def test_no_function_is_longer_than_a_screen():
                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert not long, f"split into named steps: {long}"
+
+
+# -- wording ----------------------------------------------------------------------------------
+
+# The help article writes American English: "canceled", "canceling" (and
+# "cancellation", as both do). A word of the British spelling, outside a
+# name of code (is_cancelled, "call_cancelled", a stored status), is a slip.
+BRITISH = re.compile(r"(?<![_\w.])[Cc]ancell(ed|ing)(?![_\w])")
+CODE_VALUE = re.compile(r"^[rbuf]*(['\"]{1,3})[a-z_.]+\1$")
+
+
+def test_the_pages_emails_and_messages_write_american_english():
+    found = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "templates", "**", "*.*"), recursive=True)):
+        with open(path) as f:
+            found += [f"{os.path.relpath(path, ROOT)}:{n}" for n, line in enumerate(f, 1)
+                      if BRITISH.search(line)]
+    # A migration's name is stored with the schema's version: it stays as written.
+    for path in sorted(p for p in modules().values() if not p.endswith("migrations.py")):
+        with open(path) as f:
+            for token in tokenize.generate_tokens(f.readline):
+                if token.type == tokenize.STRING and not CODE_VALUE.match(token.string) \
+                        and BRITISH.search(token.string):
+                    found.append(f"{os.path.relpath(path, ROOT)}:{token.start[0]}")
+    assert found == [], f"British spelling (write canceled, canceling): {found}"

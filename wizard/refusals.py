@@ -32,11 +32,11 @@ class NotAllowed(Refusal):
 class AlreadyCancelled(Refusal):
     """The subscription is not active, so there is nothing to cancel."""
 
-    title = "Already cancelled"
+    title = "Already canceled"
 
     def __init__(self, subscription, then=""):
         """`then`: what the owner can do instead, said after the fact."""
-        super().__init__(f"{subscription.product_name} is already cancelled.{' ' + then if then else ''}")
+        super().__init__(f"{subscription.product_name} is already canceled.{' ' + then if then else ''}")
 
 
 class RequestClosed(Refusal):
@@ -176,6 +176,30 @@ class SlotTaken(Refusal):
     message = "That time was just taken. Please pick another."
 
 
+class CallAlreadyBooked(Refusal):
+    """The account holds as many calls ahead as it may (CallRules.standing_calls_per_account).
+    `call`: the first of them, the one to move instead."""
+
+    title = "You already have a call booked"
+
+    def __init__(self, call, when_text):
+        super().__init__(f"You already have a call with Customer Success on {when_text}. "
+                         "You can move that call to another time instead.")
+        self.call = call
+
+
+class NotAPhoneNumber(Refusal):
+    """The number Customer Success is to call is missing, or is no number a phone can call.
+    `example`: a number written as the owner's country writes one."""
+
+    status = 422
+    title = "Please check the number"
+
+    def __init__(self, example, missing=False):
+        super().__init__("Enter the number we will call." if missing else
+                         f"Enter a phone number we can call, like {example}.")
+
+
 class TopicTooLong(Refusal):
     status = 422
     title = "Topic too long"
@@ -206,15 +230,15 @@ class FollowUpDone(Refusal):
 
 
 class CallCancelled(Refusal):
-    """The call was cancelled: there is nothing to change."""
+    """The call was canceled: there is nothing to change."""
 
-    title = "Call already cancelled"
+    title = "Call already canceled"
 
-    message = "This call has already been cancelled."
+    message = "This call has already been canceled."
 
 
 class CallTookPlace(Refusal):
-    """The call was held or missed: it can no longer be moved or cancelled."""
+    """The call was held or missed: it can no longer be moved or canceled."""
 
     title = "The call has taken place"
 

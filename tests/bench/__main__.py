@@ -44,7 +44,7 @@ TENTH = dict(call_logs=100_000, recordings=10_000, billing=1_000)
 
 
 def prepare(url, folder, volumes):
-    """A fresh schema, a big cancelled account and a bystander; return the schedule id."""
+    """A fresh schema, a big canceled account and a bystander; return the schedule id."""
     db = init_database(url)
     with db.connection_context():
         fresh_schema(db)

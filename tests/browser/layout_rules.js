@@ -20,7 +20,10 @@
     if (el.id) name += '#' + el.id;
     else if (el.getAttribute('data-testid')) name += `[data-testid="${el.getAttribute('data-testid')}"]`;
     else if (el.getAttribute('name')) name += `[name="${el.getAttribute('name')}"]`;
-    const text = (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().replace(/\s+/g, ' ');
+    // A choice is named by its label; another input by what it holds.
+    const choice = el.type === 'checkbox' || el.type === 'radio';
+    const own = choice ? (el.labels && el.labels[0] ? el.labels[0].innerText : '') : (el.innerText || el.value);
+    const text = (own || el.getAttribute('aria-label') || '').trim().replace(/\s+/g, ' ');
     return text ? `${name} "${text.slice(0, 60)}"` : name;
   };
   // Shown to a person: laid out, not hidden, not clipped to a pixel for
@@ -58,7 +61,7 @@
     const text = label.innerText.trim();
     const width = label.getBoundingClientRect().width, room = box.getBoundingClientRect().width;
     if (text.length > 60 && width < room / 2) {
-      fail('no squeezed label', `label of ${describe(input)} "${text.slice(0, 60)}..." is ${Math.round(width)} px wide in a ${Math.round(room)} px ${box.tagName.toLowerCase()}`);
+      fail('no squeezed label', `label of ${describe(input)}... is ${Math.round(width)} px wide in a ${Math.round(room)} px ${box.tagName.toLowerCase()}`);
     }
   }
 

@@ -2,13 +2,14 @@
 axe's best practices), in Chromium, including pages showing form errors, and
 is usable by keyboard.
 
-needs_db: these start from a fresh demo and leave Acme cancelled, so they run
+needs_db: these start from a fresh demo and leave Acme canceled, so they run
 on a server of their own; the journeys' own checks (conftest.Journey) cover
 the pages against E2E_BASE_URL."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AXE_TAGS, close_context, open_context
+from tests.browser.conftest import AXE_TAGS, close_context, open_context, results_dir
+from tests.browser.layout import LayoutWatch
 from tests.browser.support import sign_in_to_products as sign_in
 from tests.support.helpers import progress
 from wizard.domain import policy
@@ -32,8 +33,14 @@ def js_page(request, chromium):
     # axe runs as a script in the page; the pages themselves are the same without JS.
     context = open_context(chromium, bypass_csp=True)
     page = context.new_page()
+    page.javascript = True
+    page.layout = LayoutWatch(page, results_dir(request.node))  # as the `page` fixture's
+    page.layout.install(context)
     yield page
-    close_context(request, context)
+    broken = page.layout.report()
+    close_context(request, context, also_failed=bool(broken))
+    if broken:
+        pytest.fail(broken, pytrace=False)
 
 
 def check(page, axe_source, label):
@@ -157,6 +164,8 @@ def test_the_call_pages_pass_axe(js_page, live_server, axe_source):
     sign_in(page, live_server)
     page.goto(live_server + "/calls/book")
     check(page, axe_source, "book a call")
+    page.get_by_test_id("call-day").first.click()
+    check(page, axe_source, "book a call, a day's times")
     page.get_by_role("button", name="Book this call").click()
     expect(page.locator("#start-error")).to_be_visible()
     check(page, axe_source, "book a call, with an error")

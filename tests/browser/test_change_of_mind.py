@@ -1,4 +1,4 @@
-"""After cancelling: the banner, reactivation, and smrtDialer on its own, in a
+"""After canceling: the banner, reactivation, and smrtDialer on its own, in a
 real browser with and without JavaScript.
 
 needs_db: it reads the subscriptions from the database, on a server of its own."""
@@ -33,7 +33,7 @@ def test_cancel_see_the_banner_reactivate_then_smrtdialer_alone(page, journey, l
     expect(banner).to_contain_text("Cancellation scheduled: service ends")
     open_products = page.get_by_role("link", name="Account > Billing & Logs > Products")
     open_products.click()
-    journey.saw("products-cancelled")
+    journey.saw("products-canceled")
     banner.get_by_role("link", name="Reactivate").click()
     journey.saw("reactivate-smrtphone")
     press(page, "Reactivate smrtPhone")

@@ -29,6 +29,7 @@ def test_a_call_from_the_wizard_becomes_a_follow_up_and_its_reminder(page, journ
     walk_to_offers(page, live_server, "My support experience")
     page.get_by_test_id("offer-book_call").get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
+    page.get_by_test_id("call-day").first.click()
     page.get_by_role("radio").first.check()
     page.get_by_role("button", name="Book this call").click()
     expect(page.get_by_text("of Customer Success is booked for")).to_be_visible()

@@ -49,7 +49,12 @@ def test_the_whole_wizard_on_a_phone(page, journey, base_url):
     open_products(page, base_url)
     page.get_by_role("link", name="Speak with our Success Team").click()
     expect(page.get_by_role("heading", name="Book a call with Customer Success")).to_be_visible()
+    # The days, then a day's times: each fits two screens of a phone.
+    assert page.evaluate("document.documentElement.scrollHeight") <= 2 * 844
     journey.saw("book-a-call")
+    page.get_by_test_id("call-day").first.click()
+    assert page.evaluate("document.documentElement.scrollHeight") <= 2 * 844
+    journey.saw("book-a-call-times")
     page.get_by_role("button", name="Book this call").click()
     expect(page.locator("#start-error")).to_be_visible()
     journey.saw("book-a-call-errors")

@@ -1,4 +1,4 @@
-"""The 90 days after cancelling, lived in minutes with the QA clock, in a real
+"""The 90 days after canceling, lived in minutes with the QA clock, in a real
 browser with and without JavaScript: the service ends at the period's end, the
 30- and 7-day reminders arrive, the purge erases Acme at 90 days, its owner can
 no longer sign in, and Birch Homes is untouched.

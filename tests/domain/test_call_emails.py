@@ -10,7 +10,7 @@ from tests.support.helpers import plain_text
 from tests.support.jobs import run_worker
 from wizard.domain import calls, mail, outbox
 from wizard import clock, queue
-from wizard.store.models import OutboxMessage
+from wizard.store.models import Call, OutboxMessage
 from jobs.mail import send_message
 from jobs.sweep import sweep
 
@@ -52,13 +52,20 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
         assert event["ORGANIZER"].params["CN"] == "Casey Success"
         assert str(event["ATTENDEE"]) == "mailto:owner@acme.test"
         assert event["ATTENDEE"].params["CN"] == "Olivia Owens"
-        assert str(event["STATUS"]) == "CONFIRMED" and str(event["DESCRIPTION"]) == "Our bill"
+        assert str(event["STATUS"]) == "CONFIRMED"
+        # A phone call happens at a number: the one Customer Success calls.
+        assert str(event["LOCATION"]) == "(617) 555-0101"
+        assert str(event["DESCRIPTION"]) == (
+            "Customer Success will call you at (617) 555-0101.\n\nOur bill" if rcpt == ["owner@acme.test"]
+            else "Call Olivia Owens at (617) 555-0101.\n\nOur bill")
         assert str(event["SUMMARY"])
     owner_body = plain_text(next(m for r, m in smtp.messages if r == ["owner@acme.test"]))
     assert "booked for Monday, November 30, 2026 at 12:00 PM EST" in owner_body
     assert "Our bill" in owner_body
+    assert "Customer Success will call you at (617) 555-0101." in owner_body.splitlines()
     staff_body = plain_text(next(m for r, m in smtp.messages if r != ["owner@acme.test"]))
     assert "Olivia Owens <owner@acme.test>" in staff_body and "Acme Realty" in staff_body
+    assert "Call them at: (617) 555-0101 (Customer Success calls the owner)" in staff_body.splitlines()
 
     moved = calls.reschedule(made, CASEY_ONLY + DAY, owner(), clock.now())
     send_all(redis_url)
@@ -70,13 +77,16 @@ def test_booking_moving_and_cancelling_email_each_person_once_with_the_invitatio
         assert method == str(calendar["METHOD"]) == "REQUEST"
         assert str(event["UID"]) == made.uid and int(event["SEQUENCE"]) == 1 == moved.sequence
         assert event.decoded("DTSTART") == CASEY_ONLY + DAY
+        assert str(event["LOCATION"]) == "(617) 555-0101", "moving keeps the number"
+    moved_body = plain_text(next(m for r, m in smtp.messages[2:] if r == ["owner@acme.test"]))
+    assert "Customer Success will call you at (617) 555-0101." in moved_body.splitlines()
 
     calls.cancel_call(moved, casey, clock.now())
     send_all(redis_url)
     assert len(smtp.messages) == 6
     assert sorted(rcpt[0] for rcpt, _ in smtp.messages[4:]) == ["owner@acme.test", "success@smrtphone.test"]
     for rcpt, message in smtp.messages[4:]:
-        assert "cancelled" in message["Subject"]
+        assert "canceled" in message["Subject"]
         method, _, ics = invitation_of(message)
         calendar, event = event_of(ics)
         assert method == str(calendar["METHOD"]) == "CANCEL"
@@ -156,6 +166,21 @@ def test_the_reminder_goes_once_a_day_before_the_call(app, redis_url, smtp):
     rcpt, message = reminders[0]
     assert rcpt == ["owner@acme.test"]
     assert "Thursday, December 3, 2026 at 12:00 PM EST" in plain_text(message)
+    assert "Customer Success will call you at (617) 555-0101." in plain_text(message).splitlines()
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert "<p>Customer Success will call you at (617) 555-0101.</p>" in html
+
+
+def test_a_call_kept_without_a_number_says_nothing_of_one(app, redis_url, smtp):
+    """Calls booked before the number was asked (migration 15) keep NULL."""
+    made = calls.book(owner(), CASEY_ONLY, "", clock.now())
+    Call.update(callback_number=None).where(Call.id == made.id).execute()
+    calls.reschedule(made, CASEY_ONLY + DAY, owner(), clock.now())
+    send_all(redis_url)
+    for _, message in smtp.messages[2:]:
+        assert "call you at" not in plain_text(message) and "Call them at" not in plain_text(message)
+        _, _, ics = invitation_of(message)
+        assert "LOCATION" not in ics
 
 
 def test_a_moved_call_is_reminded_of_its_new_time_and_not_the_old(app, redis_url, smtp):

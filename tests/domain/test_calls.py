@@ -1,6 +1,8 @@
-"""Booking, moving and cancelling a call with Customer Success; who may; the
+"""Booking, moving and canceling a call with Customer Success; who may; the
 invitation each email carries; round robin; the race for one slot; every
 refusal changing nothing."""
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -29,6 +31,8 @@ LONDON = "Europe/London"
 BOTH = utc(2026, 11, 30, 14, 0)
 CASEY_ONLY = utc(2026, 11, 30, 17, 0)
 MORGAN_ONLY = utc(2026, 11, 30, 9, 0)
+# For tests of many calls of one account (round robin, races): no limit.
+MANY_CALLS = replace(calls.CALL_RULES, standing_calls_per_account=99)
 
 
 def now():
@@ -98,7 +102,7 @@ def test_round_robin_gives_the_call_to_whoever_had_one_longest_ago(app):
     given = []
     for i, at in enumerate(times):
         clock.FROZEN = clock.FROZEN + timedelta(minutes=1)
-        given.append(calls.book(owner(), at, "", now()).staff_id)
+        given.append(calls.book(owner(), at, "", now(), rules=MANY_CALLS).staff_id)
     # Never-booked first, by id; then whoever was given a call longest ago.
     assert given == [casey.id, morgan.id, third.id, casey.id, morgan.id]
 
@@ -107,10 +111,11 @@ def test_round_robin_skips_whoever_is_busy(app):
     casey, morgan = demo_staff()
     assert calls.book(owner(), CASEY_ONLY, "", now()).staff_id == casey.id
     # Morgan never had a call, but at 17:00 on 1 December only Casey works.
-    assert calls.book(owner(), utc(2026, 12, 1, 17, 0), "", now()).staff_id == casey.id
+    assert calls.book(owner(), utc(2026, 12, 1, 17, 0), "", now(),
+                      rules=MANY_CALLS).staff_id == casey.id
     # Casey's call at 17:00 on the 30th leaves her busy at 17:30 (the buffer).
     with pytest.raises(refusals.SlotTaken):
-        calls.book(owner(), CASEY_ONLY + timedelta(minutes=30), "", now())
+        calls.book(owner("Birch Homes"), CASEY_ONLY + timedelta(minutes=30), "", now())
 
 
 # -- refusals --------------------------------------------------------------------------
@@ -285,7 +290,7 @@ def test_cancelling_frees_the_time_and_bumps_the_sequence(app):
     again = calls.book(owner("Birch Homes"), CASEY_ONLY, "", now())
     assert again.staff_id == made.staff_id  # the unique index lets the time be taken again
     error = _refused(refusals.CallCancelled, calls.cancel_call, cancelled, owner(), now())
-    assert str(error) == "This call has already been cancelled."
+    assert str(error) == "This call has already been canceled."
 
 
 # -- the database's guard --------------------------------------------------------------------
@@ -296,8 +301,8 @@ def test_the_database_refuses_two_standing_calls_of_one_staff_member_at_one_time
     with pytest.raises(IntegrityError), database.atomic():
         Call.create(**dict(copy, uid="another"))
     # A cancelled call's time (NULL) collides with nothing.
-    Call.create(**dict(copy, uid="cancelled-1", active_start=None, status=Call.CANCELLED))
-    Call.create(**dict(copy, uid="cancelled-2", active_start=None, status=Call.CANCELLED))
+    Call.create(**dict(copy, uid="canceled-1", active_start=None, status=Call.CANCELLED))
+    Call.create(**dict(copy, uid="canceled-2", active_start=None, status=Call.CANCELLED))
 
 
 def _stale_calls(monkeypatch):
@@ -356,7 +361,7 @@ def test_two_owners_racing_for_the_last_free_slot_get_one_call_and_one_refusal(a
         def attempt(person):
             def run():
                 try:
-                    results.append(calls.book(person, at, "", clock.now()).id)
+                    results.append(calls.book(person, at, "", clock.now(), rules=MANY_CALLS).id)
                 except refusals.SlotTaken as error:
                     results.append(str(error))
                 finally:
@@ -379,7 +384,7 @@ def test_one_owner_posting_one_slot_twice_at_once_gets_one_call(app):
 
         def attempt():
             try:
-                return calls.book(owner(), at, "", clock.now()).id
+                return calls.book(owner(), at, "", clock.now(), rules=MANY_CALLS).id
             finally:
                 database.close()
 
@@ -397,6 +402,58 @@ def test_the_database_refuses_two_standing_calls_of_one_account_at_one_time(app)
         Call.create(account=made.account_id, owner=made.owner_id, staff=other.id, start=BOTH,
                     end=made.end, active_start=BOTH, uid="call-twice@smrtphone.test",
                     assigned_at=now(), created_at=now(), updated_at=now())
+
+
+def test_an_account_holds_one_call_ahead_and_is_pointed_at_it(app):
+    first = calls.book(owner(), CASEY_ONLY, "", now())
+    error = _refused(refusals.CallAlreadyBooked, calls.book, owner(), MORGAN_ONLY, "", now())
+    assert error.call.id == first.id and error.status == 409
+    assert "You already have a call with Customer Success on Monday, November 30, 2026 at " \
+           "12:00 PM EST. You can move that call to another time instead." == str(error)
+    # The same time again is the call already booked (a double post), not a refusal.
+    assert calls.book(owner(), CASEY_ONLY, "", now()).id == first.id
+    # Once it is cancelled, or has taken place, another can be booked.
+    calls.cancel_call(first, owner(), now())
+    second = calls.book(owner(), MORGAN_ONLY, "", now())
+    clock.FROZEN = second.end + timedelta(minutes=1)
+    assert calls.calls_ahead(owner().account_id, clock.now()) == []
+    assert calls.book(owner(), utc(2026, 12, 1, 17, 0), "", clock.now()).is_booked
+
+
+def test_one_owner_booking_two_times_at_once_gets_one_call(app):
+    """Two tabs, two different times: each alone would pass the count of calls
+    ahead; the account's row lock makes the second count the first's."""
+    for round_number, days in enumerate([0, 1]):
+        Call.update(status=Call.CANCELLED, active_start=None).execute()
+        results = []
+
+        def attempt(at):
+            def run():
+                try:
+                    results.append(calls.book(owner(), at, "", clock.now()).id)
+                except refusals.CallAlreadyBooked as error:
+                    results.append(error.call.id)
+                finally:
+                    database.close()
+            return run
+
+        race(attempt(BOTH + timedelta(days=days)), attempt(CASEY_ONLY + timedelta(days=days)),
+             first_starts=round_number % 2 == 0)
+        assert len(results) == 2 and results[0] == results[1], f"round {round_number}: {results}"
+        assert Call.select().where(Call.status == Call.BOOKED).count() == 1
+
+
+def test_the_number_to_call_is_kept_in_e164(app):
+    made = calls.book(owner(), CASEY_ONLY, "", now())
+    assert made.callback_number == "+16175550101", "by default the account's main number"
+    calls.cancel_call(made, owner(), now())
+    abroad = calls.book(owner(), MORGAN_ONLY, "", now(), number="+44 20 7946 0958")
+    assert abroad.callback_number == "+442079460958"
+    for typed, words in [("", "Enter the number we will call."),
+                         ("555-010-0123", "Enter a phone number we can call, like (201) 555-0123."),
+                         ("call me maybe", "like (201) 555-0123"), ("1" * 41, "like (201)")]:
+        _refused(refusals.NotAPhoneNumber, calls.book, owner("Birch Homes"), BOTH, "", now(),
+                 number=typed, match=re.escape(words))
 
 
 def test_the_migration_keeps_the_first_of_calls_booked_twice_before_it(app):
@@ -441,7 +498,7 @@ def test_racing_for_neighbouring_slots_of_one_staff_member_keeps_the_buffer(app)
 def test_an_owners_and_a_staff_members_calls_load_in_one_query(app, count_queries):
     casey, morgan = demo_staff()
     first = calls.book(owner(), CASEY_ONLY, "", now())
-    second = calls.book(owner(), MORGAN_ONLY, "", now())
+    second = calls.book(owner(), MORGAN_ONLY, "", now(), rules=MANY_CALLS)
     calls.book(owner("Birch Homes"), BOTH, "", now())
     acme = owner().account
     with count_queries() as counted:

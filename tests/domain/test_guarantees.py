@@ -177,7 +177,7 @@ def test_a_due_purge_of_an_account_active_again_erases_nothing(app, owner):
     assert PurgeSchedule.get().status == "cancelled"
     assert ErasureRecord.select().count() == 0
     assert not OutboxMessage.select().where(OutboxMessage.kind == OutboxMessage.ERASURE_COMPLETE).exists()
-    assert run_purge(schedule.id, schedule.generation) == "not claimed", "and it stays cancelled"
+    assert run_purge(schedule.id, schedule.generation) == "not claimed", "and it stays canceled"
     assert rows_of(acme) == before
 
 

@@ -1,7 +1,9 @@
 """Offers that act: changing a plan or its seats, from the wizard and from
-Products; adjusting smrtDialer, or cancelling only smrtDialer instead."""
+Products; adjusting smrtDialer, or canceling only smrtDialer instead."""
 import re
 from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
 
 import pytest
 
@@ -18,7 +20,7 @@ from tests.support.helpers import (
     walk_wizard,
 )
 from wizard import clock
-from wizard.domain import plans
+from wizard.domain import formatting, plans
 from wizard.store.models import (
     AuditEvent,
     CancellationRequest,
@@ -27,6 +29,7 @@ from wizard.store.models import (
     OutboxMessage,
     Plan,
     PlanChange,
+    Product,
     Subscription,
     SurveyResponse,
 )
@@ -150,6 +153,33 @@ def test_a_scheduled_downgrade_takes_effect_when_the_period_ends(owner, redis_ur
     assert (phone.plan.code, phone.seats, phone.price_cents) == ("phone-starter", 5, 12500)
     assert PlanChange.get().status == PlanChange.APPLIED
     assert "Changes to Starter" not in text(owner.get("/billing/products"))
+
+
+def test_billing_periods_roll_over_and_a_downgrade_is_made_at_the_period_end(owner, redis_url):
+    """An active subscription's period renews each month, however long the
+    sweep was away, and Products always shows a date ahead; a downgrade
+    scheduled for the period's end is made at that end, before the renewal."""
+    phone, dialer = subscription(), Subscription.get(Subscription.product == Product.SMRTDIALER)
+    ended = phone.current_period_end
+    switch(owner, phone, "phone-starter")
+    assert "when your current period ends" in text(owner.get("/billing/products"))  # its flash, read
+    # Ninety-one days on: three monthly renewals were missed.
+    clock.FROZEN = ended + timedelta(days=91)
+    over = Subscription.select().where((Subscription.status == Subscription.ACTIVE)
+                                       & (Subscription.current_period_end <= clock.FROZEN)).count()
+    assert over >= 2  # Acme's two, and the other demo accounts'
+    summary = sweep()
+    assert (summary["plan_changes"], summary["periods_renewed"]) == (1, over)
+    for before, after in ((phone, subscription()), (dialer, Subscription.get_by_id(dialer.id))):
+        months = 4 if ended + relativedelta(months=3) <= clock.FROZEN else 3
+        assert after.current_period_end == ended + relativedelta(months=months), before.product
+        assert after.current_period_end > clock.FROZEN >= after.current_period_end - relativedelta(months=1)
+        assert after.is_active
+    assert subscription().plan.code == "phone-starter"
+    assert sweep()["periods_renewed"] == 0, "renewed once"
+    products = text(owner.get("/billing/products"))
+    assert formatting.local_date(subscription().current_period_end, "America/New_York") in products
+    assert formatting.local_date(ended, "America/New_York") not in products
 
 
 def test_a_downgrade_lapses_when_the_subscription_was_cancelled_meanwhile(owner, redis_url):

@@ -47,7 +47,7 @@ def test_reactivating_smrtphone_cancels_the_purge_and_leaves_smrtdialer_cancelle
     sub = cancel_smrtphone(owner)
     page = owner.get(f"/billing/reactivate/{sub.id}")
     assert page.status_code == 200
-    assert "smrtDialer stays cancelled" in text(page)
+    assert "smrtDialer stays canceled" in text(page)
 
     response = reactivate(owner, sub)
     assert response.status_code == 303
@@ -168,7 +168,7 @@ def test_smrtdialer_can_be_cancelled_alone(owner):
     cancel_smrtdialer(owner)
     assert subscription("smrtdialer").status == "cancellation_pending"
     assert subscription().status == "active"
-    assert PurgeSchedule.select().count() == 0, "cancelling smrtDialer erases nothing"
+    assert PurgeSchedule.select().count() == 0, "canceling smrtDialer erases nothing"
     req = CancellationRequest.get()
     assert (req.product, req.reactivation_deadline, req.purge_due_at) == ("smrtdialer", None, None)
     done = text(owner.get(f"/cancel/{dialer.id}/done"))

@@ -130,7 +130,7 @@ def test_a_purge_job_that_runs_after_reactivation_erases_nothing(owner, redis_ur
     sub = cancel_smrtphone(owner)
     schedule = PurgeSchedule.get()
     assert owner.post(f"/billing/reactivate/{sub.id}", {}).status_code == 303
-    assert rq_queue(redis_url).scheduled_job_registry.get_job_ids() == [], "cancelled in RQ too"
+    assert rq_queue(redis_url).scheduled_job_registry.get_job_ids() == [], "canceled in RQ too"
 
     clock.FROZEN = schedule.due_at + timedelta(days=1)
     assert run_purge(schedule.id, 1) == "not claimed"  # the old job, had it survived
@@ -238,7 +238,7 @@ def test_reactivating_smrtdialer_racing_a_smrtphone_confirm_never_leaves_it_acti
         assert confirmed.status == "confirmed", f"round {round_number}: the confirm went through"
         assert Subscription.get_by_id(phone.id).status == "cancellation_pending"
         assert Subscription.get_by_id(dialer.id).status == "cancellation_pending", \
-            f"round {round_number}: smrtDialer active beside a cancelled smrtPhone"
+            f"round {round_number}: smrtDialer active beside a canceled smrtPhone"
         rounds += 1
     assert rounds == 6
     assert orders == BOTH_ORDERS, "each side was started first in some round"

@@ -109,7 +109,7 @@ def test_reactivation_confirmation_is_emailed(owner, redis_url, smtp):
     run_worker(redis_url)
     assert smtp.subjects() == ["Your smrtPhone and smrtDialer cancellation is confirmed",
                                "smrtPhone is active again"]
-    assert "smrtDialer stays cancelled" in \
+    assert "smrtDialer stays canceled" in \
         plain_text(smtp.messages[1][1])
 
 

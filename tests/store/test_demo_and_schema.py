@@ -74,6 +74,7 @@ def test_the_full_demo_matches_the_readme(database_url, tmp_path, frozen_clock):
         call = Call.get()
         assert (call.account_id, call.status, call.outcome) == (acme.id, Call.BOOKED, None)
         assert call.start < frozen_clock.now() and call.staff.email == "success@smrtphone.test"
+        assert call.callback_number == "+16175550101", "Acme's main office"
 
         # Loading again changes nothing.
         assert seed_demo(recordings, password_method=TEST_PASSWORD_METHOD) is False
@@ -95,7 +96,8 @@ def test_the_plan_catalogue_lists_a_products_plans_cheapest_first(app):
 
 def test_migrate_is_recorded_and_idempotent(app):
     with database.connection_context():
-        assert [v.version for v in SchemaVersion.select()] == [m[0] for m in migrations.MIGRATIONS]
+        assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == \
+            [m[0] for m in migrations.MIGRATIONS]
         assert migrations.pending() == []
         assert migrations.migrate() == []
 
@@ -197,4 +199,33 @@ def test_a_database_from_before_migration_6_gains_session_versions(app):
         migrations.migrate()
         owner = User.by_email("owner@acme.test")
         assert reads.signed_in(f"{owner.id}.1") == owner, "everyone starts at version 1"
+        assert migrations.migrate() == []
+
+
+def test_a_database_from_before_migration_15_gains_the_number_to_call(app):
+    """Calls booked before keep NULL: their pages and emails leave the number out."""
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
+    from peewee import SqliteDatabase
+
+    from tests.support.calls import a_call
+    from wizard.store.models import Call
+
+    db = database.obj
+    with database.connection_context():
+        booked = a_call()
+        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+        sqlite = isinstance(db, SqliteDatabase)
+        if sqlite:  # SQLite drops a column by copying the table, which rows point at
+            db.pragma("foreign_keys", 0)
+        run(migrator.drop_column("booking", "callback_number"))
+        if sqlite:
+            db.pragma("foreign_keys", 1)
+        SchemaVersion.delete().where(SchemaVersion.version == 15).execute()
+        assert [m[0] for m in migrations.pending()] == [15]
+        assert migrations.migrate() == ["the number Customer Success calls the owner at"]
+        assert "callback_number" in [c.name for c in db.get_columns("booking")]
+        unique = [i for i in db.get_indexes("booking") if i.unique and "active_start" in i.columns]
+        assert sorted(i.columns for i in unique) == [["account_id", "active_start"],
+                                                     ["staff_id", "active_start"]]
+        assert Call.get_by_id(booked.id).callback_number is None
         assert migrations.migrate() == []

@@ -20,6 +20,8 @@ from wizard.store.models import (
 )
 
 UTC = timezone.utc
+NEW_YORK = "America/New_York"  # the demo accounts' time zone
+ACME_MAIN = "(617) 555-0101"  # Acme's main number, as the booking form shows it
 MON_FRI, MON_THU, SUNDAY = range(5), range(4), (6,)
 _numbers = itertools.count(1)
 
@@ -95,3 +97,18 @@ def a_call(name="Acme Realty", start=None):
     owner = Account.get(Account.name == name).owner()
     start = start or availability.free_slots(clock.now())[0].start
     return calls.book(owner, start, "Pricing", clock.now())
+
+
+def book_url(start, tz=NEW_YORK, **args):
+    """The booking page of the day (in `tz`) of `start`: where its time is offered."""
+    from urllib.parse import urlencode
+
+    day = start.astimezone(ZoneInfo(tz)).date().isoformat() if isinstance(start, datetime) else start
+    return "/calls/book?" + urlencode({"day": day, **args})
+
+
+def booking(start, topic="", number=ACME_MAIN, **fields):
+    """The booking form as the page posts it: a time (a datetime or the text
+    posted), the number to call and the topic."""
+    return {"start": start.isoformat() if isinstance(start, datetime) else start,
+            "topic": topic, "number": number, **fields}

@@ -103,7 +103,8 @@ def _a_call():
 
 
 def _book_call(browser):
-    return "/calls/book", {"start": _free_starts(1)[0].isoformat(), "topic": "Prices"}
+    return "/calls/book", {"start": _free_starts(1)[0].isoformat(), "topic": "Prices",
+                           "number": "(617) 555-0101"}
 
 
 def _reschedule_call(browser):

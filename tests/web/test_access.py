@@ -26,8 +26,10 @@ def test_admins_and_agents_see_products_and_who_can_cancel(sign_in, role):
     body = text(sign_in(role).get("/billing/products"))
     assert "smrtPhone" in body and "smrtDialer" in body
     assert "Cancel Subscription" not in body
-    assert "Only the Account Owner can cancel a subscription." in body
+    assert "Only the Account Owner can change plans or cancel a subscription." in body
     assert "Olivia Owens (owner@acme.test)" in body
+    # No "Change plan" without a word, and no empty heading of a call they cannot book.
+    assert "Change plan" not in body and "Talk with us" not in body
 
 
 @pytest.mark.parametrize("role", ["admin", "agent"])

@@ -182,7 +182,7 @@ def test_an_already_cancelled_subscription_cannot_be_cancelled_again(owner):
     before = snapshot()
     response = owner.get(f"/cancel/{sub.id}/")
     assert response.status_code == 409
-    assert "already cancelled" in text(response)
+    assert "already canceled" in text(response)
     assert owner.get(step_url(sub, "consequences")).status_code == 409
     assert owner.post(step_url(sub, "consequences"), {"request_id": ""}).status_code == 409
     assert snapshot() == before

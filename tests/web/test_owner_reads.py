@@ -198,13 +198,13 @@ def test_an_admin_of_a_closed_account_is_told_what_is_true(owner, sign_in):
     clock.FROZEN = PurgeSchedule.get().due_at + timedelta(days=1)
     products = text(admin.get("/billing/products"))
     assert "Only the Account Owner" not in products
-    assert "can be cancelled on its own" not in products
+    assert "can be canceled on its own" not in products
     assert "The 90 days to change your mind ended" in text(admin.get("/billing/closed"))
 
 
 def test_an_admin_of_an_active_account_is_told_only_the_owner_can_cancel(sign_in, owner):
     products = text(sign_in("admin").get("/billing/products"))
-    assert "Only the Account Owner can cancel a subscription." in products
+    assert "Only the Account Owner can change plans or cancel a subscription." in products
     assert "Please ask Olivia Owens (owner@acme.test)." in products
     assert 'id="erasure"' not in products
     own = text(owner.get("/billing/products"))
@@ -233,7 +233,7 @@ def test_each_kind_of_refusal_has_its_own_title(owner):
     assert "Reactivate smrtPhone first" in text(first)
 
     again = owner.get(f"/cancel/{dialer.id}/")
-    assert again.status_code == 409 and title_of(again) == "Already cancelled · smrtPhone"
+    assert again.status_code == 409 and title_of(again) == "Already canceled · smrtPhone"
     titles = {title_of(r) for r in (stale, first, again)}
     assert len(titles) == 3 and not any("Already done" in t for t in titles)
 
@@ -325,7 +325,7 @@ def test_reminders_and_welcome_back_link_to_reactivation(owner):
     assert owner.post(f"/billing/reactivate/{sub.id}", {}).status_code == 303
     dialer = subscription(Product.SMRTDIALER)
     welcome = mail_body(OutboxMessage.REACTIVATION_CONFIRMED)
-    assert f"smrtDialer stays cancelled until you reactivate it:\nhttp://127.0.0.1:5000/billing/reactivate/{dialer.id}" \
+    assert f"smrtDialer stays canceled until you reactivate it:\nhttp://127.0.0.1:5000/billing/reactivate/{dialer.id}" \
         in welcome
 
 
@@ -338,15 +338,16 @@ def test_next_with_hidden_characters_is_not_followed(browser, target):
 
 def test_call_emails_link_to_moving_cancelling_and_booking_again(app, owner):
     """Each of the owner's call emails links to the page that does what it says:
-    another time (the call's reschedule page), cancelling (Products, where the
-    call's Cancel button is), and, once cancelled, booking again."""
+    another time (the call's reschedule page), canceling (Products, where the
+    call's Cancel button is), and, once canceled, booking again."""
     from wizard.domain import availability, sweep as due_work
     from wizard.store.models import Call
 
     base = "http://127.0.0.1:5000"
     start = availability.free_slots(clock.now())[-1].start
     owner.get("/calls/book")
-    assert owner.post("/calls/book", {"start": start.isoformat(), "topic": ""}).status_code == 303
+    assert owner.post("/calls/book", {"start": start.isoformat(), "topic": "",
+                                      "number": "(617) 555-0101"}).status_code == 303
     call = Call.get()
     owner_mails = {m.kind: m.body for m in OutboxMessage.select().where(
         OutboxMessage.to_address == "owner@acme.test")}

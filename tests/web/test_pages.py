@@ -1,7 +1,9 @@
 """What every page promises: security headers, no inline code, htmx wiring."""
 import re
+from html.parser import HTMLParser
 
 from tests.support.helpers import complete_steps, step_url, subscription, text
+from wizard.domain import steps as wizard_steps
 
 
 def test_pages_send_a_strict_content_security_policy(owner):
@@ -60,3 +62,49 @@ def test_links_follow_where_the_app_is_mounted_and_what_they_name(owner):
         assert 'href="/wizard/static/app.css"' in body
         assert f'action="/wizard/cancel/{phone.id}/acknowledge"' in body
         assert 'href="/static/' not in body and 'action="/cancel/' not in body
+
+
+class BoostedLinks(HTMLParser):
+    """Each link and form inside an element with hx-boost="true" (its href or
+    action), but those that turn boosting off (hx-boost="false")."""
+
+    def __init__(self):
+        super().__init__()
+        self.open, self.depth, self.found = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in VOID:
+            return self._target(tag, attrs)
+        self.open.append(attrs.get("hx-boost"))
+        self._target(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self.open:
+            self.open.pop()
+
+    def _target(self, tag, attrs):
+        boosted = next((b for b in reversed(self.open) if b is not None), None) == "true"
+        where = attrs.get("href") if tag == "a" else attrs.get("action") if tag == "form" else None
+        if boosted and where and not where.startswith("#") and attrs.get("hx-boost") != "false":
+            self.found.append(where)
+
+
+VOID = {"input", "br", "img", "meta", "link", "hr", "area", "base", "col", "source", "wbr"}
+
+
+def test_inside_the_boosted_wizard_panel_only_the_wizard_is_boosted(owner):
+    """A boosted link or form swaps its answer into #wizard-panel: one that
+    leads out of the wizard (a plans page, booking a call) would put a whole
+    page inside the panel. Each step's boosted links and forms lead to the
+    wizard's own URLs; the rest say hx-boost="false"."""
+    sub = subscription()
+    names = [s.name for s in wizard_steps.steps_for(sub.product)]
+    for name in names:
+        complete_steps(owner, sub, name)
+        for page in (owner.get(step_url(sub, name)), owner.get(step_url(sub, name), htmx=True)):
+            parser = BoostedLinks()
+            parser.feed(text(page))
+            assert parser.found, f"{name}: the panel is boosted and has its forms"
+            outside = [url for url in parser.found if not url.startswith(f"/cancel/{sub.id}/")]
+            assert outside == [], f"{name}: boosted links out of the wizard: {outside}"

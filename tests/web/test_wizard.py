@@ -127,10 +127,10 @@ def test_consequences_are_computed_for_this_account(owner):
     assert "3 user logins, yours included" in body
     assert "3 call flows" in body
     assert "3 invoices (your billing history)" in body
-    assert "permanently deleted after Wednesday, February 24, 2027" in body
+    assert "permanently deleted on Wednesday, February 24, 2027" in body
     assert "Follow Up Boss data (contacts, call logs and texts) will remain intact" in body
     assert "$42.50" in body and "non-refundable" in body
-    assert "smrtDialer subscription will also be cancelled" in body
+    assert "smrtDialer subscription will also be canceled" in body
     assert "Tuesday, December 15, 2026" in body  # service end
     assert "Wednesday, February 24, 2027" in body  # last day to change one's mind
     assert ">Continue</button>" in body
@@ -352,7 +352,7 @@ def test_a_confirm_that_loses_to_keep_in_another_tab_says_the_request_ended(owne
     """Found by `make soak`: tab one confirms while tab two keeps the account.
     Keep closed the request between confirm's read and its write, and tab
     one's answer then looked for a step after Confirm (a 500). It says the
-    cancellation has ended instead, and nothing is cancelled."""
+    cancellation has ended instead, and nothing is canceled."""
     from wizard.domain import confirmation, lifecycle
 
     sub = subscription()
@@ -369,7 +369,7 @@ def test_a_confirm_that_loses_to_keep_in_another_tab_says_the_request_ended(owne
     assert "This cancellation request has already ended" in text(response)
     assert open_request(sub) is None
     assert [r.status for r in CancellationRequest.select()] == [CancellationRequest.KEPT]
-    assert Subscription.get_by_id(sub.id).is_active, "nothing was cancelled"
+    assert Subscription.get_by_id(sub.id).is_active, "nothing was canceled"
 
 
 def test_reloading_the_wizard_after_confirming_shows_the_done_page(owner):

@@ -199,6 +199,7 @@ def add_past_call(account, staff, now):
     Call.create(account=account, owner=account.owner(), staff=staff, start=start,
                    end=start + CALL_RULES.duration, active_start=start,
                    topic="Is there a cheaper plan for a team of five?",
+                   callback_number=PhoneNumber.main_of(account.id).e164,
                    uid=f"call-demo-{account.id}@smrtphone.test", sequence=0, status=Call.BOOKED,
                    assigned_at=booked, created_at=booked, updated_at=booked)
 

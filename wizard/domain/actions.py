@@ -1,7 +1,7 @@
 """What the signed-in user may do to each subscription on Products, and why not.
 
 Only the Account Owner may act: cancel what is active (smrtDialer only beside
-an active smrtPhone), reactivate what was cancelled while that is still
+an active smrtPhone), reactivate what was canceled while that is still
 possible, or read why it no longer is.
 """
 from dataclasses import dataclass

@@ -264,6 +264,16 @@ def free_slots(now, rules=CALL_RULES):
     return Availability.load(now, rules).slots()
 
 
+def offered_days(now, timezone_name, all_times=False, rules=CALL_RULES):
+    """The free times offered to an owner in `timezone_name`, by their local
+    date: [(date, [slots])]. Only those within the owner's day
+    (rules.suits_owner), unless `all_times`."""
+    slots = free_slots(now, rules)
+    if not all_times:
+        slots = [s for s in slots if rules.suits_owner(s.start, s.end, timezone_name)]
+    return group_by_local_date(slots, timezone_name)
+
+
 # -- setting hours ------------------------------------------------------------------
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -275,17 +285,19 @@ def _minute(value):
         return value.hour * 60 + value.minute
     match = _CLOCK.match(str(value).strip())
     if not match:
-        raise BadHours(f"{value!r} is not a time of day (HH:MM).")
+        raise BadHours(f"{str(value)[:10]!r} is not a time of day, such as 9:30 AM.")
     minute = int(match.group(1)) * 60 + int(match.group(2))
     if minute > MINUTES_IN_DAY:
-        raise BadHours(f"{value!r} is not a time of day (HH:MM).")
+        raise BadHours(f"{str(value)[:10]!r} is not a time of day, such as 9:30 AM.")
     return minute
 
 
 def _span(starts, ends):
     first, last = _minute(starts), _minute(ends)
     if first >= last:
-        raise BadHours(f"Hours must end after they start ({starts}-{ends}).")
+        # In 12-hour time, as the page's time inputs show it.
+        raise BadHours(f"Hours must end after they start ({formatting.clock_time(first)} to "
+                       f"{formatting.clock_time(last)}).")
     return first, last
 
 

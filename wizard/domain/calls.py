@@ -15,18 +15,22 @@ the unique index, the slot went to someone else a moment ago and the next
 free staff member is tried. A second unique index, of the account and the
 start, settles two posts of one owner's booking: the second finds the
 first's call and returns it, so one call and one pair of emails result.
+An account holds at most `standing_calls_per_account` calls ahead: the
+bookings of one account take its row's lock first (PostgreSQL; SQLite's
+write lock does the same), so two tabs booking two times count each other.
 """
 import uuid
 from datetime import timedelta
 
 from peewee import IntegrityError
 
-from . import followups, lifecycle, mail, outbox
+from . import followups, formatting, lifecycle, mail, outbox, phones
 from .availability import Availability, as_utc
 from wizard.store.db import database, locked, transaction
-from wizard.store.models import AuditEvent, Call, CallOutcome, User
+from wizard.store.models import Account, AuditEvent, Call, CallOutcome, PhoneNumber, User
 from .policy import CALL_RULES, clean_text
 from wizard.refusals import (
+    CallAlreadyBooked,
     CallCancelled,
     CallChanged,
     CallNotYet,
@@ -81,27 +85,80 @@ def _unless_taken(write):
         return None
 
 
-def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=None):
+def calls_ahead(account_id, now):
+    """The account's calls still booked ahead of `now`, soonest first."""
+    return [call for call in Call.booked_of_account(account_id, now) if call.start > now]
+
+
+def _refuse_another(account, now, rules):
+    """CallAlreadyBooked when the account holds as many calls ahead as it may."""
+    ahead = calls_ahead(account.id, now)
+    if len(ahead) >= rules.standing_calls_per_account:
+        raise CallAlreadyBooked(ahead[0], formatting.local_datetime(ahead[0].start,
+                                                                    account.timezone))
+
+
+def _number_to_call(owner, number):
+    """The number as E.164: `number` as the owner typed it, or (None) the account's main one."""
+    account = owner.account
+    if number is None:
+        main = PhoneNumber.main_of(account.id)
+        return main.e164 if main else None
+    return phones.parse_number(number, account.timezone)
+
+
+def _standing_or_free(owner, start, now, rules):
+    """Before booking at `start`: (the account's call there, None) when a
+    double post booked it already; else (None, the staff free then).
+    CallAlreadyBooked for one call ahead too many, SlotTaken when no one is free."""
+    standing = Call.standing_at(owner.account_id, start)
+    if standing is not None:
+        return standing, None
+    _refuse_another(owner.account, now, rules)
+    try:
+        return None, Availability.load(now, rules).free_staff_or_refuse(start)
+    except SlotTaken:
+        # Taken by this account's own post of a moment ago?
+        standing = Call.standing_at(owner.account_id, start)
+        if standing is None:
+            raise
+        return standing, None
+
+
+def book(owner, start_utc, topic, now, request=None, rules=CALL_RULES, links=None, number=None):
     """Book a call at `start_utc` for `owner` (an Account Owner); return the Call.
 
     `request`: the cancellation request the call was booked from, if any;
     it ends as saved by the "Book a call" offer, in the same transaction.
-    The staff member is the free one given a call longest ago.
+    `number`: the number Customer Success calls, as the owner wrote it
+    (NotAPhoneNumber if it is none); None takes the account's main number.
+    The staff member is the free one given a call longest ago. An account
+    holds at most `rules.standing_calls_per_account` calls ahead: one more
+    is CallAlreadyBooked, naming the call to move instead.
     """
     if not owner.is_owner or (request is not None and request.account_id != owner.account_id):
         raise NotYourCall()
     topic = clean_text(topic, rules.topic_max_length, TopicTooLong)
+    callback_number = _number_to_call(owner, number)
     start = as_utc(start_utc)
-    standing = Call.standing_at(owner.account_id, start)
+    standing, free = _standing_or_free(owner, start, now, rules)
     if standing is not None:  # a double click, a reload: the call is booked already
         return standing
-    free = Availability.load(now, rules).free_staff_or_refuse(start)
     end = start + rules.duration
     with transaction():
+        # Two bookings of one account (two tabs, two times) queue here, so
+        # the second counts the first's call.
+        list(locked(Account.select(Account.id).where(Account.id == owner.account_id),
+                    "FOR NO KEY UPDATE"))
+        standing = Call.standing_at(owner.account_id, start)
+        if standing is not None:
+            return standing
+        _refuse_another(owner.account, now, rules)
         for staff_id in _candidates(free, start, end, rules):
             call = _unless_taken(lambda: Call.create(
                 account=owner.account_id, owner=owner, staff=staff_id, request=request,
                 start=start, end=end, active_start=start, topic=topic,
+                callback_number=callback_number,
                 uid=f"call-{uuid.uuid4().hex}@smrtphone.test", sequence=0, status=Call.BOOKED,
                 assigned_at=now, created_at=now, updated_at=now))
             if call is None:

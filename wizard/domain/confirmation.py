@@ -72,7 +72,7 @@ def _checked(req, fresh, held, user):
 
 def _products_cancelled(fresh, subscription, held):
     """What confirming cancels: smrtPhone takes smrtDialer with it; only what
-    is active is cancelled now (smrtDialer may already be)."""
+    is active is canceled now (smrtDialer may already be)."""
     wanted = ((Product.SMRTPHONE, Product.SMRTDIALER) if subscription.is_smrtphone
               else (fresh.product,))
     return [s.product for s in held if s.product in wanted and s.is_active]

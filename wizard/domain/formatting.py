@@ -28,6 +28,51 @@ def is_known_time_zone(name):
     return isinstance(name, str) and name in _known_time_zones()
 
 
+# What people call the zones most accounts are in; any other zone is
+# called by its place ("Buenos Aires time").
+ZONE_NAMES = {
+    "America/New_York": "Eastern Time", "America/Detroit": "Eastern Time",
+    "America/Chicago": "Central Time", "America/Denver": "Mountain Time",
+    "America/Phoenix": "Mountain Time (Arizona)", "America/Los_Angeles": "Pacific Time",
+    "America/Anchorage": "Alaska Time", "Pacific/Honolulu": "Hawaii Time",
+    "America/Toronto": "Eastern Time", "America/Vancouver": "Pacific Time",
+    "America/Halifax": "Atlantic Time", "Europe/London": "UK time", "UTC": "UTC",
+}
+
+
+# The regions of the zone database a person lives in, in the order a list offers them.
+ZONE_REGIONS = ("America", "Europe", "Asia", "Australia", "Pacific", "Africa", "Atlantic",
+                "Indian", "Antarctica")
+
+
+def time_zones_by_region():
+    """[(region, [(zone, its place), ...]), ...]: every zone of a place, by
+    region, for a list to choose from ("America": "New York", "Indiana/Knox"...),
+    and UTC on its own at the end."""
+    grouped = {region: [] for region in ZONE_REGIONS}
+    for name in sorted(_known_time_zones()):
+        region, _, place = name.partition("/")
+        if region in grouped and place:
+            grouped[region].append((name, place.replace("_", " ").replace("/", ": ")))
+    return [(region, zones) for region, zones in grouped.items()] + [("Other", [("UTC", "UTC")])]
+
+
+def clock_time(minute):
+    """Minutes since midnight as a clock says it: 570 -> "9:30 AM", 1440 -> "midnight"."""
+    if minute % 1440 == 0:
+        return "midnight"
+    hour, minutes = divmod(minute, 60)
+    return f"{hour % 12 or 12}:{minutes:02d} {'AM' if hour < 12 else 'PM'}"
+
+
+def time_zone_label(timezone_name):
+    """A time zone in words, with its IANA name: "Eastern Time (America/New_York)"."""
+    name = ZONE_NAMES.get(timezone_name)
+    if name is None:
+        name = timezone_name.rsplit("/", 1)[-1].replace("_", " ") + " time"
+    return name if name == timezone_name else f"{name} ({timezone_name})"
+
+
 def spoken_day(day, with_year=True):
     """A calendar day as people say it: "Tuesday, December 15, 2026" (or "Tuesday, December 15")."""
     said = f"{day:%A, %B} {day.day}"
@@ -61,6 +106,15 @@ def local_time(moment, timezone_name="UTC"):
         return ""
     local = moment.astimezone(ZoneInfo(timezone_name))
     return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
+def clock_hour(hour):
+    """An hour of the day as people say it: 8 -> "8 AM", 19 -> "7 PM", 0 -> "midnight"."""
+    if hour % 24 == 0:
+        return "midnight"
+    if hour == 12:
+        return "noon"
+    return f"{hour % 12 or 12} {'AM' if hour < 12 else 'PM'}"
 
 
 def local_datetime(moment, timezone_name="UTC"):

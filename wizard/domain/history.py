@@ -11,8 +11,8 @@ Who writes what:
   is counted (`count_post`);
 - what happens after a request has ended is noted by whoever makes it
   happen: the plan change it made undone (`offer_undone`), the
-  subscription reactivated (`reactivated`) or cancelled after a save
-  (`cancelled`), the account erased (`freeze_account`).
+  subscription reactivated (`reactivated`) or canceled after a save
+  (`canceled`), the account erased (`freeze_account`).
 
 The outcome is decided by outcomes.outcome_of, once: the console's states.
 
@@ -167,7 +167,7 @@ def _of_requests(where):
 
 
 def cancelled(account_id, products, now):
-    """The account's `products` were cancelled: each earlier save of them
+    """The account's `products` were canceled: each earlier save of them
     not yet followed by a cancellation now is, this many days after it."""
     of_them = _of_requests((CancellationRequest.account == account_id)
                            & CancellationRequest.product.in_(products))

@@ -33,7 +33,7 @@ WEEKLY_UP_TO = timedelta(days=7 * 16)  # a longer range trends by month
 @dataclass
 class Held:
     """Saves at least `days` old (and not erased before), and those whose
-    subscription was not cancelled within `days`."""
+    subscription was not canceled within `days`."""
 
     days: int
     matured: int = 0
@@ -188,7 +188,7 @@ def offer_figures(shown, accepted):
 def held(saves, today):
     """Held, for each of HELD_DAYS: the saves at least that old whose
     account was not erased before (known), and those of them whose
-    subscription was not cancelled within it (tallies.contributions)."""
+    subscription was not canceled within it (tallies.contributions)."""
     found = []
     for days in HELD_DAYS:
         matured = kept = 0
@@ -251,7 +251,7 @@ class StaffCalls:
 
 
 def call_figures(within, now):
-    """Per staff member: calls booked (made within the range, cancelled ones
+    """Per staff member: calls booked (made within the range, canceled ones
     left out), held or missed, their outcomes, and the saved accounts still
     subscribed 30 days later; counted by the database."""
     phone = Subscription.alias()

@@ -19,9 +19,10 @@ def _address(user, **params):
     return address
 
 
-def invitation(call, owner, staff, method, now, summary, description=""):
+def invitation(call, owner, staff, method, now, summary, description="", location=""):
     """The .ics text of `call` as it now stands, organised by
-    `staff`, with `owner` attending."""
+    `staff`, with `owner` attending. `location`: where the call happens,
+    which for a phone call is the number Customer Success calls."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -36,6 +37,8 @@ def invitation(call, owner, staff, method, now, summary, description=""):
     event.add("summary", summary)
     if description:
         event.add("description", description)
+    if location:
+        event.add("location", location)
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     event.add("organizer", _address(staff))
     event.add("attendee", _address(owner, role="REQ-PARTICIPANT", partstat="ACCEPTED",

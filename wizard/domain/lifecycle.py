@@ -1,8 +1,8 @@
 """A cancellation request, from its start to the owner's last answer.
 
-What cancelling would do (`consequences`), opening the request, recording
+What canceling would do (`consequences`), opening the request, recording
 each answer, saying whether each answer is complete, and ending the request
-without cancelling (keep the account, accept an offer). Confirming is in
+without canceling (keep the account, accept an offer). Confirming is in
 wizard/confirmation.py, because it re-checks every step of wizard/steps.py,
 which is built from the functions here.
 
@@ -40,7 +40,7 @@ DATA_COUNTS_MAX_AGE = timedelta(minutes=5)
 
 @dataclass
 class Consequences:
-    """What cancelling smrtPhone does to one account.
+    """What canceling smrtPhone does to one account.
 
     Numbers, CRM, credit and smrtDialer are read live; the amounts of data
     erased (`data`, an AccountDataCounts) may be up to DATA_COUNTS_MAX_AGE old.
@@ -96,7 +96,7 @@ def data_counts(account_id, now, kept):
 
 
 def consequences(subscription, now):
-    """Compute what cancelling `subscription` now would do to its account.
+    """Compute what canceling `subscription` now would do to its account.
 
     The dates assume the owner confirms at `now`. A few fixed queries,
     whatever the account's size (see data_counts).
@@ -181,7 +181,7 @@ def mark_consequences_seen(req, now):
 
 
 def statements_for(req):
-    """The statements the owner acknowledges before cancelling `req`'s product.
+    """The statements the owner acknowledges before canceling `req`'s product.
 
     Only those that apply to the account as it is now: the credit statement
     when there is credit, the smrtDialer one when smrtDialer is active. Read
@@ -364,7 +364,7 @@ def cancel_dialer_instead(req, dialer, user, ip, now):
 
 
 def keep_account(req, user, ip, now):
-    """End the request at the owner's word: nothing is cancelled."""
+    """End the request at the owner's word: nothing is canceled."""
     with transaction():
         fresh = _reload_open(req)
         if not _close(fresh, CancellationRequest.KEPT, now):

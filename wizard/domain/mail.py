@@ -33,7 +33,7 @@ from datetime import timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import formatting, invitation, outbox, policy
+from . import formatting, invitation, outbox, phones, policy
 from wizard.store.models import Call, OutboxMessage, Product
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -48,6 +48,7 @@ env = Environment(
     keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
 )
 env.filters.update({name: getattr(formatting, name) for name in FILTERS})
+env.filters.update(phone_number=phones.phone_number, calls_you_at=phones.calls_you_at)
 
 
 def render(kind, context):
@@ -178,7 +179,7 @@ def _call_key(kind, call, recipient):
 
 
 def _reason(call):
-    """Why the owner was cancelling, when the call came from the wizard."""
+    """Why the owner was canceling, when the call came from the wizard."""
     survey = call.request.survey() if call.request_id else None
     if survey is None:
         return None
@@ -189,9 +190,11 @@ def _to_owner(kind, call, now, subject, method, links, **context):
     """The owner's copy; where they move or cancel the call, or book again
     (signing in first returns there)."""
     owner, staff, account = call.owner, call.staff, call.account
+    calls_you = phones.calls_you_at(call.callback_number, account.timezone)
     ics = invitation.invitation(call, owner, staff, method, now,
                                 summary="smrtPhone call with Customer Success",
-                                description=call.topic)
+                                description="\n\n".join(filter(None, (calls_you, call.topic))),
+                                location=phones.phone_number(call.callback_number, account.timezone))
     context.update(to_owner=True, call=call, owner=owner, account=account, staff=staff,
                    reschedule_url=_link(links, "calls.reschedule", call_id=call.id),
                    products_url=_link(links, "billing.products"),
@@ -203,9 +206,12 @@ def _to_owner(kind, call, now, subject, method, links, **context):
 def _to_staff(kind, call, staff, now, subject, method, **context):
     """The copy of `staff`, with what they need to know about the caller."""
     owner, account = call.owner, call.account
+    number = phones.phone_number(call.callback_number, staff.staff_timezone)
     ics = invitation.invitation(call, owner, staff, method, now,
                                 summary=f"Call with {owner.name} ({account.name})",
-                                description=call.topic)
+                                description="\n\n".join(filter(None, (
+                                    number and f"Call {owner.name} at {number}.", call.topic))),
+                                location=number)
     context.update(to_owner=False, call=call, owner=owner, account=account, staff=staff,
                    reason=_reason(call))
     return compose(kind, _call_key(kind, call, f"staff-{staff.id}"), staff.email, subject,
@@ -254,10 +260,10 @@ def call_cancelled(call, now, links=None):
     """Tell the owner and the staff member that the call is off; return the rows."""
     staff, kind = call.staff, OutboxMessage.CALL_CANCELLED
     return [
-        _to_owner(kind, call, now, "Your call with smrtPhone Customer Success is cancelled",
+        _to_owner(kind, call, now, "Your call with smrtPhone Customer Success is canceled",
                   invitation.CANCEL, links),
         _to_staff(kind, call, staff, now,
-                  f"Call cancelled: {call.account.name}, {_staff_when(call, staff)}",
+                  f"Call canceled: {call.account.name}, {_staff_when(call, staff)}",
                   invitation.CANCEL, reassigned=False),
     ]
 

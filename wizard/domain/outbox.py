@@ -55,7 +55,7 @@ def void_reminders(account_id):
 
 
 def void_call_reminders(call_id):
-    """Reminders of a call not yet sent stop being true when it moves or is cancelled."""
+    """Reminders of a call not yet sent stop being true when it moves or is canceled."""
     OutboxMessage.update(status=OutboxMessage.VOID).where(
         (OutboxMessage.kind == OutboxMessage.CALL_REMINDER)
         & (OutboxMessage.call_id == call_id) & _unsent()).execute()

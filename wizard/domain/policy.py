@@ -7,7 +7,8 @@ an acknowledgement of the old wording no longer counts.
 """
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from wizard.store.models import Product
 
@@ -19,6 +20,20 @@ def window_ended(deadline_text):
     (the reactivation page's refusal, the erasure reminder), `deadline_text`
     the last day, as the account's time zone writes it."""
     return f"The 90 days to change your mind ended on {deadline_text}."
+# What each plan includes beside its seats (Plan.max_seats), by plan code:
+# the plans page lists it, so that choosing a smaller plan is not blind.
+PLAN_FEATURES = {
+    "phone-starter": ("Calling and texting in the US and Canada", "Call recording and voicemail",
+                      "Up to 3 call flows", "Your CRM connected"),
+    "phone-pro": ("Everything in Starter", "Unlimited call flows", "Call queues and ring groups",
+                  "Local presence numbers"),
+    "phone-business": ("Everything in Pro", "Call analytics and reports", "Priority support",
+                       "Single sign-on"),
+    "dialer-single": ("One line dialed at a time per agent", "Voicemail drop", "Call scripts"),
+    "dialer-multi": ("Everything in Single-line dialer", "Up to three lines dialed at once per agent",
+                     "Answering-machine detection"),
+}
+
 COMMENT_MAX_LENGTH = 1000
 # A billing period, for charging an upgrade pro rata and for a period that
 # starts anew (reactivation after the service ended).
@@ -27,7 +42,7 @@ BILLING_PERIOD = timedelta(days=30)
 
 @dataclass(frozen=True)
 class Statement:
-    """One sentence an owner acknowledges before cancelling.
+    """One sentence an owner acknowledges before canceling.
 
     `short` names it in the error summary ("Phone numbers: Please tick...").
     `applies_if` names the fact of the account it depends on
@@ -70,7 +85,7 @@ SMRTPHONE_STATEMENTS = (
     ),
     Statement(
         "dialer_cancelled",
-        "I understand that cancelling smrtPhone also cancels my smrtDialer subscription.",
+        "I understand that canceling smrtPhone also cancels my smrtDialer subscription.",
         "smrtDialer",
         applies_if=HAS_DIALER,
     ),
@@ -221,10 +236,29 @@ class CallRules:
     reminder_before: timedelta = timedelta(hours=24)
     topic_max_length: int = 500
     notes_max_length: int = 2000
+    # The times offered by default: those of a call that starts at
+    # `owner_day_from` or later and ends by `owner_day_until`, hours of the
+    # account's time zone (an owner in New York is not offered 3:30 AM, the
+    # London team's morning). "Show all times" offers every free time.
+    owner_day_from: int = 8
+    owner_day_until: int = 19
+    # How many calls an account may hold ahead at once; another booking is
+    # refused, pointing at the call to move instead.
+    standing_calls_per_account: int = 1
 
     def clashes(self, start, end, other_start, other_end):
         """Whether a call [start, end) leaves too little room for one [other_start, other_end)."""
         return start < other_end + self.buffer and other_start < end + self.buffer
+
+    def suits_owner(self, start, end, timezone_name):
+        """Whether a call [start, end) falls within the owner's day: wall-clock
+        times of `timezone_name`, from `owner_day_from` to `owner_day_until`."""
+        tz = ZoneInfo(timezone_name)
+        first = start.astimezone(tz).replace(tzinfo=None)
+        last = end.astimezone(tz).replace(tzinfo=None)
+        midnight = datetime.combine(first.date(), time())
+        return (first >= midnight + timedelta(hours=self.owner_day_from)
+                and last <= midnight + timedelta(hours=self.owner_day_until))
 
 
 CALL_RULES = CallRules()

@@ -1,4 +1,4 @@
-"""Erase a cancelled account for good: plain functions, no RQ.
+"""Erase a canceled account for good: plain functions, no RQ.
 
 Every transition of an account's PurgeSchedule lives here: confirming arms
 it (`arm`), reactivating disarms it (`disarm`), and the purge job claims it
@@ -121,7 +121,7 @@ class QueuedPurge:
 
 
 def arm(account_id, request_id, due_at, now):
-    """Schedule the account's erasure, re-arming a schedule cancelled before.
+    """Schedule the account's erasure, re-arming a schedule canceled before.
 
     Runs in the caller's transaction (confirm's). A schedule that is running
     or done is never re-armed: that account is being, or has been, erased.
@@ -174,7 +174,7 @@ def claim_schedule(schedule_id, generation, worker, now):
 
     Claimable: a scheduled purge of this generation that is due, or a running
     one whose lease has expired (its worker died). A reactivated account's
-    schedule is 'cancelled' with a newer generation, so it never matches.
+    schedule is 'canceled' with a newer generation, so it never matches.
     """
     with transaction():
         taken = (
@@ -199,7 +199,7 @@ def claim_schedule(schedule_id, generation, worker, now):
             schedule.started_at = now
         # Belt and braces: never erase an account whose smrtPhone is active.
         if Subscription.active(schedule.account_id, Product.SMRTPHONE) is not None:
-            log.error("Purge %s claimed for an active account; cancelling it", schedule_id)
+            log.error("Purge %s claimed for an active account; canceling it", schedule_id)
             _cancel(PurgeSchedule.id == schedule_id, now)
             return None
         return schedule

@@ -109,6 +109,7 @@ def moved_message(offset, now, summary):
     return (f"{clock_text} Sweep: {summary['services_ended']} service(s) ended, "
             f"{summary['reminders']} erasure reminder(s) and {summary['call_reminders']} call "
             f"reminder(s) composed, {summary['plan_changes']} plan change(s) made, "
+            f"{summary['periods_renewed']} billing period(s) renewed, "
             f"{summary['purges']} purge(s) and {summary['messages']} email(s) queued.")
 
 

@@ -1,9 +1,9 @@
-"""Changing one's mind: reactivating a cancelled subscription.
+"""Changing one's mind: reactivating a canceled subscription.
 
 Plain functions, no Flask, no RQ. smrtPhone may be reactivated by its owner
 until the reactivation deadline (confirmation + 90 days) and only while its
 erasure has not started; doing so disarms the purge. smrtDialer stays
-cancelled (the article: it must be reactivated by hand) and may be
+canceled (the article: it must be reactivated by hand) and may be
 reactivated whenever smrtPhone is active.
 """
 from dataclasses import dataclass
@@ -64,7 +64,7 @@ def reactivation_for(subscription, now):
 
 
 def reactivate(subscription, user, ip, now, links=None):
-    """Make a cancelled subscription active again; return what it did (Reactivated).
+    """Make a canceled subscription active again; return what it did (Reactivated).
 
     smrtPhone: owner only, before the reactivation deadline and before the
     purge has started; the purge schedule is disarmed in the same

@@ -1,5 +1,6 @@
 """The periodic sweep's work, done in the database (the truth): end services
-whose paid period is over, make scheduled plan changes, compose the erasure
+whose paid period is over, make scheduled plan changes, renew the billing
+period of active subscriptions, compose the erasure
 reminders, the call reminders and the follow-ups' emails, and find the purges and emails a job must
 do (`run`).
 
@@ -10,6 +11,8 @@ RQ; the sweep, run every few minutes, puts that right.
 """
 from dataclasses import dataclass
 from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from . import followups, mail, outbox, plans
 from wizard.store.db import locked, transaction
@@ -27,7 +30,7 @@ REMINDER_DAYS = (30, 7)
 
 
 def end_services(now):
-    """End every cancelled subscription whose paid period is over; return how many.
+    """End every canceled subscription whose paid period is over; return how many.
 
     Safe to run twice: only cancellation-pending rows past their end change.
     """
@@ -46,6 +49,38 @@ def end_services(now):
                    & (Subscription.status == Subscription.CANCELLATION_PENDING))
             .execute()
         )
+
+
+def next_period_end(period_end, now):
+    """The end of the billing period that `now` falls in, for a subscription
+    whose period ended at `period_end`: a whole number of calendar months
+    later (the 31st becomes the last day of a shorter month)."""
+    months = 1
+    while period_end + relativedelta(months=months) <= now:
+        months += 1
+    return period_end + relativedelta(months=months)
+
+
+def renew_periods(now, limit=1000):
+    """Start the next billing period of every active subscription whose
+    period is over; return how many renewed. Run after apply_plan_changes, so
+    a downgrade scheduled for the period's end is made at that end.
+
+    Safe to run twice: only active rows whose period is over move, each to
+    the period `now` is in, however many were missed while the sweep was down.
+    """
+    with transaction():
+        due = list(locked(
+            Subscription.select(Subscription.id, Subscription.current_period_end)
+            .where((Subscription.status == Subscription.ACTIVE)
+                   & (Subscription.current_period_end <= now))
+            .order_by(Subscription.id).limit(limit)))
+        for subscription in due:
+            (Subscription.update(current_period_end=next_period_end(subscription.current_period_end, now))
+             .where((Subscription.id == subscription.id) & (Subscription.status == Subscription.ACTIVE)
+                    & (Subscription.current_period_end <= now))
+             .execute())
+        return len(due)
 
 
 def apply_plan_changes(now, limit=500):
@@ -110,7 +145,7 @@ def compose_call_reminders(now, links=None, rules=CALL_RULES):
     """Compose the reminders of the booked calls that start within a day; return how many are new.
 
     One per call and start (the outbox key names both), so a call moved to
-    another day is reminded again, and a cancelled one never. A call booked
+    another day is reminded again, and a canceled one never. A call booked
     or moved within the day before it starts gets none: its confirmation,
     just sent, says the same.
     """
@@ -135,12 +170,14 @@ def run(now, links):
     """Do the database work that has come due at `now`; return what to enqueue."""
     ended = end_services(now)
     plan_changes = apply_plan_changes(now)
+    renewed = renew_periods(now)
     reminders = compose_reminders(now, links)
     call_reminders = compose_call_reminders(now, links)
     follow_ups = followups.compose_reminders(now, links)
     purges = list(due_purges(now)) + list(abandoned_purges(now))
     message_ids = [m.id for m in outbox.unsent(now)]
-    summary = {"services_ended": ended, "plan_changes": plan_changes, "reminders": reminders,
+    summary = {"services_ended": ended, "plan_changes": plan_changes, "periods_renewed": renewed,
+               "reminders": reminders,
                "call_reminders": call_reminders, "follow_ups": follow_ups, "purges": len(purges),
                "messages": len(message_ids)}
     return Due(purges, message_ids, summary)

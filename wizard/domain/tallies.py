@@ -90,7 +90,7 @@ def contributions(record):
 
 def counts_toward_revenue(record):
     """A save Revenue saved may count: not undone, and its subscription not
-    cancelled within REVENUE_HOLDS_DAYS of it."""
+    canceled within REVENUE_HOLDS_DAYS of it."""
     return (record.outcome in SAVES and record.saved_cents is not None
             and record.offer_undone_on is None
             and (record.cancelled_after_days is None

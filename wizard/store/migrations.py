@@ -188,6 +188,17 @@ def _record_tallies(db, migrator):
         run(migrator.add_column("request_record", "counts_revenue", RequestRecord.counts_revenue))
 
 
+def _callback_number(db, migrator):
+    """The number Customer Success calls the owner at, in E.164. Calls booked
+    before keep NULL: their pages and emails leave the number out."""
+    from playhouse.migrate import migrate as run
+
+    from .models import Call
+
+    if not any(c.name == "callback_number" for c in db.get_columns("booking")):
+        run(migrator.add_column("booking", "callback_number", Call.callback_number))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -205,6 +216,7 @@ MIGRATIONS = [
     (12, "the anonymous history of requests, kept after the purge", _anonymous_history),
     (13, "follow-ups: what a call's follow-up outcome leaves to do", _follow_ups),
     (14, RECORD_TALLIES, _record_tallies),
+    (15, "the number Customer Success calls the owner at", _callback_number),
 ]
 
 

@@ -11,7 +11,7 @@ an email is kept as its hash.
   people sign in from one address. Once the limit is reached every attempt
   is refused, the right password too, without signing in.
 - Acting on an account (confirming a cancellation, reactivating, booking,
-  moving or cancelling a call, changing a plan or undoing it): per signed-in
+  moving or canceling a call, changing a plan or undoing it): per signed-in
   user and per action (USER_ACTION_LIMIT); every POST counts.
 
 A limited request is refused before its view runs, so it changes nothing;

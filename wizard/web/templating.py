@@ -98,6 +98,7 @@ def init_app(app):
     app.add_template_filter(formatting.iso_date)
     app.add_template_filter(formatting.duration)
     app.add_template_filter(formatting.local_time)
+    app.add_template_filter(formatting.clock_time)
     app.add_template_filter(formatting.local_datetime)
     app.add_template_filter(formatting.filesize)
     app.add_template_filter(formatting.count_of)

@@ -1,7 +1,7 @@
 """The models, one module per subject; every model can be imported from here.
 
   base       the base model, the UTC datetime field, posted ids
-  accounts   the account, its users, plans, subscriptions and the data cancelling erases
+  accounts   the account, its users, plans, subscriptions and the data canceling erases
   history    the anonymous record of each request, kept after the purge
   requests   a cancellation request, its answers, offers and plan changes
   calls      calls with Customer Success and staff hours

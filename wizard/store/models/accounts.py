@@ -1,5 +1,5 @@
 """The account and what it holds: its users, plans and subscriptions, and the
-data cancelling erases (numbers, agents, call flows, call logs, recordings,
+data canceling erases (numbers, agents, call flows, call logs, recordings,
 invoices), with the counts step 1 shows."""
 from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, fn
 
@@ -196,7 +196,7 @@ class Subscription(BaseModel):
         return self.product == Product.SMRTDIALER and (phone is None or not phone.is_active)
 
     def dialer_stays_cancelled(self):
-        """For smrtPhone: is smrtDialer there but cancelled? (It is reactivated
+        """For smrtPhone: is smrtDialer there but canceled? (It is reactivated
         separately, as the article says.)"""
         if not self.is_smrtphone:
             return False
@@ -248,6 +248,14 @@ class PhoneNumber(BaseModel):
     def of_account(cls, account_id):
         """The account's numbers, in number order (a list)."""
         return _NUMBERS.rows(account_id)
+
+    @classmethod
+    def main_of(cls, account_id):
+        """The account's main number: of those still in service (not ported
+        out), the one labelled "Main..." if any, else the first; None if none."""
+        in_service = [n for n in cls.of_account(account_id) if not n.is_ported]
+        main = [n for n in in_service if n.label.lower().startswith("main")]
+        return (main or in_service or [None])[0]
 
     @property
     def is_ported(self):
@@ -305,7 +313,7 @@ class BillingRecord(BaseModel):
 
 class AccountDataCounts(BaseModel):
     """How much data an account holds, counted at `counted_at`: what step 1 of
-    the wizard says cancelling erases.
+    the wizard says canceling erases.
 
     A cache, not a record: wizard.lifecycle.data_counts() recounts when the
     row is older than lifecycle.DATA_COUNTS_MAX_AGE, so the page costs the same

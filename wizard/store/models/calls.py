@@ -99,7 +99,7 @@ class CallOutcome:
     """What came of a call with Customer Success, as staff record it."""
 
     SAVED, CANCELLED, FOLLOW_UP = "saved", "cancelled", "follow_up"
-    NAMES = {SAVED: "Saved: the account stays", CANCELLED: "Cancelled anyway",
+    NAMES = {SAVED: "Saved: the account stays", CANCELLED: "Canceled anyway",
              FOLLOW_UP: "Needs a follow-up"}
     ALL = tuple(NAMES)
 
@@ -108,7 +108,7 @@ class Call(BaseModel):
     """A call an account owner booked with a Customer Success staff member.
 
     `active_start` holds the start while the call stands (booked, or held /
-    missed: its time stays taken) and is NULL once cancelled. Its unique
+    missed: its time stays taken) and is NULL once canceled. Its unique
     index with the staff member is what makes double booking impossible, and
     its unique index with the account keeps one owner from holding two calls
     at one time (NULLs do not collide on SQLite or PostgreSQL). `uid` and `sequence` are
@@ -117,7 +117,7 @@ class Call(BaseModel):
     """
 
     BOOKED, CANCELLED, HELD, NO_SHOW = "booked", "cancelled", "held", "no_show"
-    STATUS_NAMES = {BOOKED: "Booked", CANCELLED: "Cancelled", HELD: "Held", NO_SHOW: "No-show"}
+    STATUS_NAMES = {BOOKED: "Booked", CANCELLED: "Canceled", HELD: "Held", NO_SHOW: "No-show"}
 
     account = ForeignKeyField(Account, backref="bookings", on_delete="CASCADE")
     owner = ForeignKeyField(User, backref="bookings", on_delete="CASCADE")
@@ -127,6 +127,9 @@ class Call(BaseModel):
     end = UTCDateTimeField()
     active_start = UTCDateTimeField(null=True)
     topic = TextField(default="")
+    # The number Customer Success calls the owner at, in E.164 (domain/phones.py);
+    # NULL for calls booked before it was asked (migration 15).
+    callback_number = CharField(null=True)
     uid = CharField(unique=True)
     sequence = IntegerField(default=0)
     status = CharField(default=BOOKED)

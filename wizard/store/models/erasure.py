@@ -9,7 +9,7 @@ class PurgeSchedule(BaseModel):
     """When an account's data is to be erased, and how far the erasure got.
 
     The database is the truth; RQ only triggers the work. `generation` grows
-    each time the schedule is cancelled or re-armed, so a job enqueued for an
+    each time the schedule is canceled or re-armed, so a job enqueued for an
     older generation finds nothing to do. A worker holds the row through
     `lease_expires_at`; a lease that runs out (the worker died) lets the sweep
     hand the purge to another worker, which resumes from `checkpoint`.

@@ -72,7 +72,7 @@ class CancellationRequest(BaseModel):
         return Product.NAMES[self.product]
 
     def products_cancelled(self):
-        """What confirming cancelled, smrtPhone first."""
+        """What confirming canceled, smrtPhone first."""
         return self.cancelled_products.split()
 
     # What a page asks of a request several times (is a step complete, which

@@ -6,7 +6,7 @@ hooks: wizard/web/hooks.py.)
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from wizard.domain import actions, lifecycle, plans, reactivation
+from wizard.domain import actions, lifecycle, plans, policy, reactivation
 from wizard import clock, queue
 from wizard.web import links, ratelimits
 from wizard.web.auth import access
@@ -76,7 +76,7 @@ def reactivate(subscription_id):
         queue.enqueue_account_work(sub.account_id)
         message = f"Welcome back: {sub.product_name} is active again."
         if sub.dialer_stays_cancelled():
-            message += " smrtDialer stays cancelled until you reactivate it below."
+            message += " smrtDialer stays canceled until you reactivate it below."
         flash(message, "success")
         return redirect(url_for("billing.products"), code=303)
     if sub.is_active:
@@ -127,6 +127,7 @@ def plans_page(subscription_id):
     return render_template("billing/plans.html", subscription=sub, req=req,
                            rows=plans.catalogue(sub, clock.now()),
                            pending=PlanChange.pending(sub.id), back=back_url(sub, req),
+                           plan_features=policy.PLAN_FEATURES,
                            dialer_alone=req is not None and req.product == Product.SMRTPHONE
                            and not sub.is_smrtphone)
 

@@ -5,19 +5,33 @@ request then ends as saved, pending the call) and from "Speak with our
 Success Team" on Products. Staff move and cancel calls through the same
 pages, from their console. The free times are those of the next 14 days
 (wizard/availability.py), shown in the account's time zone.
+
+One page of choices at a time, and no JavaScript: first the days with free
+times (links), then, at ?day=YYYY-MM-DD, that day's times as radios with
+the number to call and the topic. By default only times within the owner's
+day are offered (8 AM to 7 PM there, CALL_RULES); ?all=1 ("Show all times")
+offers every one. Moving a call takes the same two steps and keeps the
+call's number. An account with a call ahead already is shown that call, to
+move, instead of the days.
 """
+import re
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from wizard.domain import availability, calls, formatting, lifecycle
+from wizard.domain import availability, calls, formatting, lifecycle, phones
+from wizard.domain.policy import CALL_RULES
 from wizard import clock, queue
 from wizard.web import invalid_forms, links, ratelimits
-from wizard.store.models import Call, posted_id_value
+from wizard.store.models import Call, PhoneNumber, posted_id_value
 from wizard.web.auth import access
-from wizard.refusals import NotASlot, SlotTaken, TopicTooLong
-from .forms import BookForm
+from wizard.refusals import CallAlreadyBooked, NotAPhoneNumber, NotASlot, SlotTaken, TopicTooLong
+from .forms import BookForm, MoveForm
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def managed_call(call_id):
@@ -46,68 +60,125 @@ def when(call, timezone_name):
     return formatting.local_datetime(call.start, timezone_name)
 
 
-def kept_or_posted_form():
-    """The booking form: as posted, or as a refused post left it (invalid_forms)."""
-    return invalid_forms.rebuild(BookForm) or BookForm()
+def kept_or_posted_form(build):
+    """The form: as posted, or as a refused post left it (invalid_forms)."""
+    return invalid_forms.rebuild(build) or build()
 
 
-def slots_page(form, account_timezone, title, action, call=None, req=None, status=200,
-               again=None):
-    """The free times and the form. A plain post that was refused goes back to
-    `again` (by default `action`) to be shown once (invalid_forms)."""
+def day_asked(timezone_name, form):
+    """The day whose times the page shows (?day=YYYY-MM-DD), or None: the
+    page then shows the days. A post without one shows the day of the time
+    it posted. A day that is not a date is a 400."""
+    text = request.args.get("day", "")
+    if not text and request.method == "POST":
+        try:
+            return availability.parse_start(form.start.data).astimezone(
+                ZoneInfo(timezone_name)).date()
+        except NotASlot:
+            return None
+    if not text:
+        return None
+    try:
+        if not DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(400, description="That is not a day. Please choose one of the days offered.")
+
+
+def page_url(endpoint, **values):
+    """This page's address with `values` changed (None drops one): for its links and form."""
+    def url(**changes):
+        args = {**values, **changes}
+        return url_for(endpoint, **{k: v for k, v in args.items() if v is not None})
+    return url
+
+
+def slots_page(form, account_timezone, title, url, call=None, req=None, status=200,
+               ahead=None):
+    """The days with free times, or (?day=) that day's times and the form. A
+    plain post that was refused goes back to the page it came from, to be
+    shown once (invalid_forms). `ahead`: the call the account holds already
+    (booking is then refused, pointing at it)."""
     if request.method == "POST":
-        refused = invalid_forms.remember(again or action, form, status)
+        refused = invalid_forms.remember(url(), form, status)
         if refused is not None:
             return refused
-    now = clock.now()
-    free = availability.group_by_local_date(availability.free_slots(now), account_timezone)
-    days = form.start.offer(free, account_timezone)  # each free slot as the form's radio option
-    return render_template("calls/book.html", form=form, days=days, tz=account_timezone,
-                           title=title, action=action, call=call, req=req), status
+    all_times = request.args.get("all") == "1"
+    days = [] if ahead else availability.offered_days(clock.now(), account_timezone, all_times)
+    day = day_asked(account_timezone, form)
+    slots = dict(days).get(day, []) if day else []
+    if day is not None and not slots and not ahead and status == 200:
+        status = 404  # no times that day (any more): the days are shown instead
+    anchor = "move-call" if ahead else "days-title"
+    elsewhere = [] if slots else [(anchor, messages[0]) for messages in form.errors.values()]
+    return render_template(
+        "calls/book.html", form=form, days=days, day=day if slots else None, missing_day=day,
+        options=form.start.offer(slots, account_timezone), tz=account_timezone,
+        zone=formatting.time_zone_label(account_timezone), all_times=all_times,
+        owner_day=f"{formatting.clock_hour(CALL_RULES.owner_day_from)} to "
+                  f"{formatting.clock_hour(CALL_RULES.owner_day_until)}",
+        title=title, url=url, call=call, req=req, ahead=ahead, elsewhere=elsewhere), status
 
 
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
 @ratelimits.per_user
 def book():
-    """The free times of the next 14 days; on POST, book the one chosen."""
+    """The days with free times of the next 14 days, then a day's times; on
+    POST, book the one chosen, to be called at the number given."""
     if not current_user.is_owner:
         abort(403, description="Only the Account Owner can book a call with Customer Success.")
     account = current_user.account
-    form = kept_or_posted_form()
+    form = kept_or_posted_form(lambda **kw: BookForm(timezone_name=account.timezone, **kw))
     req = lifecycle.offer_request(account, form.request_id.data if request.method == "POST"
                          else request.args.get("request", ""))
-    if req is not None and request.method == "GET":
-        form.request_id.data = str(req.id)
+    if request.method == "GET":
+        if req is not None:
+            form.request_id.data = str(req.id)
+        if invalid_forms.recall() is None:  # a fresh page: the account's main number
+            main = PhoneNumber.main_of(account.id)
+            form.number.data = phones.phone_number(main.e164 if main else "", account.timezone)
+    url = page_url("calls.book", request=req.id if req else None, day=request.args.get("day"),
+                   all=request.args.get("all"))
     status = invalid_forms.status()
     if request.method == "POST":
         status = 422
         if form.validate():
             try:
                 call = calls.book(current_user, availability.parse_start(form.start.data),
-                                    form.topic.data, clock.now(), request=req,
-                                    links=links.for_app())
-            except (NotASlot, SlotTaken) as exc:
+                                  form.topic.data, clock.now(), request=req,
+                                  links=links.for_app(), number=form.number.data)
+            except (NotASlot, SlotTaken, CallAlreadyBooked) as exc:
                 form.start.errors = [str(exc)]
                 status = exc.status
             except TopicTooLong as exc:
                 form.topic.errors = [str(exc)]
+            except NotAPhoneNumber as exc:
+                form.number.errors = [str(exc)]
             else:
-                flash(f"Your call with {call.staff.name} of Customer Success is booked for "
-                      f"{when(call, account.timezone)}. We have emailed you an invitation.", "success")
+                said = (f"Your call with {call.staff.name} of Customer Success is booked for "
+                        f"{when(call, account.timezone)}.",
+                        phones.calls_you_at(call.callback_number, account.timezone),
+                        "We have emailed you an invitation.")
+                flash(" ".join(filter(None, said)), "success")
                 return after_change(call)
-    return slots_page(form, account.timezone, "Book a call with Customer Success",
-                      url_for("calls.book"), req=req, status=status,
-                      again=url_for("calls.book", request=req.id if req else None))
+    ahead = calls.calls_ahead(account.id, clock.now())
+    ahead = ahead[0] if len(ahead) >= CALL_RULES.standing_calls_per_account else None
+    return slots_page(form, account.timezone, "Book a call with Customer Success", url,
+                      req=req, status=status, ahead=ahead)
 
 
 @bp.route("/<id:call_id>/reschedule", methods=["GET", "POST"])
 @login_required
 @ratelimits.per_user
 def reschedule(call_id):
-    """Pick another time for a call; on POST, move it there."""
+    """Pick another time for a call; on POST, move it there. The number
+    Customer Success calls stays the call's."""
     call = managed_call(call_id)
-    form = kept_or_posted_form()
+    form = kept_or_posted_form(MoveForm)
+    url = page_url("calls.reschedule", call_id=call.id, day=request.args.get("day"),
+                   all=request.args.get("all"))
     status = invalid_forms.status()
     if request.method == "POST":
         status = 422
@@ -125,8 +196,8 @@ def reschedule(call_id):
                       "Updated invitations are on their way.", "success")
                 return after_change(moved)
     form.drawn_sequence.data = str(call.sequence)  # the page is drawn for the call as it is now
-    return slots_page(form, call.account.timezone, "Move your call",
-                      url_for("calls.reschedule", call_id=call.id), call=call, status=status)
+    return slots_page(form, call.account.timezone, "Move your call", url, call=call,
+                      status=status)
 
 
 @bp.post("/<id:call_id>/cancel")
@@ -136,5 +207,5 @@ def cancel(call_id):
     """Cancel a call; its time is free again."""
     call = managed_call(call_id)  # CSRFProtect has checked the token
     calls.cancel_call(call, current_user, clock.now(), links=links.for_app())
-    flash(f"The call of {when(call, call.account.timezone)} is cancelled.", "success")
+    flash(f"The call of {when(call, call.account.timezone)} is canceled.", "success")
     return after_change(call)

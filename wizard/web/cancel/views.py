@@ -231,7 +231,7 @@ def keep(subscription_id):
         lifecycle.keep_account(req, current_user, client_ip(), clock.now())
     elif not sub.is_active:
         raise AlreadyCancelled(sub, "To keep it, reactivate it from Products.")
-    flash(f"Good news: your {sub.product_name} subscription stays active. Nothing was cancelled.",
+    flash(f"Good news: your {sub.product_name} subscription stays active. Nothing was canceled.",
           "success")
     return htmx.leave_to(url_for("billing.products"))
 
@@ -251,12 +251,13 @@ def dialer_instead(subscription_id):
 @bp.get("/<id:subscription_id>/done")
 @login_required
 def done(subscription_id):
-    """The confirmation: what was cancelled, until when it works, the way back."""
+    """The confirmation: what was canceled, until when it works, the way back."""
     sub = owned_subscription(subscription_id)
     req = sub.latest_request(CancellationRequest.CONFIRMED)
     if req is None:
         abort(404)
     # Name smrtDialer only if this cancellation took it too.
     dialer_cancelled = sub.is_smrtphone and Product.SMRTDIALER in req.products_cancelled()
+    # Only the owner confirms (and reads this page): the confirmation went to them.
     return render_template("cancel/done.html", subscription=sub, req=req,
-                           dialer_cancelled=dialer_cancelled)
+                           dialer_cancelled=dialer_cancelled, emailed_to=current_user.email)

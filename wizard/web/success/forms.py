@@ -5,7 +5,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from wizard.domain import console, listing, policy
+from wizard.domain import console, formatting, listing, policy
 from wizard.domain.availability import WEEKDAYS
 from wizard.web.form_input import BoundedTextAreaField
 from wizard.store.models import CallOutcome, Product
@@ -84,14 +84,23 @@ class FollowUpDoneForm(FlaskForm):
         message=f"Please keep the note to {CALL_RULES.notes_max_length:,} characters or fewer.")
 
 
-TIME_FORMAT = "Please write times as HH:MM, for example 09:30."
+TIME_FORMAT = "Please enter a time, such as 9:30 AM."
+
+
+def _zones_by_region():
+    """The select's groups: {region: [(zone, place), ...]} (read when a form is built)."""
+    return {region: zones for region, zones in formatting.time_zones_by_region()}
 
 
 class WeeklyHoursForm(FlaskForm):
-    """A staff member's time zone and up to two blocks of hours each weekday."""
+    """A staff member's time zone and up to two blocks of hours each weekday.
 
-    timezone = StringField("Your time zone (for example Europe/London)",
-                           validators=[InputRequired("Please enter your time zone."), Length(max=64)])
+    The time zone is a choice of the zone database's places, grouped by
+    region; what a crafted post sends instead is refused by the domain
+    (availability.set_weekly_hours: "... is not a known time zone")."""
+
+    timezone = SelectField("Your time zone", choices=_zones_by_region, validate_choice=False,
+                           validators=[InputRequired("Please choose your time zone."), Length(max=64)])
 
 
 for _weekday, _name in enumerate(WEEKDAYS):
