@@ -181,21 +181,26 @@ def test_a_database_from_before_migration_5_gains_call_bookings(app):
         assert migrations.migrate() == []
 
 
-def test_a_database_from_before_migration_6_gains_session_versions(app):
+def undo_column_migration(table, column, version):
+    """The database as it was before migration `version` added `column` to `table`."""
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
     from peewee import SqliteDatabase
 
     db = database.obj
+    migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+    sqlite = isinstance(db, SqliteDatabase)
+    if sqlite:  # SQLite drops a column by copying the table, which rows point at
+        db.pragma("foreign_keys", 0)
+    run(migrator.drop_column(table, column))
+    if sqlite:
+        db.pragma("foreign_keys", 1)
+    SchemaVersion.delete().where(SchemaVersion.version == version).execute()
+    assert [m[0] for m in migrations.pending()] == [version]
+
+
+def test_a_database_from_before_migration_6_gains_session_versions(app):
     with database.connection_context():
-        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
-        sqlite = isinstance(db, SqliteDatabase)
-        if sqlite:  # SQLite drops a column by copying the table, which rows point at
-            db.pragma("foreign_keys", 0)
-        run(migrator.drop_column("user", "session_version"))
-        if sqlite:
-            db.pragma("foreign_keys", 1)
-        SchemaVersion.delete().where(SchemaVersion.version == 6).execute()
-        assert [m[0] for m in migrations.pending()] == [6]
+        undo_column_migration("user", "session_version", 6)
         migrations.migrate()
         owner = User.by_email("owner@acme.test")
         assert reads.signed_in(f"{owner.id}.1") == owner, "everyone starts at version 1"
@@ -204,24 +209,13 @@ def test_a_database_from_before_migration_6_gains_session_versions(app):
 
 def test_a_database_from_before_migration_15_gains_the_number_to_call(app):
     """Calls booked before keep NULL: their pages and emails leave the number out."""
-    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate as run
-    from peewee import SqliteDatabase
-
     from tests.support.calls import a_call
     from wizard.store.models import Call
 
     db = database.obj
     with database.connection_context():
         booked = a_call()
-        migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
-        sqlite = isinstance(db, SqliteDatabase)
-        if sqlite:  # SQLite drops a column by copying the table, which rows point at
-            db.pragma("foreign_keys", 0)
-        run(migrator.drop_column("booking", "callback_number"))
-        if sqlite:
-            db.pragma("foreign_keys", 1)
-        SchemaVersion.delete().where(SchemaVersion.version == 15).execute()
-        assert [m[0] for m in migrations.pending()] == [15]
+        undo_column_migration("booking", "callback_number", 15)
         assert migrations.migrate() == ["the number Customer Success calls the owner at"]
         assert "callback_number" in [c.name for c in db.get_columns("booking")]
         unique = [i for i in db.get_indexes("booking") if i.unique and "active_start" in i.columns]
