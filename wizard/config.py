@@ -133,6 +133,9 @@ def _limit_settings():
         "SIGN_IN_LIMIT_PER_EMAIL": os.environ.get("SIGN_IN_LIMIT_PER_EMAIL",
                                                   "5 per minute;20 per hour"),
         "SIGN_IN_LIMIT_PER_IP": os.environ.get("SIGN_IN_LIMIT_PER_IP", "5 per minute;20 per hour"),
+        # A sensitive action (revealing the port-out PIN) asks for the password
+        # again unless it was given this long ago at most (seconds).
+        "REAUTH_SECONDS": int(os.environ.get("REAUTH_SECONDS", "600")),
         "USER_ACTION_LIMIT": os.environ.get("USER_ACTION_LIMIT", "10 per minute;60 per hour"),
         # Where the counters live; empty: the app's Redis (REDIS_URL). Tests use memory://.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ""),

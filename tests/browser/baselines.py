@@ -39,8 +39,11 @@ def compare(expected_path, actual):
     compared on a canvas of the larger size, so what was added shows red."""
     expected = Image.open(expected_path).convert("RGBA")
     actual = actual.convert("RGBA")
-    if expected.size == actual.size and ImageChops.difference(expected, actual).getbbox() is None:
-        # The same pixels: no need for pixelmatch, which takes seconds a page in Python.
+    # The same pixels: no need for pixelmatch, which takes seconds a page in
+    # Python. Compared in RGB: an RGBA difference's bounding box reads only
+    # its alpha, which is the same (opaque) for any two screenshots.
+    if expected.size == actual.size and ImageChops.difference(
+            expected.convert("RGB"), actual.convert("RGB")).getbbox() is None:
         return 0, actual.width * actual.height, None
     size = (max(expected.width, actual.width), max(expected.height, actual.height))
     canvases = []

@@ -16,8 +16,8 @@ from tests.support.calls import a_call
 from wizard import clock
 from wizard.store.db import database
 
-pytestmark = [pytest.mark.needs_db, pytest.mark.qa_mode,
-              pytest.mark.parametrize("page", ["javascript"], indirect=True)]
+pytestmark = [pytest.mark.needs_db, pytest.mark.qa_mode]
+with_javascript = pytest.mark.parametrize("page", ["javascript"], indirect=True)
 
 # A Tuesday, 10 AM in New York (Acme's zone), 3 PM in London (the team's).
 BASELINE_NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
@@ -42,6 +42,7 @@ def submit_empty(page):
     expect(page.get_by_role("alert").first).to_be_visible()
 
 
+@with_javascript
 def test_the_owners_pages_look_as_they_did(page, still_server, baselines):
     base = still_server
     page.goto(base + "/auth/login")
@@ -59,6 +60,14 @@ def test_the_owners_pages_look_as_they_did(page, still_server, baselines):
     page.get_by_role("button", name="Book this call").click()
     expect(page.locator(".error-summary")).to_be_visible()
     baselines.match("book-a-call-times-errors")
+    page.goto(base + "/billing/products")
+    page.get_by_test_id("port-out-kit-link").click()
+    expect(page.get_by_test_id("port-out-kit")).to_be_visible()
+    baselines.match("port-out-kit")
+    page.get_by_label("Your password").fill("owner-pass")
+    page.get_by_role("button", name="Show the PIN").click()
+    expect(page.get_by_test_id("port-out-pin")).to_be_visible()
+    baselines.match("port-out-kit-pin")
     page.goto(base + "/billing/products")
 
     page.get_by_test_id("cancel-smrtphone").click()
@@ -115,6 +124,7 @@ def test_the_owners_pages_look_as_they_did(page, still_server, baselines):
     assert page.problems == []
 
 
+@with_javascript
 def test_the_teams_pages_look_as_they_did(page, still_server, baselines):
     base = still_server
     with database.connection_context():
@@ -131,3 +141,21 @@ def test_the_teams_pages_look_as_they_did(page, still_server, baselines):
     expect(page.locator(".error-summary")).to_be_visible()
     baselines.match("qa-clock-errors")
     assert page.problems == []
+
+
+def test_a_changed_word_is_a_difference_and_the_same_page_is_none(tmp_path):
+    """The comparison itself, on images of a page: a copy matches; one word
+    changed in a line of text (same size) does not, and its diff is drawn."""
+    from PIL import Image, ImageDraw
+
+    from tests.browser import baselines as b
+
+    def page(words):
+        image = Image.new("RGB", (390, 200), "white")
+        ImageDraw.Draw(image).text((10, 80), words, fill=(27, 31, 36))
+        return image
+
+    page("All data is permanently deleted after March 1").save(tmp_path / "expected.png")
+    assert b.compare(tmp_path / "expected.png", page("All data is permanently deleted after March 1"))[0] == 0
+    differing, total, diff = b.compare(tmp_path / "expected.png", page("All data is permanently deleted on March 1"))
+    assert differing > b.MAX_DIFFERING and diff is not None and total == 390 * 200

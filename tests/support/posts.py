@@ -75,6 +75,11 @@ def _change_plan(browser):
         "drawn_seats": str(sub.seats)}
 
 
+def _port_pin(browser):
+    """Make a new port-out PIN (it changes the account's row), the password given."""
+    return "/billing/numbers/pin", {"action": "regenerate", "password": "owner-pass"}
+
+
 def _undo_plan_change(browser):
     from wizard.domain import plans
 
@@ -200,6 +205,7 @@ POSTS = [
     Post("billing.reactivate", _reactivate),
     Post("billing.change_plan", _change_plan),
     Post("billing.undo_plan_change", _undo_plan_change),
+    Post("billing.port_pin", _port_pin),
     Post("cancel.dialer_instead", _dialer_instead),
     Post("calls.book", _book_call),
     Post("calls.reschedule", _reschedule_call),

@@ -64,10 +64,10 @@ def ensure_plans():
 
 
 def create_account(name, owner_email, password_hash, plans, *, owner_name, crm_name=None,
-                   credit_cents=0, numbers=(), staff=(), now=None):
+                   credit_cents=0, numbers=(), staff=(), now=None, service_address=None):
     """Create an account with its owner, staff and both subscriptions active."""
     now = now or clock.now()
-    account = Account.create(name=name, timezone="America/New_York",
+    account = Account.create(name=name, timezone="America/New_York", service_address=service_address,
                              credit_balance_cents=credit_cents, crm_name=crm_name, created_at=now)
     User.create(email=owner_email, name=owner_name, password_hash=password_hash(owner_email),
                 role=User.OWNER, account=account)
@@ -228,6 +228,7 @@ def seed_demo(recordings_dir, *, password_method="scrypt", call_logs=2000, recor
         acme = create_account(
             "Acme Realty", "owner@acme.test", password_hash, plans, owner_name="Olivia Owens",
             crm_name="Follow Up Boss", credit_cents=4250, numbers=ACME_NUMBERS,
+            service_address="200 Harbor Street, Suite 4, Boston, MA 02110",
             staff=[("admin@acme.test", "Alex Admin", User.ADMIN),
                    ("agent@acme.test", "Avery Agent", User.AGENT)],
             now=now,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from peewee import IntegrityError
 
-from . import history, policy
+from . import history, policy, portout
 from wizard.store import reads
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
@@ -54,6 +54,7 @@ class Consequences:
     service_ends_at: datetime
     reactivation_deadline: datetime
     erasure_at: datetime
+    numbers_released_at: datetime  # portout.release_at: the last moment to port a number
 
     @property
     def numbers_lost(self):
@@ -117,6 +118,7 @@ def consequences(subscription, now):
         service_ends_at=subscription.current_period_end,
         reactivation_deadline=deadline,
         erasure_at=erasure,
+        numbers_released_at=portout.release_at(subscription),
     )
 
 

@@ -33,7 +33,7 @@ from datetime import timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import formatting, invitation, outbox, phones, policy
+from . import formatting, invitation, outbox, phones, policy, portout
 from wizard.store.models import Call, OutboxMessage, Product
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -82,7 +82,10 @@ def cancellation_confirmed(req, subscription, owner, now, links=None):
     products = (" and ".join(Product.NAMES[p] for p in req.products_cancelled())
                 or subscription.product_name)
     context = {"owner": owner, "account": account, "req": req, "subscription": subscription,
-               "products": products, "reactivate_url": _reactivate_url(links, subscription)}
+               "products": products, "reactivate_url": _reactivate_url(links, subscription),
+               # smrtPhone's numbers go when its service ends (portout.release_at).
+               "numbers_released_at": portout.release_at(subscription) if subscription.is_smrtphone else None,
+               "numbers_url": _link(links, "billing.numbers")}
     return compose(OutboxMessage.CANCELLATION_CONFIRMED, f"cancellation-confirmed:{req.id}",
                    owner.email, f"Your {products} cancellation is confirmed", context, now,
                    account_id=account.id)

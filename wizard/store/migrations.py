@@ -199,6 +199,20 @@ def _callback_number(db, migrator):
         run(migrator.add_column("booking", "callback_number", Call.callback_number))
 
 
+def _port_out_kit(db, migrator):
+    """What a new carrier asks for to port a number out: the service address
+    and the generation of the port-out PIN (the PIN is derived, not stored)."""
+    from playhouse.migrate import migrate as run
+
+    from .models import Account
+
+    columns = [c.name for c in db.get_columns("account")]
+    if "service_address" not in columns:
+        run(migrator.add_column("account", "service_address", Account.service_address))
+    if "port_pin_generation" not in columns:
+        run(migrator.add_column("account", "port_pin_generation", Account.port_pin_generation))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -217,6 +231,7 @@ MIGRATIONS = [
     (13, "follow-ups: what a call's follow-up outcome leaves to do", _follow_ups),
     (14, RECORD_TALLIES, _record_tallies),
     (15, "the number Customer Success calls the owner at", _callback_number),
+    (16, "the port-out kit: the service address and the PIN's generation", _port_out_kit),
 ]
 
 

@@ -33,6 +33,7 @@ from .extensions import limiter
 SIGN_IN_PER_EMAIL_MESSAGE = "Too many failed sign-ins for this email."
 SIGN_IN_PER_IP_MESSAGE = "Too many failed sign-ins from your network."
 USER_ACTION_MESSAGE = "You have tried this too many times in a short while."
+REAUTH_MESSAGE = "Too many wrong passwords."
 
 
 def storage_uri(redis_url):
@@ -85,6 +86,17 @@ sign_in_per_email = limiter.limit(
 sign_in_per_ip = limiter.limit(
     _setting("SIGN_IN_LIMIT_PER_IP"), key_func=ip_key, methods=["POST"],
     deduct_when=_failed_sign_in, error_message=SIGN_IN_PER_IP_MESSAGE)
+
+
+def reauth_key():
+    return f"{deployment()}:reauth:user:{current_user.id}"
+
+
+# A wrong password given again (to reveal the port-out PIN) counts as a failed
+# sign-in does, per user: five a minute, twenty an hour.
+reauth_limit = limiter.limit(
+    _setting("SIGN_IN_LIMIT_PER_EMAIL"), key_func=reauth_key, methods=["POST"],
+    deduct_when=_failed_sign_in, error_message=REAUTH_MESSAGE)
 
 
 def sign_in_limits(view):

@@ -24,6 +24,12 @@ class Account(BaseModel):
     # The CRM's name when one is integrated (e.g. "Follow Up Boss"), else None.
     crm_name = CharField(null=True)
     created_at = UTCDateTimeField()
+    # What a new carrier checks to port a number out (wizard/domain/portout.py):
+    # the service address on the account, and which port-out PIN is in force.
+    # The PIN itself is not stored: it is derived from the app's secret and
+    # this generation, which "Make a new PIN" moves on.
+    service_address = CharField(null=True)
+    port_pin_generation = IntegerField(default=0)
 
     def owner(self):
         """The Account Owner (the first, should there ever be two)."""

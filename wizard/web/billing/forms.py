@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import HiddenField, PasswordField
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from wizard.web.form_input import WholeNumberField
 
@@ -41,3 +41,12 @@ class PlanChangeForm(FlaskForm):
     drawn_plan = HiddenField()
     drawn_seats = HiddenField()
     drawn_pending = HiddenField()  # the scheduled change's id, or empty
+
+
+class PortPinForm(FlaskForm):
+    """Show the port-out PIN, or make a new one: the password again, unless
+    it was given within the last 10 minutes (auth/reauth.py)."""
+
+    password = PasswordField("Your password", validators=[Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+    action = HiddenField()

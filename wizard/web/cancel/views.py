@@ -12,7 +12,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from wizard import clock, queue
-from wizard.domain import confirmation, history, lifecycle, steps as wizard_steps
+from wizard.domain import confirmation, history, lifecycle, portout, steps as wizard_steps
 from wizard.web import htmx, invalid_forms, links, ratelimits
 from wizard.web.auth import access
 from wizard.web.templating import titled
@@ -260,4 +260,5 @@ def done(subscription_id):
     dialer_cancelled = sub.is_smrtphone and Product.SMRTDIALER in req.products_cancelled()
     # Only the owner confirms (and reads this page): the confirmation went to them.
     return render_template("cancel/done.html", subscription=sub, req=req,
-                           dialer_cancelled=dialer_cancelled, emailed_to=current_user.email)
+                           dialer_cancelled=dialer_cancelled, emailed_to=current_user.email,
+                           numbers_released_at=portout.release_at(sub) if sub.is_smrtphone else None)
