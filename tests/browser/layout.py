@@ -27,7 +27,6 @@ class LayoutWatch:
         self.page, self.folder = page, folder
         self.failures = []
         self.seen = set()
-        self.views = 0
 
     def install(self, context):
         self.page.on("load", lambda _page: self.check("load"))
@@ -42,7 +41,6 @@ class LayoutWatch:
             path = urlsplit(self.page.url).path
         except PlaywrightError:
             return  # the page went on (a redirect, the test's next click) before it could be looked at
-        self.views += 1
         # The same fault of the same page, looked at again, is told once.
         new = [f for f in found if (f["rule"], path, f["element"]) not in self.seen]
         if not new:

@@ -235,6 +235,8 @@ def test_seats_the_account_cannot_have_are_refused_at_the_field(owner, seats, me
     assert page.status_code == 422
     assert message in text(page)
     assert "Confirm the change" not in text(page)
+    # Refused at a field or at the plan ("That is your current plan"): an error page's title.
+    assert "<title>Error: Switch to Pro · smrtPhone</title>" in text(page)
     # Posted directly, the same seats change nothing either.
     response = owner.post(f"/billing/plans/{sub.id}/phone-pro", {
         "seats": seats, "drawn_plan": str(sub.plan_id), "drawn_seats": "5"})

@@ -90,12 +90,19 @@ def calls_ahead(account_id, now):
     return [call for call in Call.booked_of_account(account_id, now) if call.start > now]
 
 
+def call_to_move_instead(account_id, now, rules=CALL_RULES):
+    """The account's soonest call ahead when it holds as many calls ahead as
+    it may (rules.standing_calls_per_account), else None: another booking is
+    then refused, and the booking page offers to move this one."""
+    ahead = calls_ahead(account_id, now)
+    return ahead[0] if len(ahead) >= rules.standing_calls_per_account else None
+
+
 def _refuse_another(account, now, rules):
     """CallAlreadyBooked when the account holds as many calls ahead as it may."""
-    ahead = calls_ahead(account.id, now)
-    if len(ahead) >= rules.standing_calls_per_account:
-        raise CallAlreadyBooked(ahead[0], formatting.local_datetime(ahead[0].start,
-                                                                    account.timezone))
+    ahead = call_to_move_instead(account.id, now, rules)
+    if ahead is not None:
+        raise CallAlreadyBooked(ahead, formatting.local_datetime(ahead.start, account.timezone))
 
 
 def _number_to_call(owner, number):

@@ -20,6 +20,8 @@ def window_ended(deadline_text):
     (the reactivation page's refusal, the erasure reminder), `deadline_text`
     the last day, as the account's time zone writes it."""
     return f"The 90 days to change your mind ended on {deadline_text}."
+
+
 # What each plan includes beside its seats (Plan.max_seats), by plan code:
 # the plans page lists it, so that choosing a smaller plan is not blind.
 PLAN_FEATURES = {

@@ -9,12 +9,15 @@ from wizard.domain import console, formatting, phones
 ERROR_TITLE = "Error: "
 
 
-def titled(title, *forms):
+def titled(title, *forms, errors=None):
     """A page's title, begun with "Error: " when any of its `forms` was
     refused (GOV.UK's pattern): a screen reader says it first on arrival.
-    `forms` may hold None (a form the page does not show) and lists."""
+    `forms` may hold None (a form the page does not show) and lists;
+    `errors`: the page's refusals that belong to no form field (a plan
+    that cannot be had, a day's hours), also in its error summary."""
     flat = [f for form in forms for f in (form if isinstance(form, (list, tuple)) else [form])]
-    return (ERROR_TITLE if any(f is not None and f.errors for f in flat) else "") + title
+    refused = errors or any(f is not None and f.errors for f in flat)
+    return (ERROR_TITLE if refused else "") + title
 
 
 def aria_attrs(field, hint_id=""):

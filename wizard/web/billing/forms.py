@@ -44,9 +44,9 @@ class PlanChangeForm(FlaskForm):
 
 
 class PortPinForm(FlaskForm):
-    """Show the port-out PIN, or make a new one: the password again, unless
-    it was given within the last 10 minutes (auth/reauth.py)."""
+    """Show the port-out PIN, or make a new one (its buttons' `action`): the
+    password again, unless it was given within the last 10 minutes
+    (auth/reauth.py)."""
 
     password = PasswordField("Your password", validators=[Length(max=200)],
                              render_kw={"autocomplete": "current-password"})
-    action = HiddenField()

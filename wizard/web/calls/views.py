@@ -163,10 +163,8 @@ def book():
                         "We have emailed you an invitation.")
                 flash(" ".join(filter(None, said)), "success")
                 return after_change(call)
-    ahead = calls.calls_ahead(account.id, clock.now())
-    ahead = ahead[0] if len(ahead) >= CALL_RULES.standing_calls_per_account else None
     return slots_page(form, account.timezone, "Book a call with Customer Success", url,
-                      req=req, status=status, ahead=ahead)
+                      req=req, status=status, ahead=calls.call_to_move_instead(account.id, clock.now()))
 
 
 @bp.route("/<id:call_id>/reschedule", methods=["GET", "POST"])
