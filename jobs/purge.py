@@ -19,7 +19,7 @@ def run_purge(schedule_id, generation):
             return "not claimed"
         try:
             record = purge.run(schedule, worker, clock.now, settings["RECORDINGS_DIR"],
-                               settings["PURGE_BATCH_SIZE"])
+                               settings["PURGE_BATCH_SIZE"], exports_dir=settings["EXPORTS_DIR"])
         except purge.LostLease:
             log.warning("Purge %s was taken over by another worker", schedule_id)
             return "taken over"

@@ -101,6 +101,7 @@ def app(request, database_url, redis_url, tmp_path, frozen_clock, monkeypatch):
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "RECORDINGS_DIR": str(tmp_path / "recordings"),
+        "EXPORTS_DIR": str(tmp_path / "exports"),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "MAIL_SERVER": "",
         "PURGE_BATCH_SIZE": "7",  # small batches, so tests cross batch boundaries

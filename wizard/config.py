@@ -69,6 +69,10 @@ def _core_settings(instance_path):
         "RECORDINGS_DIR": os.environ.get(
             "RECORDINGS_DIR", os.path.join(instance_path, "recordings")
         ),
+        # Download your data: where the archives are built and kept (7 days),
+        # and how many rows each read of a table takes.
+        "EXPORTS_DIR": os.environ.get("EXPORTS_DIR", os.path.join(instance_path, "exports")),
+        "EXPORT_BATCH_SIZE": int(os.environ.get("EXPORT_BATCH_SIZE", "5000")),
         # Rows erased per transaction by the purge.
         "PURGE_BATCH_SIZE": int(os.environ.get("PURGE_BATCH_SIZE", "5000")),
         # Failed verifications before a purge needs an operator's attention.
@@ -137,6 +141,9 @@ def _limit_settings():
         # again unless it was given this long ago at most (seconds).
         "REAUTH_SECONDS": int(os.environ.get("REAUTH_SECONDS", "600")),
         "USER_ACTION_LIMIT": os.environ.get("USER_ACTION_LIMIT", "10 per minute;60 per hour"),
+        # Downloads of the account's archive, per user: every request counts,
+        # a resumed one (a Range request) too.
+        "DOWNLOAD_LIMIT": os.environ.get("DOWNLOAD_LIMIT", "20 per minute;100 per day"),
         # Where the counters live; empty: the app's Redis (REDIS_URL). Tests use memory://.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ""),
         # A Redis that does not answer at once is taken as down (see extensions.limiter).

@@ -160,13 +160,44 @@ def enqueue_mail(message_id):
         return None
 
 
+def enqueue_export(export_id):
+    """Build the account's archive (jobs/export.py); a copy already waiting is enough."""
+    try:
+        job_id = prefixed_id(f"export-{export_id}")
+        earlier = _earlier(job_id)
+        if _waiting(earlier):
+            return None
+        return _queue().enqueue("jobs.export.build_export", export_id, job_id=job_id,
+                                job_timeout=6 * 3600, meta=_meta(earlier))
+    except RedisError:
+        log.warning("Could not enqueue export %s; the sweep will", export_id, exc_info=True)
+        return None
+
+
+def enqueue_export_expiry(export_id):
+    try:
+        job_id = prefixed_id(f"export-expiry-{export_id}")
+        if _waiting(_earlier(job_id)):
+            return None
+        return _queue().enqueue("jobs.export.expire_export", export_id, job_id=job_id)
+    except RedisError:
+        log.warning("Could not enqueue the expiry of export %s; the sweep will", export_id,
+                    exc_info=True)
+        return None
+
+
 def enqueue_due(found):
-    """After the sweep's commits: make sure a job will do each purge and email
-    it found (a wizard.domain.sweep.Due); return its summary."""
+    """After the sweep's commits: make sure a job will do each purge, email,
+    archive build and archive expiry it found (a wizard.domain.sweep.Due);
+    return its summary."""
     for schedule in found.purges:
         enqueue_purge(schedule, now=True)
     for message_id in found.message_ids:
         enqueue_mail(message_id)
+    for export_id in found.exports:
+        enqueue_export(export_id)
+    for export_id in found.expired_exports:
+        enqueue_export_expiry(export_id)
     log.info("Sweep: %s", found.summary)
     return found.summary
 

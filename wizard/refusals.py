@@ -275,3 +275,32 @@ class BadHours(Refusal):
     def __init__(self, message=None, field=None):
         super().__init__(message)
         self.field = field
+
+
+# -- download your data ----------------------------------------------------------
+
+class ExportUnderWay(Refusal):
+    """A second archive asked for while one is being built."""
+
+    title = "Your download is being prepared"
+    message = "Your download is already being prepared. Download your data shows how far it has got."
+
+
+class ExportNotReady(Refusal):
+    title = "Your download is not ready yet"
+    message = "Your download is not ready yet. Download your data shows how far it has got."
+
+
+class LinkNotValid(Refusal):
+    """Tampered, of another account, or of an archive that is gone."""
+
+    status = 404
+    title = "This download link is not valid"
+    message = "This download link is not valid. Open Download your data to get a working one."
+
+
+class LinkExpired(Refusal):
+    status = 410
+    title = "This download link has expired"
+    message = ("This download link has expired: downloads are kept for 7 days. "
+               "Open Download your data to prepare a new one.")

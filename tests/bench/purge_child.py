@@ -20,7 +20,8 @@ def main(url, schedule_id, recordings_dir):
         schedule = purge.claim_schedule(int(schedule_id), 1, "bench", clock.now())
         if schedule is None:
             raise SystemExit("schedule not claimable")
-        record = purge.run(schedule, "bench", clock.now, recordings_dir, batch_size=5000)
+        record = purge.run(schedule, "bench", clock.now, recordings_dir, batch_size=5000,
+                           exports_dir=recordings_dir + "-exports")
         elapsed = time.perf_counter() - started
     print(json.dumps({"elapsed_s": elapsed, "counts": json.loads(record.counts)}))
 

@@ -568,7 +568,8 @@ def test_the_purge_erases_the_accounts_calls_and_keeps_the_staff(app):
     schedule = PurgeSchedule.get(PurgeSchedule.account_id == acme.id)
     clock.FROZEN = schedule.due_at + timedelta(minutes=1)
     claimed = purge.claim_schedule(schedule.id, schedule.generation, "test", now())
-    record = purge.run(claimed, "test", clock.now, app.config["RECORDINGS_DIR"])
+    record = purge.run(claimed, "test", clock.now, app.config["RECORDINGS_DIR"],
+                       exports_dir=app.config["EXPORTS_DIR"])
     assert record.verified and '"calls": 1' in record.counts
     assert [b.id for b in Call.select()] == [kept.id]
     assert all(u is not None for u in demo_staff())

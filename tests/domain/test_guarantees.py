@@ -271,7 +271,7 @@ class Stalled(Exception):
 
 
 def test_a_live_lease_keeps_other_workers_out_and_a_lost_lease_stops_its_worker(app, owner):
-    recordings = app.config["RECORDINGS_DIR"]
+    recordings, exports = app.config["RECORDINGS_DIR"], app.config["EXPORTS_DIR"]
     acme = account("Acme Realty").id
     cancel_smrtphone(owner)
     schedule = PurgeSchedule.get()
@@ -282,13 +282,13 @@ def test_a_live_lease_keeps_other_workers_out_and_a_lost_lease_stops_its_worker(
     assert held is not None
     ticks = iter(range(100))
 
-    def a_clock():  # worker A erases two batches, then stalls
-        if next(ticks) == 2:
+    def a_clock():  # worker A finds no archives, erases two batches of recordings, then stalls
+        if next(ticks) == 3:
             raise Stalled
         return t0
 
     with pytest.raises(Stalled):
-        purge.run(held, "worker-a", a_clock, recordings, batch_size=2)
+        purge.run(held, "worker-a", a_clock, recordings, batch_size=2, exports_dir=exports)
     midway, files_midway = rows_of(acme), files_under(os.path.join(recordings, str(acme)))
     assert len(midway["recording"]) == len(before["recording"]) - 4 == 2
     assert len(files_midway) == 2
@@ -312,13 +312,13 @@ def test_a_live_lease_keeps_other_workers_out_and_a_lost_lease_stops_its_worker(
     with pytest.raises(purge.LostLease):
         purge._renew(held, "worker-a", later)
     with pytest.raises(purge.LostLease):
-        purge.run(held, "worker-a", lambda: later, recordings, batch_size=2)
+        purge.run(held, "worker-a", lambda: later, recordings, batch_size=2, exports_dir=exports)
     assert rows_of(acme) == midway
     assert files_under(os.path.join(recordings, str(acme))) == files_midway
     assert PurgeSchedule.get_by_id(schedule.id).claimed_by == "worker-b"
 
     # B finishes, with exact counts across both workers.
-    record = purge.run(taken, "worker-b", lambda: later, recordings, batch_size=2)
+    record = purge.run(taken, "worker-b", lambda: later, recordings, batch_size=2, exports_dir=exports)
     assert record.verified
     assert not any(counts(rows_of(acme)).values())
     erased = json.loads(record.counts)

@@ -2,6 +2,7 @@
 accounts brought to a confirmed cancellation through the domain functions,
 and two functions raced in two threads."""
 import itertools
+import os
 import threading
 from dataclasses import dataclass
 
@@ -29,9 +30,11 @@ def rq_queue(redis_url):
     return Queue(queue.current_queue_name(), connection=Redis.from_url(redis_url))
 
 
-def counts_of(account_id, recordings_dir):
-    """Rows (and recording files) of `account_id`, per table."""
-    return purge.remaining(account_id, recordings_dir)
+def counts_of(account_id, recordings_dir, exports_dir=None):
+    """Rows (and recording and archive files) of `account_id`, per table. The
+    app fixture keeps its exports folder beside its recordings folder."""
+    exports_dir = exports_dir or os.path.join(os.path.dirname(recordings_dir), "exports")
+    return purge.remaining(account_id, recordings_dir, exports_dir)
 
 
 def ready_to_confirm(account, now):

@@ -80,6 +80,11 @@ def _port_pin(browser):
     return "/billing/numbers/pin", {"action": "regenerate", "password": "owner-pass"}
 
 
+def _prepare_data(browser):
+    """Ask for the account's archive (a new DataExport row, queued)."""
+    return "/billing/data", {}
+
+
 def _undo_plan_change(browser):
     from wizard.domain import plans
 
@@ -206,6 +211,7 @@ POSTS = [
     Post("billing.change_plan", _change_plan),
     Post("billing.undo_plan_change", _undo_plan_change),
     Post("billing.port_pin", _port_pin),
+    Post("billing.prepare_data", _prepare_data),
     Post("cancel.dialer_instead", _dialer_instead),
     Post("calls.book", _book_call),
     Post("calls.reschedule", _reschedule_call),

@@ -33,7 +33,7 @@ from datetime import timedelta, timezone
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import formatting, invitation, outbox, phones, policy, portout
+from . import exports, formatting, invitation, outbox, phones, policy, portout
 from wizard.store.models import Call, OutboxMessage, Product
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -145,6 +145,21 @@ def reactivation_confirmed(account, subscription, owner, now, links, event_id):
                if dialer_stays_cancelled else None}
     return compose(OutboxMessage.REACTIVATION_CONFIRMED, f"reactivated:{event_id}", owner.email,
                    f"{subscription.product_name} is active again", context, now,
+                   account_id=account.id)
+
+
+def export_ready(export, now, links=None):
+    """Tell the owner their data is ready: once per archive. It links to
+    Download your data, not to the file: the download needs the owner's
+    session anyway, and the page always holds the link that works."""
+    account, owner = export.account, export.account.owner()
+    if owner is None:
+        return None
+    context = {"owner": owner, "account": account, "export": export,
+               "until": exports.available_until(export, account.id),
+               "data_url": _link(links, "billing.data")}
+    return compose(OutboxMessage.EXPORT_READY, f"export-ready:{export.id}", owner.email,
+                   "Your smrtPhone data is ready to download", context, now,
                    account_id=account.id)
 
 

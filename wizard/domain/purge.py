@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import history, mail, outbox, steps
+from . import exports, history, mail, outbox, steps
 from wizard.store.db import transaction
 from wizard.store.models import (
     Account,
@@ -34,6 +34,7 @@ from wizard.store.models import (
     CallFlow,
     CallLog,
     CancellationRequest,
+    DataExport,
     ErasureRecord,
     FollowUp,
     OfferDecision,
@@ -77,6 +78,9 @@ def _requests_of(account_id):
 # tests/domain/test_purge_coverage.py walks the models and fails for any table with
 # a path to Account that is no stage here and not declared there with its reason.
 STAGES = (
+    # First, so a "Download your data" build still running loses its row and
+    # stops (its files go with the account's exports folder, below).
+    ("data_exports", DataExport, lambda a: DataExport.account == a),
     ("recordings", Recording, lambda a: Recording.account == a),
     ("call_logs", CallLog, lambda a: CallLog.account == a),
     ("agents", Agent, lambda a: Agent.account == a),
@@ -263,8 +267,9 @@ def _capture_owner_notice(schedule, now):
                                 had_crm=bool(account.crm_name))
 
 
-def run(schedule, worker, clock, recordings_dir, batch_size=5000):
-    """Erase everything of the schedule's account; return the ErasureRecord."""
+def run(schedule, worker, clock, recordings_dir, batch_size=5000, *, exports_dir):
+    """Erase everything of the schedule's account, its recordings' files and
+    its archives' (under `exports_dir`) included; return the ErasureRecord."""
     account_id = schedule.account_id
     counts = json.loads(schedule.checkpoint or "{}")
     for name, model, condition in stages():
@@ -294,7 +299,8 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000):
                 counts[name] = counts.get(name, 0) + deleted
                 _renew(schedule, worker, now, checkpoint=json.dumps(counts, sort_keys=True))
     _clear_folder(recordings_dir, account_id)
-    return _finish(schedule, worker, clock(), counts, recordings_dir)
+    exports.remove_account_files(exports_dir, account_id)
+    return _finish(schedule, worker, clock(), counts, recordings_dir, exports_dir)
 
 
 def _account_folder(recordings_dir, account_id):
@@ -366,18 +372,19 @@ def _clear_folder(recordings_dir, account_id):
         log.exception("Could not remove account %s's recordings folder", account_id)
 
 
-def remaining(account_id, recordings_dir):
-    """Count what is left of the account, per table, and its recording files."""
+def remaining(account_id, recordings_dir, exports_dir):
+    """Count what is left of the account, per table, and its recording and archive files."""
     left = {name: model.select().where(condition(account_id)).count()
             for name, model, condition in stages()}
     left["recording_files"] = _entries_in(_account_folder(recordings_dir, account_id))
+    left["archive_files"] = exports.files_left(exports_dir, account_id)
     return left
 
 
-def _finish(schedule, worker, now, counts, recordings_dir):
+def _finish(schedule, worker, now, counts, recordings_dir, exports_dir):
     with transaction():
         _renew(schedule, worker, now)
-        left = remaining(schedule.account_id, recordings_dir)
+        left = remaining(schedule.account_id, recordings_dir, exports_dir)
         if any(left.values()):
             found = ", ".join(f"{name} {count}" for name, count in left.items() if count)
             raise NotErased(f"purge {schedule.id}: data left after erasing: {found}")

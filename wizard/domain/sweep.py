@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from . import followups, mail, outbox, plans
+from . import exports, followups, mail, outbox, plans
 from wizard.store.db import locked, transaction
 from wizard.store.models import (
     Account,
@@ -164,6 +164,8 @@ class Due:
     purges: list
     message_ids: list
     summary: dict
+    exports: list = ()  # archives to build: queued, or their worker died
+    expired_exports: list = ()  # ready archives past their 7 days: their files to delete
 
 
 def run(now, links):
@@ -176,8 +178,10 @@ def run(now, links):
     follow_ups = followups.compose_reminders(now, links)
     purges = list(due_purges(now)) + list(abandoned_purges(now))
     message_ids = [m.id for m in outbox.unsent(now)]
+    to_build, to_expire = exports.stalled(now), exports.past_their_days(now)
     summary = {"services_ended": ended, "plan_changes": plan_changes, "periods_renewed": renewed,
                "reminders": reminders,
                "call_reminders": call_reminders, "follow_ups": follow_ups, "purges": len(purges),
-               "messages": len(message_ids)}
-    return Due(purges, message_ids, summary)
+               "messages": len(message_ids), "exports": len(to_build),
+               "exports_expired": len(to_expire)}
+    return Due(purges, message_ids, summary, to_build, to_expire)

@@ -213,6 +213,13 @@ def _port_out_kit(db, migrator):
         run(migrator.add_column("account", "port_pin_generation", Account.port_pin_generation))
 
 
+def _data_exports(db, migrator):
+    """Download your data: the archives asked for, built and ready."""
+    from .models import DataExport
+
+    db.create_tables([DataExport], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "purge schedules, erasure records, outbox", _purge_and_mail),
@@ -232,6 +239,7 @@ MIGRATIONS = [
     (14, RECORD_TALLIES, _record_tallies),
     (15, "the number Customer Success calls the owner at", _callback_number),
     (16, "the port-out kit: the service address and the PIN's generation", _port_out_kit),
+    (18, "download your data: the account's archives", _data_exports),
 ]
 
 

@@ -53,6 +53,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 OPEN_WHEN_CLOSED = {
     "static", "index", "auth.login", "auth.logout",
     "billing.index", "billing.products", "billing.reactivate", "billing.closed",
+    # Download your data: until the erasure, the data is still there to take.
+    "billing.data", "billing.data_progress", "billing.prepare_data", "billing.download_data",
 }
 
 # Sent when the session cookie is secure (HTTPS): browsers then refuse plain

@@ -13,6 +13,8 @@ an email is kept as its hash.
 - Acting on an account (confirming a cancellation, reactivating, booking,
   moving or canceling a call, changing a plan or undoing it): per signed-in
   user and per action (USER_ACTION_LIMIT); every POST counts.
+- Downloading the account's archive: per user (DOWNLOAD_LIMIT); every GET
+  of the file counts, a resumed download's too.
 
 A limited request is refused before its view runs, so it changes nothing;
 the 429 page says when to try again and carries Retry-After. Windows are
@@ -115,12 +117,21 @@ def per_user_when(counts):
                          exempt_when=lambda: not counts(), error_message=USER_ACTION_MESSAGE)
 
 
+DOWNLOAD_MESSAGE = "You have downloaded this many times in a short while."
+DOWNLOAD_ENDPOINT = "billing.download_data"
+
+# Downloads of the account's archive, per user (GETs: see _only_posts_count).
+downloads = limiter.limit(_setting("DOWNLOAD_LIMIT"), key_func=user_key,
+                          error_message=DOWNLOAD_MESSAGE)
+
+
 @limiter.request_filter
 def _only_posts_count():
-    """Every limit above counts POSTs only: any other request is let through
-    before flask-limiter works out which limits a view has (which costs a
-    page view a noticeable part of its time)."""
-    return request.method != "POST"
+    """Every limit above counts POSTs only, but `downloads`, which counts the
+    archive's GETs: any other request is let through before flask-limiter
+    works out which limits a view has (which costs a page view a noticeable
+    part of its time)."""
+    return request.method != "POST" and request.endpoint != DOWNLOAD_ENDPOINT
 
 
 def seconds_until_retry():

@@ -6,6 +6,7 @@
   requests   a cancellation request, its answers, offers and plan changes
   calls      calls with Customer Success and staff hours
   erasure    the purge's schedule and its proof
+  exports    the account's data to download (Download your data)
   mail       the outbox
   audit      the audit log
   system     the QA clock's offset, the schema's version
@@ -25,6 +26,7 @@ from wizard.store.models.requests import (
 )
 from wizard.store.models.audit import AuditEvent
 from wizard.store.models.erasure import ErasureRecord, PurgeSchedule
+from wizard.store.models.exports import DataExport
 from wizard.store.models.mail import OutboxMessage
 from wizard.store.models.calls import Call, CallOutcome, FollowUp, StaffHours, StaffOverride
 from wizard.store.models.system import QaClockOffset, SchemaVersion
@@ -60,6 +62,7 @@ MODELS = [
     FollowUp,
     AccountDataCounts,
     QaClockOffset,
+    DataExport,
 ]
 
 __all__ = [model.__name__ for model in MODELS] + [

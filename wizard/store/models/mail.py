@@ -28,11 +28,13 @@ class OutboxMessage(BaseModel):
     CALL_CANCELLED, CALL_REMINDER = "call_cancelled", "call_reminder"
     # To a Customer Success staff member, on the morning a follow-up is due.
     FOLLOW_UP_DUE = "follow_up_due"
+    # To the owner: the account's data is ready to download (wizard/domain/exports.py).
+    EXPORT_READY = "export_ready"
     # To the operators (OPS_EMAIL), never about a person: ids and reasons only.
     OPS_ALERT = "ops_alert"
     KINDS = (CANCELLATION_CONFIRMED, PLAN_CHANGED, PLAN_CHANGE_UNDONE, *ERASURE_REMINDERS,
              REACTIVATION_CONFIRMED, ERASURE_COMPLETE, CALL_BOOKED, CALL_RESCHEDULED,
-             CALL_CANCELLED, CALL_REMINDER, FOLLOW_UP_DUE, OPS_ALERT)
+             CALL_CANCELLED, CALL_REMINDER, FOLLOW_UP_DUE, OPS_ALERT, EXPORT_READY)
 
     dedupe_key = CharField(unique=True)
     kind = CharField()

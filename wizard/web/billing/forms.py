@@ -11,6 +11,10 @@ class ReactivateForm(FlaskForm):
     """Reactivation asks for nothing but intent (and the CSRF token)."""
 
 
+class PrepareDataForm(FlaskForm):
+    """Preparing the account's archive asks for nothing but intent."""
+
+
 class UndoPlanChangeForm(FlaskForm):
     """Undoing a scheduled plan change asks for nothing but intent."""
 
