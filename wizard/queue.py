@@ -147,43 +147,33 @@ def cancel_purge(superseded):
         log.info("No queued job %s to cancel", job_id)
 
 
-def enqueue_mail(message_id):
+def _enqueue_once(label, function, *args, **options):
+    """Enqueue `function(*args)` under the job id `label`, unless a copy
+    already waits; a Redis that fails is logged, and the sweep enqueues it later."""
+    job_id = prefixed_id(label)
     try:
-        job_id = prefixed_id(f"mail-{message_id}")
         earlier = _earlier(job_id)
         if _waiting(earlier):
             return None
-        return _queue().enqueue("jobs.mail.send_message", message_id, job_id=job_id,
-                                meta=_meta(earlier))
+        return _queue().enqueue(function, *args, job_id=job_id, meta=_meta(earlier), **options)
     except RedisError:
-        log.warning("Could not enqueue mail %s; the sweep will", message_id, exc_info=True)
+        log.warning("Could not enqueue %s; the sweep will", job_id, exc_info=True)
         return None
+
+
+def enqueue_mail(message_id):
+    return _enqueue_once(f"mail-{message_id}", "jobs.mail.send_message", message_id)
 
 
 def enqueue_export(export_id):
-    """Build the account's archive (jobs/export.py); a copy already waiting is enough."""
-    try:
-        job_id = prefixed_id(f"export-{export_id}")
-        earlier = _earlier(job_id)
-        if _waiting(earlier):
-            return None
-        return _queue().enqueue("jobs.export.build_export", export_id, job_id=job_id,
-                                job_timeout=6 * 3600, meta=_meta(earlier))
-    except RedisError:
-        log.warning("Could not enqueue export %s; the sweep will", export_id, exc_info=True)
-        return None
+    """Build the account's archive (jobs/export.py)."""
+    return _enqueue_once(f"export-{export_id}", "jobs.export.build_export", export_id,
+                         job_timeout=6 * 3600)
 
 
 def enqueue_export_expiry(export_id):
-    try:
-        job_id = prefixed_id(f"export-expiry-{export_id}")
-        if _waiting(_earlier(job_id)):
-            return None
-        return _queue().enqueue("jobs.export.expire_export", export_id, job_id=job_id)
-    except RedisError:
-        log.warning("Could not enqueue the expiry of export %s; the sweep will", export_id,
-                    exc_info=True)
-        return None
+    """Delete the file of an archive past its 7 days (jobs/export.py)."""
+    return _enqueue_once(f"export-expiry-{export_id}", "jobs.export.expire_export", export_id)
 
 
 def enqueue_due(found):

@@ -19,14 +19,13 @@ Rules, each in one place here:
   signed with the app's secret, naming the archive and its account; the
   sweep then deletes its file. A new archive replaces the account's older
   one once it is ready. Reactivating keeps them until they expire; the purge
-  deletes every archive of the account and verifies that none is left
-  (`remove_account_files`, `files_left`).
+  deletes the account's folder of archives (EXPORTS_DIR/<account id>) and
+  verifies that nothing is left in it, as it does its recordings' folder.
 """
 import errno
 import logging
 import os
 import secrets
-import shutil
 from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -114,7 +113,7 @@ def build(export, worker, clock, exports_dir, recordings_dir, batch_size=5000):
     final = path_of(exports_dir, export)
     partial = final + ".partial"
     if export.attempts > MAX_ATTEMPTS:
-        return _failed(export, worker, clock(), DataExport.BROKEN, partial)
+        return _failed(export, worker, DataExport.BROKEN, partial)
     for leftover in (final, partial):
         _remove(leftover)
 
@@ -130,7 +129,7 @@ def build(export, worker, clock, exports_dir, recordings_dir, batch_size=5000):
             _remove(partial)
             raise
         log.warning("Export %s: the disk is full (%s)", export.id, exc)
-        return _failed(export, worker, clock(), DataExport.DISK_FULL, partial)
+        return _failed(export, worker, DataExport.DISK_FULL, partial)
     except BaseException:
         # Lost the lease (the worker that took over writes its own file), or
         # broke: the lease runs out and the sweep hands the build on.
@@ -139,7 +138,7 @@ def build(export, worker, clock, exports_dir, recordings_dir, batch_size=5000):
     return _ready(export, worker, clock(), written, os.path.getsize(final), exports_dir)
 
 
-def _failed(export, worker, now, failure, partial):
+def _failed(export, worker, failure, partial):
     _remove(partial)
     DataExport.update(status=DataExport.FAILED, failure=failure, building_for=None,
                       lease_expires_at=None).where(_held(export, worker)).execute()
@@ -230,37 +229,13 @@ def downloaded(export, user, ip, now, byte_range):
                       range=byte_range or "")
 
 
-def available_until(export, account_id):
-    """When the ready archive stops being downloadable: its 7 days, or the
-    account's erasure if that comes first."""
+def erasure_of(account_id):
+    """When the account's data is to be erased, or None if it is not."""
     schedule = PurgeSchedule.for_account(account_id)
-    if schedule is not None and schedule.is_scheduled and schedule.due_at < export.expires_at:
-        return schedule.due_at
-    return export.expires_at
+    return schedule.due_at if schedule is not None and schedule.is_scheduled else None
 
 
-# -- erasure ---------------------------------------------------------------------
-
-def account_folder(exports_dir, account_id):
-    return os.path.join(exports_dir, str(account_id))
-
-
-def remove_account_files(exports_dir, account_id):
-    """Delete every archive of the account (the purge); a link in the
-    folder's place is removed as a link, never followed."""
-    folder = account_folder(exports_dir, account_id)
-    try:
-        if os.path.islink(folder) or os.path.isfile(folder):
-            os.unlink(folder)
-        elif os.path.isdir(folder):
-            shutil.rmtree(folder)
-    except FileNotFoundError:
-        pass
-
-
-def files_left(exports_dir, account_id):
-    """How many files of the account's archives remain (verification: 0)."""
-    folder = account_folder(exports_dir, account_id)
-    if os.path.islink(folder) or os.path.isfile(folder):
-        return 1
-    return sum(len(files) + len(dirs) for _, dirs, files in os.walk(folder))
+def available_until(export, erased_at):
+    """When the ready archive stops being downloadable: its 7 days, or the
+    erasure (`erased_at`, from erasure_of) if that comes first."""
+    return min(export.expires_at, erased_at) if erased_at else export.expires_at

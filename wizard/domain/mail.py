@@ -156,7 +156,7 @@ def export_ready(export, now, links=None):
     if owner is None:
         return None
     context = {"owner": owner, "account": account, "export": export,
-               "until": exports.available_until(export, account.id),
+               "until": exports.available_until(export, exports.erasure_of(account.id)),
                "data_url": _link(links, "billing.data")}
     return compose(OutboxMessage.EXPORT_READY, f"export-ready:{export.id}", owner.email,
                    "Your smrtPhone data is ready to download", context, now,

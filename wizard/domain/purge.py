@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import exports, history, mail, outbox, steps
+from . import history, mail, outbox, steps
 from wizard.store.db import transaction
 from wizard.store.models import (
     Account,
@@ -299,7 +299,7 @@ def run(schedule, worker, clock, recordings_dir, batch_size=5000, *, exports_dir
                 counts[name] = counts.get(name, 0) + deleted
                 _renew(schedule, worker, now, checkpoint=json.dumps(counts, sort_keys=True))
     _clear_folder(recordings_dir, account_id)
-    exports.remove_account_files(exports_dir, account_id)
+    _clear_folder(exports_dir, account_id)
     return _finish(schedule, worker, clock(), counts, recordings_dir, exports_dir)
 
 
@@ -358,18 +358,19 @@ def _entries_in(folder):
                for here, dirs, files in os.walk(folder))
 
 
-def _clear_folder(recordings_dir, account_id):
-    """Remove the account's recordings folder and whatever is left in it: a
-    link in its place is removed as a link; links inside are removed, never
-    followed (shutil.rmtree does not follow them)."""
-    folder = _account_folder(recordings_dir, account_id)
+def _clear_folder(root, account_id):
+    """Remove the account's folder under `root` (its recordings', or its
+    archives') and whatever is left in it: a link in its place is removed as
+    a link; links inside are removed, never followed (shutil.rmtree does not
+    follow them)."""
+    folder = _account_folder(root, account_id)
     try:
         if os.path.islink(folder):
             os.unlink(folder)
-        elif _real_account_folder(recordings_dir, account_id) is not None:
+        elif _real_account_folder(root, account_id) is not None:
             shutil.rmtree(folder)
     except OSError:  # what is left, verification finds and reports
-        log.exception("Could not remove account %s's recordings folder", account_id)
+        log.exception("Could not remove account %s's folder in %s", account_id, root)
 
 
 def remaining(account_id, recordings_dir, exports_dir):
@@ -377,7 +378,7 @@ def remaining(account_id, recordings_dir, exports_dir):
     left = {name: model.select().where(condition(account_id)).count()
             for name, model, condition in stages()}
     left["recording_files"] = _entries_in(_account_folder(recordings_dir, account_id))
-    left["archive_files"] = exports.files_left(exports_dir, account_id)
+    left["archive_files"] = _entries_in(_account_folder(exports_dir, account_id))
     return left
 
 

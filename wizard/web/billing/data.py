@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from wizard import clock, queue
 from wizard.domain import exports, formatting
 from wizard.refusals import LinkNotValid
-from wizard.store.models import DataExport, PurgeSchedule
+from wizard.store.models import DataExport
 from wizard.web import htmx, ratelimits
 from wizard.web.auth import access
 
@@ -45,11 +45,10 @@ def owners_account():
 def page_context(account):
     export = DataExport.latest_of(account.id)
     ready = export if export is not None and export.is_ready else None
-    schedule = PurgeSchedule.for_account(account.id)
+    erased_at = exports.erasure_of(account.id)
     return dict(
         account=account, export=export, form=PrepareDataForm(), poll_seconds=POLL_SECONDS,
-        erased_at=schedule.due_at if schedule is not None and schedule.is_scheduled else None,
-        until=exports.available_until(ready, account.id) if ready else None,
+        erased_at=erased_at, until=exports.available_until(ready, erased_at) if ready else None,
         download_url=url_for("billing.download_data", export_id=ready.id,
                              link=exports.link_token(ready, current_app.config["SECRET_KEY"]))
         if ready else None)
